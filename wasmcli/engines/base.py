@@ -1,0 +1,118 @@
+"""The small interface every engine adapter implements.
+
+The executor and the ABI session only ever talk to these classes; an adapter translates
+its engine's exceptions into `WasmcliError` kinds, so nothing above it knows which
+engine ran. Adapters: `wasmtime_engine.py`, `wasmer_engine.py`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from dataclasses import dataclass
+
+if TYPE_CHECKING:
+    from wasmcli.store.cache import ArtifactCache
+
+WASM_PAGE_SIZE = 65536
+MIB = 1024 * 1024
+
+# Called with the bytes of each `host.log(ptr, len)`; the adapter has already checked
+# that the range lies inside memory (an out-of-bounds range is a trap).
+HostLog = Callable[[bytes], None]
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """The limits one run is held to."""
+
+    fuel: int
+    timeout_ms: int
+    memory_limit_bytes: int
+
+    @property
+    def memory_limit_pages(self) -> int:
+        return self.memory_limit_bytes // WASM_PAGE_SIZE
+
+
+class PluginInstance(ABC):
+    """An instantiated plugin: its exported memory and functions, under the run's limits."""
+
+    @abstractmethod
+    def memory_pages(self) -> int:
+        """Current size of the exported memory, in 64 KiB pages."""
+
+    @abstractmethod
+    def memory_max_pages(self) -> int | None:
+        """Declared maximum of the exported memory, or None when it has none."""
+
+    @abstractmethod
+    def grow_memory(self, delta_pages: int) -> int | None:
+        """Grow the memory; the old size in pages, or None when the growth is refused."""
+
+    @abstractmethod
+    def read_memory(self, ptr: int, length: int) -> bytes:
+        """Read bytes; a range outside memory raises WasmcliError(TRAP)."""
+
+    @abstractmethod
+    def write_memory(self, ptr: int, data: bytes) -> None:
+        """Write bytes; a range outside memory raises WasmcliError(TRAP)."""
+
+    @abstractmethod
+    def has_function(self, name: str) -> bool:
+        """Whether the module exports a function of that name."""
+
+    @abstractmethod
+    def call(self, name: str, *args: int) -> int | None:
+        """Call an exported function under the run's deadline and fuel.
+
+        Returns its i32 result (None for no result); every failure is a WasmcliError
+        with the kind of DESIGN.md section 4 and, for traps, the wasm backtrace.
+        """
+
+    @abstractmethod
+    def fuel_consumed(self) -> int:
+        """Fuel consumed so far by this instance (instantiation and calls)."""
+
+    def close(self) -> None:
+        """Release what the instance holds (timers); safe to call twice."""
+
+
+class LoadedModule(ABC):
+    """A compiled module, ready to be instantiated."""
+
+    @property
+    @abstractmethod
+    def from_cache(self) -> bool:
+        """Whether the compiled artifact came from the on-disk cache."""
+
+
+class Engine(ABC):
+    """One WebAssembly engine, configured for wasmcli's limits."""
+
+    name: str
+    # True when a call cannot be interrupted from inside the process (wasmer holds the
+    # GIL): the executor then runs the session in a child process killed at the deadline.
+    needs_isolation: bool = False
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """The engine package's version, part of every compiled-artifact cache key."""
+
+    @abstractmethod
+    def load(
+        self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None
+    ) -> LoadedModule:
+        """Compile (or load from cache) a module; compile errors are WasmcliError(LOAD)."""
+
+    @abstractmethod
+    def instantiate(
+        self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
+    ) -> PluginInstance:
+        """Instantiate with `host.log` as the only import, under the limits.
+
+        Arms the wall-clock deadline (it covers the start function too). Unknown imports
+        and a failing start function are WasmcliError(ABI).
+        """
