@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own wasmcli home and a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_plugins"
+
+
+
+@pytest.fixture(autouse=True)
+def wasmcli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point WASMCLI_HOME at a fresh folder and clear every other WASMCLI_* variable."""
+    for name in list(os.environ):
+        if name.startswith("WASMCLI_"):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("WASMCLI_HOME", str(home))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    from wasmcli.render import console
+
+    console.reset_consoles()
+    yield home
+    console.reset_consoles()
+
+
+@pytest.fixture
+def wat_file(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a WAT module as a compiled .wasm file; returns its path."""
+
+    def make(source: str, name: str = "plugin") -> Path:
+        from wasmcli.engines.wat import wat_to_wasm
+
+        path = tmp_path / f"{name}.wasm"
+        path.write_bytes(wat_to_wasm(source))
+        return path
+
+    return make
+
+
+# A minimal plugin following the ABI: logs its input back, returns 0.
+ECHO_WAT = """
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "process") (param i32 i32 i32 i32) (result i32)
+    (call $log (local.get 0) (local.get 1))
+    (i32.const 0)))
+"""
+
+
+def plugin_wat(body: str, *, memory: str = "(memory (export \"memory\") 1)", extra: str = "") -> str:
+    """A plugin module whose `process` body is `body` (params $in $in_len $env $env_len)."""
+    return f"""
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  {memory}
+  {extra}
+  (func (export "process") (param $in i32) (param $in_len i32) (param $env i32)
+                           (param $env_len i32) (result i32)
+    {body}))
+"""

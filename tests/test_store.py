@@ -1,0 +1,228 @@
+"""The registry, trace store and artifact cache: what users rely on across runs."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.store.blobs import sha256_hex
+from wasmcli.store.cache import ArtifactCache
+from wasmcli.store.db import open_database
+from wasmcli.store.migrations import MIGRATIONS
+from wasmcli.store.registry import Registry, binary_id_for
+from wasmcli.store.traces import TraceFilter, TraceStore
+from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
+
+from .conftest import SAMPLES
+
+HELLO = (SAMPLES / "hello.wasm").read_bytes()
+
+
+def other_module(n: int) -> bytes:
+    # A valid empty module with a custom section makes distinct bytes without an engine.
+    name = f"m{n}".encode()
+    payload = bytes([len(name)]) + name
+    return b"\0asm\x01\0\0\0" + b"\x00" + bytes([len(payload)]) + payload
+
+
+def test_register_is_content_addressed(wasmcli_home: Path) -> None:
+    registry = Registry()
+    first = registry.register(HELLO, name="hello")
+    again = registry.register(HELLO, name="hello")
+    assert first.created and not again.created
+    assert first.record.id == again.record.id == binary_id_for(first.record.sha256)
+    assert (wasmcli_home / "binaries" / f"{first.record.sha256}.wasm").read_bytes() == HELLO
+    assert [r.id for r in registry.list()] == [first.record.id]
+
+
+def test_name_moves_to_new_bytes_and_reports_it() -> None:
+    registry = Registry()
+    old = registry.register(other_module(1), name="tool").record
+    outcome = registry.register(other_module(2), name="tool")
+    assert outcome.name_moved_from == old.id
+    assert registry.find("tool").id == outcome.record.id
+    assert registry.get(old.id).names == ()
+
+
+def test_find_by_name_id_and_prefix() -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="hello").record
+    assert registry.find("hello").id == record.id
+    assert registry.find(record.id).id == record.id
+    assert registry.find(record.id[:6]).id == record.id
+
+
+def test_unknown_reference_is_a_load_error_in_the_original_words() -> None:
+    with pytest.raises(WasmcliError) as caught:
+        Registry().find("abc-123")
+    assert caught.value.kind is ErrorKind.LOAD
+    assert caught.value.message == "Failed to get binary: Binary not found: abc-123"
+
+
+def test_ambiguous_prefix_is_a_usage_error() -> None:
+    # Ids are derived from content, so two modules whose ids share 4 characters can be
+    # found deterministically.
+    seen: dict[str, int] = {}
+    for n in range(5000):
+        prefix = binary_id_for(sha256_hex(other_module(n)))[:4]
+        if prefix in seen:
+            pair = (seen[prefix], n)
+            break
+        seen[prefix] = n
+    registry = Registry()
+    for n in pair:
+        registry.register(other_module(n))
+    with pytest.raises(WasmcliError) as caught:
+        registry.find(prefix)
+    assert caught.value.kind is ErrorKind.USAGE
+    assert caught.value.message.startswith(f"Ambiguous binary id prefix '{prefix}'")
+
+
+def test_remove_forgets_binary_and_file(wasmcli_home: Path) -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="hello").record
+    registry.remove("hello")
+    assert registry.list() == []
+    assert not (wasmcli_home / "binaries" / f"{record.sha256}.wasm").exists()
+    with pytest.raises(WasmcliError):
+        registry.find("hello")
+
+
+def test_damaged_blob_is_reported_not_run(wasmcli_home: Path) -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="hello").record
+    (wasmcli_home / "binaries" / f"{record.sha256}.wasm").write_bytes(HELLO[:-3])
+    with pytest.raises(WasmcliError) as caught:
+        registry.resolve("hello")
+    assert caught.value.kind is ErrorKind.LOAD
+    assert "missing or damaged" in caught.value.message
+
+
+def test_path_reference_gets_registered_name_and_id(tmp_path: Path) -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="greeter").record
+    copy = tmp_path / "copy.wasm"
+    copy.write_bytes(HELLO)
+    resolved = registry.resolve(str(copy))
+    assert (resolved.binary_id, resolved.name, resolved.source) == (record.id, "greeter", "path")
+
+
+def test_migrations_are_recorded_and_idempotent(wasmcli_home: Path) -> None:
+    conn = open_database(wasmcli_home)
+    names = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    assert names == {m.__name__ for m in MIGRATIONS}
+    conn.close()
+    conn = open_database(wasmcli_home)  # opening again applies nothing twice
+    assert conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _register_many(args: tuple[str, int]) -> list[str]:
+    home, worker = args
+    registry = Registry(home)
+    return [registry.register(other_module(worker * 100 + n), name=f"w{worker}-{n}").record.id
+            for n in range(15)]
+
+
+def test_concurrent_processes_share_one_home(wasmcli_home: Path) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.map(_register_many, [(str(wasmcli_home), w) for w in range(4)])
+    assert len({i for ids in results for i in ids}) == 60
+    assert len(Registry().list()) == 60
+
+
+def make_trace(n: int, success: bool = True, binary: str = "b1", minutes_ago: int = 0) -> ExecutionTrace:
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc) - timedelta(minutes=minutes_ago)
+    return ExecutionTrace(
+        trace_id=f"{n:08x}-0000-4000-8000-000000000000",
+        binary_id=binary,
+        binary_name=f"name-{binary}",
+        engine="wasmtime",
+        started_at=started,
+        duration_us=1000 + n,
+        success=success,
+        error_kind=None if success else "trap",
+        error_message=None if success else "boom",
+        return_code=0 if success else None,
+        fuel_limit=100,
+        fuel_consumed=n,
+        events=(TraceEvent(0, TraceEventType.EXECUTION_START, binary, "Starting execution", {"n": n}),),
+    )
+
+
+def test_trace_store_round_trip_and_retention() -> None:
+    store = TraceStore(Registry().conn)
+    for n in range(5):
+        store.save(make_trace(n, minutes_ago=10 - n), max_traces=3)
+    kept = store.list()
+    assert [t.trace_id[:8] for t in kept] == ["00000004", "00000003", "00000002"]
+    assert kept[0] == make_trace(4, minutes_ago=6)
+    assert store.get("00000003").fuel_consumed == 3
+
+
+def test_trace_filters() -> None:
+    store = TraceStore(Registry().conn)
+    store.save(make_trace(1, success=True, binary="a", minutes_ago=120), 100)
+    store.save(make_trace(2, success=False, binary="a", minutes_ago=30), 100)
+    store.save(make_trace(3, success=True, binary="b", minutes_ago=5), 100)
+    ids = lambda q: [t.trace_id[:8] for t in store.list(q)]  # noqa: E731
+    assert ids(TraceFilter(binary_id="a")) == ["00000002", "00000001"]
+    assert ids(TraceFilter(success=False)) == ["00000002"]
+    since = datetime(2026, 11, 26, 11, 0, tzinfo=timezone.utc)
+    assert ids(TraceFilter(since=since)) == ["00000003", "00000002"]
+    assert ids(TraceFilter(until=since)) == ["00000001"]
+    assert ids(TraceFilter(limit=1)) == ["00000003"]
+    assert store.delete(TraceFilter(binary_id="a")) == 2
+    assert ids(None) == ["00000003"]
+
+
+def test_trace_prefix_lookup_errors() -> None:
+    store = TraceStore(Registry().conn)
+    store.save(make_trace(0x11), 100)
+    store.save(make_trace(0x12), 100)
+    with pytest.raises(WasmcliError, match="Ambiguous"):
+        store.get("000000")
+    with pytest.raises(WasmcliError, match="No trace matches"):
+        store.get("ffff")
+    assert store.get("00000011").trace_id.startswith("00000011")
+
+
+def test_artifact_cache_rejects_damaged_files(wasmcli_home: Path) -> None:
+    cache = ArtifactCache(wasmcli_home, "engine-1")
+    cache.store("k", b"compiled code" * 100)
+    assert cache.load("k") == b"compiled code" * 100
+    path = cache.root / "k.bin"
+    path.write_bytes(path.read_bytes()[:-10])  # truncated, as after a crash mid-copy
+    assert cache.load("k") is None
+    assert not path.exists()
+
+
+def test_database_stays_intact_after_a_killed_writer(wasmcli_home: Path) -> None:
+    # A process killed between BEGIN and COMMIT leaves no partial row behind.
+    Registry().register(HELLO, name="hello")
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_write_and_die, args=(str(wasmcli_home),))
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == 9
+    conn = sqlite3.connect(wasmcli_home / "wasmcli.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM traces").fetchone()[0] == 0
+    assert [r.name for r in Registry().list()] == ["hello"]
+
+
+def _write_and_die(home: str) -> None:
+    import os
+
+    conn = Registry(home).conn
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO traces (trace_id, started_at, duration_us, success, event_count, events_json)"
+        " VALUES ('x', '2026', 1, 1, 0, '[]')"
+    )
+    os._exit(9)
