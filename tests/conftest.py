@@ -66,3 +66,38 @@ def plugin_wat(body: str, *, memory: str = "(memory (export \"memory\") 1)", ext
                            (param $env_len i32) (result i32)
     {body}))
 """
+
+
+@pytest.fixture
+def cli() -> Callable[..., "CliResult"]:
+    """Invoke wasmcli in-process: cli("run", "x.wasm", input=b"...") -> result."""
+    from typer.testing import CliRunner
+
+    from wasmcli.cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: bytes | str | None = None) -> CliResult:
+        from wasmcli.render import console
+
+        console.reset_consoles()
+        result = runner.invoke(app, list(args), input=input)
+        return CliResult(result.exit_code, result.stdout, result.stderr, result.exception)
+
+    return invoke
+
+
+class CliResult:
+    def __init__(self, exit_code: int, stdout: str, stderr: str, exception: object) -> None:
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exception = exception
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"CliResult(exit={self.exit_code}, stdout={self.stdout!r}, stderr={self.stderr!r})"

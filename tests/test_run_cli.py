@@ -1,0 +1,224 @@
+"""`wasmcli run`, `register`, `list`, `inspect`, `remove`, `codes` from a user's side."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import ECHO_WAT, SAMPLES, plugin_wat
+
+HELLO = str(SAMPLES / "hello.wasm")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def test_run_file_prints_output_and_summary(cli) -> None:
+    result = cli("run", HELLO, "--input", "world")
+    assert result.exit_code == 0
+    assert result.stdout == "Hello, world!\n"
+    assert "hello" in result.stderr and "SUCCESS" in result.stderr
+
+
+def test_quiet_prints_no_summary(cli) -> None:
+    result = cli("run", HELLO, "--input", "world", "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello, world!\n", "")
+
+
+def test_register_then_run_by_name_and_stdin(cli) -> None:
+    registered = cli("register", HELLO, "--name", "hello")
+    assert registered.exit_code == 0
+    binary_id = registered.stdout.strip()
+    assert UUID.match(binary_id)
+    assert cli("run", "hello", "--input", "world").stdout == "Hello, world!\n"
+    assert cli("run", "hello", input="world").stdout == "Hello, world!\n"
+    assert cli("run", binary_id[:8], "--input", "id").stdout == "Hello, id!\n"
+    again = cli("register", HELLO, "--name", "hello")
+    assert again.stdout.strip() == binary_id
+    assert "Already registered" in again.stderr
+
+
+def test_run_json_has_every_field(cli) -> None:
+    cli("register", HELLO, "--name", "hello")
+    result = cli("run", "hello", "--input", "world", "--json")
+    data = result.json()
+    assert set(data) >= {
+        "output", "return_code", "return_code_name", "fuel_consumed", "duration_ms",
+        "trace_id", "binary_id", "engine", "success", "error",
+    }
+    assert data["output"] == "Hello, world!"
+    assert (data["return_code"], data["return_code_name"], data["success"]) == (0, "SUCCESS", True)
+    assert data["error"] is None and data["engine"] == "wasmtime"
+    assert data["fuel_consumed"] > 0 and UUID.match(data["trace_id"])
+
+
+def test_plugin_error_code_is_decoded_and_exits_1(cli, wat_file) -> None:
+    path = wat_file(plugin_wat("i32.const -5"))
+    result = cli("run", str(path), "--json")
+    assert result.exit_code == 1
+    data = result.json()
+    assert (data["return_code"], data["return_code_name"]) == (-5, "ERROR_PARSE_ERROR")
+    assert data["error"]["kind"] == "plugin_error"
+    assert "ERROR_PARSE_ERROR (-5)" in result.stderr
+
+
+def test_unknown_return_code_is_shown_as_such(cli, wat_file) -> None:
+    result = cli("run", str(wat_file(plugin_wat("i32.const 7"))), "--json")
+    assert result.json()["return_code_name"] == "unknown code 7"
+    assert result.exit_code == 1
+
+
+def test_env_seed_and_timestamp_reach_the_plugin(cli, wat_file) -> None:
+    # Logs the env JSON it receives.
+    path = wat_file(plugin_wat("(call $log (local.get $env) (local.get $env_len)) (i32.const 0)"))
+    result = cli(
+        "run", str(path), "--seed", "42", "--timestamp", "1700000000000000000",
+        "--env", "name=ada", "--env", "mode=a=b",
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "timestamp": 1700000000000000000, "random_seed": 42, "name": "ada", "mode": "a=b",
+    }
+
+
+def test_input_placement_uses_alloc_when_exported(cli, wat_file) -> None:
+    # alloc hands out 1024 and then 2048; process logs its input pointer as a number.
+    source = plugin_wat(
+        "(call $log (local.get $in) (local.get $in_len)) (local.get $in)",
+        extra="""(global $next (mut i32) (i32.const 1024))
+        (func (export "alloc") (param i32) (result i32)
+          (global.get $next) (global.set $next (i32.add (global.get $next) (i32.const 1024))))""",
+    )
+    data = cli("run", str(wat_file(source)), "--input", "abc", "--json").json()
+    assert data["output"] == "abc" and data["return_code"] == 1024
+
+
+def test_input_placement_in_fresh_pages_and_offset_0(cli, wat_file) -> None:
+    echo_ptr = plugin_wat("(call $log (local.get $in) (local.get $in_len)) (local.get $in)")
+    grows = cli("run", str(wat_file(echo_ptr, "grows")), "--input", "abc", "--json").json()
+    assert grows["output"] == "abc" and grows["return_code"] == 65536  # the fresh page
+    fixed = plugin_wat(
+        "(call $log (local.get $in) (local.get $in_len)) (local.get $in)",
+        memory='(memory (export "memory") 1 1)',
+    )
+    data = cli("run", str(wat_file(fixed, "fixed")), "--input", "abc", "--json").json()
+    assert data["output"] == "abc" and data["return_code"] == 0  # offset 0 layout
+
+
+def test_output_lines_are_joined_with_newlines(cli, wat_file) -> None:
+    source = plugin_wat(
+        "(call $log (i32.const 0) (i32.const 3)) (call $log (i32.const 3) (i32.const 0))"
+        " (call $log (i32.const 3) (i32.const 2)) (i32.const 0)",
+        extra='(data (i32.const 0) "onetw")',
+    )
+    result = cli("run", str(wat_file(source)), "--json")
+    assert result.json()["output"] == "one\n\ntw"
+
+
+def test_max_output_option(cli, wat_file) -> None:
+    result = cli("run", str(wat_file(ECHO_WAT)), "--input", "x" * 100, "--max-output", "64")
+    assert result.exit_code == 9
+    assert "Output exceeds the limit of 64 bytes" in result.stderr
+
+
+def test_contradictory_and_bad_options_are_usage_errors(cli) -> None:
+    cases = [
+        (["run", HELLO, "--input", "a", "--input-file", "b"], "--input and --input-file"),
+        (["run", HELLO, "--trace", "--no-trace"], "--trace and --no-trace"),
+        (["run", HELLO, "--timeout-ms", "0"], "--timeout-ms must be at least 1"),
+        (["run", HELLO, "--env", "novalue"], "invalid --env 'novalue'"),
+        (["run", HELLO, "--env", "timestamp=1"], "reserved"),
+        (["run", HELLO, "--max-output", "lots"], "invalid --max-output"),
+        (["run", HELLO, "--engine", "v8"], "unknown engine 'v8'"),
+        (["run", HELLO, "--bogus"], "No such option"),
+        (["frobnicate"], "No such command"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result)
+        assert message in result.stderr, (args, result.stderr)
+
+
+def test_env_var_defaults_apply(cli, wat_file, monkeypatch) -> None:
+    loop = plugin_wat("(loop $l (br $l)) (i32.const 0)")
+    monkeypatch.setenv("WASMCLI_FUEL", "5000")
+    data = cli("run", str(wat_file(loop)), "--json").json()
+    assert data["error"]["kind"] == "out_of_fuel" and data["fuel_limit"] == 5000
+    monkeypatch.setenv("WASMCLI_TIMEOUT_MS", "abc")
+    assert cli("run", HELLO).exit_code == 2
+
+
+def test_fuel_default_is_derived_from_timeout(cli) -> None:
+    data = cli("run", HELLO, "--input", "x", "--timeout-ms", "1234", "--json").json()
+    assert data["fuel_limit"] == 1234 * 1_000_000
+
+
+def test_list_inspect_remove(cli) -> None:
+    binary_id = cli("register", HELLO, "--name", "hello").stdout.strip()
+    listing = cli("list", "--json").json()
+    assert [(b["id"], b["name"]) for b in listing] == [(binary_id, "hello")]
+    assert "hello" in cli("list").stdout
+
+    report = cli("inspect", "hello", "--json").json()
+    assert report["abi"]["ok"] is True
+    exports = {e["name"]: e for e in report["exports"]}
+    assert exports["process"]["signature"] == "(i32, i32, i32, i32) -> (i32)"
+    assert report["imports"] == [
+        {"module": "host", "name": "log", "kind": "func", "signature": "(i32, i32) -> ()"}
+    ]
+    assert report["memories"][0]["min_pages"] == 1
+    text = cli("inspect", "hello").stdout
+    assert "ABI check: ok" in text and "process" in text
+
+    removed = cli("remove", "hello")
+    assert removed.exit_code == 0 and binary_id in removed.stderr
+    assert cli("list", "--json").json() == []
+    assert cli("run", "hello").exit_code == 3
+
+
+def test_inspect_reports_abi_problems_with_exit_code(cli, wat_file) -> None:
+    path = wat_file('(module (import "env" "f" (func)) (memory (export "memory") 1))')
+    result = cli("inspect", str(path), "--json")
+    assert result.exit_code == 4
+    problems = [p["message"] for p in result.json()["abi"]["problems"]]
+    assert any("import `env::f` not found" in p for p in problems)
+    assert any("does not export `process`" in p for p in problems)
+
+
+def test_register_refuses_non_plugins_unless_told(cli, wat_file) -> None:
+    path = wat_file('(module (memory (export "memory") 1))', "notplugin")
+    refused = cli("register", str(path))
+    assert refused.exit_code == 4 and "--no-check" in refused.stderr
+    assert cli("register", str(path), "--no-check").exit_code == 0
+
+
+def test_register_rejects_bad_names_and_files(cli, tmp_path: Path) -> None:
+    assert cli("register", HELLO, "--name", "bad/name").exit_code == 2
+    garbage = tmp_path / "g.wasm"
+    garbage.write_bytes(b"nope")
+    assert cli("register", str(garbage)).exit_code == 3
+
+
+def test_codes_lists_both_tables(cli) -> None:
+    data = cli("codes", "--json").json()
+    assert {"code": -6, "name": "ERROR_ENV_PARSING", "meaning": "the env JSON could not be parsed"} in data["return_codes"]
+    assert {e["kind"]: e["exit"] for e in data["exit_codes"]}["memory_limit"] == 7
+    assert "ERROR_BUFFER_OVERFLOW" in cli("codes").stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["run"], ["register"], ["list"], ["inspect"], ["remove"], ["codes"], ["traces"],
+     ["traces", "list"], ["traces", "show"], ["traces", "export"], ["traces", "clear"]],
+)
+def test_every_command_has_help(cli, args: list[str]) -> None:
+    result = cli(*args, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+
+
+def test_version(cli) -> None:
+    from wasmcli import __version__
+
+    assert cli("--version").stdout.strip() == f"wasmcli {__version__}"

@@ -1,0 +1,83 @@
+"""The installed `wasmcli` as a real process: exit codes, stdin, stdout/stderr separation.
+
+These are the contract shell scripts and CI steps rely on, so they run the console
+script itself rather than the in-process runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import SAMPLES
+
+HELLO = str(SAMPLES / "hello.wasm")
+
+
+def wasmcli_exe() -> str:
+    candidate = Path(sys.executable).with_name("wasmcli")
+    if not candidate.exists():
+        pytest.skip("wasmcli console script not installed next to this Python")
+    return str(candidate)
+
+
+def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [wasmcli_exe(), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_stdout_is_output_only_and_stderr_has_the_summary() -> None:
+    done = run("run", HELLO, "--input", "world")
+    assert done.returncode == 0
+    assert done.stdout == b"Hello, world!\n"
+    assert b"SUCCESS" in done.stderr
+
+
+def test_stdin_pipe_is_the_input() -> None:
+    done = run("run", HELLO, stdin=b"pipe")
+    assert done.stdout == b"Hello, pipe!\n"
+
+
+def test_json_stdout_parses(tmp_path: Path) -> None:
+    done = run("run", HELLO, "--input", "j", "--json")
+    assert json.loads(done.stdout)["output"] == "Hello, j!"
+
+
+def test_exit_codes_reach_the_shell(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.wasm"
+    garbage.write_bytes(b"\x01\x02\x03")
+    assert run("run", str(garbage)).returncode == 3
+    assert run("run", "missing.wasm").returncode == 3
+    assert run("run", HELLO, "--no-such-flag").returncode == 2
+    failed = run("run", str(garbage))
+    assert failed.stdout == b""
+    lines = failed.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "bad magic bytes" in lines[0]
+    assert b"Traceback" not in failed.stderr
+
+
+def test_read_only_commands_do_not_import_an_engine() -> None:
+    code = (
+        "import sys\n"
+        "from wasmcli.cli.app import main\n"
+        "for argv in (['wasmcli', 'list'], ['wasmcli', 'traces', 'list'], ['wasmcli', 'codes']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('wasmtime', 'wasmer'))\n"
+        "sys.stderr.write('ENGINES=' + ','.join(loaded) + '\\n')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert b"ENGINES=\n" in done.stderr, done.stderr

@@ -1,0 +1,3 @@
+from wasmcli.cli.app import main
+
+main()

@@ -1,0 +1,150 @@
+"""Registry commands: register, list, inspect, remove; and `codes`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wasmcli.cli.errors import guard
+from wasmcli.cli.state import open_registry
+from wasmcli.errors import ErrorKind, WasmcliError
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@guard
+def register(
+    path: Annotated[Path, typer.Argument(help="The .wasm or .wat file to register.")],
+    name: Annotated[
+        Optional[str], typer.Option("--name", "-n", help="Name to run it by (default: the file name).")
+    ] = None,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="Register even if the module fails the ABI check.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the registered binary as JSON.")] = False,
+) -> None:
+    """Register a plugin; prints its binary id."""
+    from wasmcli.engines.wasmtime_engine import validate
+    from wasmcli.runtime.abi import abi_problems, read_info
+    from wasmcli.store.module_files import read_module_file
+
+    wasm = read_module_file(path)
+    validate(wasm)
+    if not no_check:
+        problems = abi_problems(read_info(wasm))
+        if problems:
+            raise WasmcliError(
+                problems[0].kind,
+                f"{path} does not follow the plugin ABI: {problems[0].message} "
+                "(use --no-check to register it anyway)",
+            )
+    registry = open_registry()
+    outcome = registry.register(wasm, name=name or _default_name(path), source_path=str(path))
+    record = outcome.record
+    if json_:
+        _print_json({**record.to_dict(), "created": outcome.created})
+    else:
+        sys.stdout.write(record.id + "\n")
+    from wasmcli.render.binaries import register_note
+
+    register_note(outcome)
+
+
+def _default_name(path: Path) -> str | None:
+    from wasmcli.store.registry import NAME_PATTERN
+
+    return path.stem if NAME_PATTERN.match(path.stem) else None
+
+
+@guard
+def list_binaries(
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List registered plugins."""
+    records = open_registry().list()
+    if json_:
+        _print_json([record.to_dict() for record in records])
+        return
+    from wasmcli.render.binaries import binaries_table
+    from wasmcli.render.console import data_console, diag_console
+
+    if not records:
+        diag_console().print("No plugins registered yet: wasmcli register plugin.wasm")
+        return
+    data_console().print(binaries_table(records))
+
+
+@guard
+def inspect(
+    binary: Annotated[str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")],
+    memory_limit_mb: Annotated[
+        Optional[int], typer.Option("--memory-limit-mb", help="Check the initial memory against this cap [default 64].")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Show a plugin's exports, imports and memory, and check it against the ABI."""
+    from wasmcli.config import RunConfig
+    from wasmcli.runtime.inspect import inspect_binary
+
+    config = RunConfig.from_env(memory_limit_mb=memory_limit_mb)
+    resolved = open_registry().resolve(binary)
+    report = inspect_binary(resolved, config.memory_limit_bytes)
+    if json_:
+        _print_json(report.to_dict())
+    else:
+        from wasmcli.render.binaries import inspect_view
+        from wasmcli.render.console import data_console
+
+        data_console().print(inspect_view(report))
+    if report.problems:
+        raise typer.Exit(report.problems[0].kind.exit_code)
+
+
+@guard
+def remove(
+    binary: Annotated[str, typer.Argument(help="A registered name, an id or an id prefix.")],
+) -> None:
+    """Remove a registered plugin (its traces are kept)."""
+    from wasmcli.store.module_files import looks_like_path
+
+    if looks_like_path(binary):
+        raise WasmcliError(
+            ErrorKind.USAGE, f"{binary} is a file path; remove takes a registered name or id"
+        )
+    record = open_registry().remove(binary)
+    sys.stderr.write(f"Removed {record.name or record.id} ({record.id})\n")
+
+
+@guard
+def codes(
+    json_: Annotated[bool, typer.Option("--json", help="Print both tables as JSON.")] = False,
+) -> None:
+    """Print the plugin return codes and wasmcli's exit codes."""
+    from wasmcli.errors import EXIT_CODES, KIND_DESCRIPTIONS
+    from wasmcli.return_codes import RETURN_CODES
+
+    if json_:
+        _print_json(
+            {
+                "return_codes": [
+                    {"code": rc.code, "name": rc.name, "meaning": rc.meaning} for rc in RETURN_CODES
+                ],
+                "exit_codes": [{"exit": 0, "kind": None, "meaning": "plugin returned SUCCESS"}]
+                + [
+                    {"exit": code, "kind": kind.value, "meaning": KIND_DESCRIPTIONS[kind]}
+                    for kind, code in EXIT_CODES.items()
+                ],
+            }
+        )
+        return
+    from wasmcli.render.binaries import codes_tables
+    from wasmcli.render.console import data_console
+
+    for table in codes_tables():
+        data_console().print(table)

@@ -1,0 +1,219 @@
+"""`wasmcli traces list/show/export/clear`: read and manage stored execution traces.
+
+These commands only read the database: none of them imports an engine.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wasmcli.cli.errors import guard, usage_error
+from wasmcli.cli.state import open_registry
+from wasmcli.errors import WasmcliError
+from wasmcli.store.registry import Registry
+from wasmcli.store.traces import TraceFilter, TraceStore
+
+app = typer.Typer(
+    help="List, show, export and clear execution traces.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXPORT_FORMATS = ("json", "jsonl", "chrome")
+
+# Filter options shared by list, export and clear.
+BinaryOpt = Annotated[
+    Optional[str], typer.Option("--binary", "-b", help="Only runs of this binary (name, id, prefix or file).")
+]
+SinceOpt = Annotated[
+    Optional[str], typer.Option("--since", help="Only runs from this time on: ISO time or 30m, 2h, 7d.")
+]
+UntilOpt = Annotated[
+    Optional[str], typer.Option("--until", help="Only runs up to this time: ISO time or 30m, 2h, 7d.")
+]
+FailedOpt = Annotated[bool, typer.Option("--failed", help="Only failed runs.")]
+SucceededOpt = Annotated[bool, typer.Option("--succeeded", help="Only successful runs.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many, newest first.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def build_filter(
+    registry: Registry,
+    binary: str | None,
+    since: str | None,
+    until: str | None,
+    failed: bool,
+    succeeded: bool,
+    limit: int | None,
+) -> TraceFilter:
+    from wasmcli.tracing.timespec import parse_time_spec
+
+    if failed and succeeded:
+        raise usage_error("--failed and --succeeded cannot be used together")
+    if limit is not None and limit < 0:
+        raise usage_error("--limit must be 0 or more")
+    try:
+        since_at = parse_time_spec(since) if since else None
+        until_at = parse_time_spec(until) if until else None
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+    binary_id, binary_name = (None, None) if binary is None else _binary_filter(registry, binary)
+    return TraceFilter(
+        binary_id=binary_id,
+        binary_name=binary_name,
+        since=since_at,
+        until=until_at,
+        success=True if succeeded else False if failed else None,
+        limit=limit,
+    )
+
+
+def _binary_filter(registry: Registry, ref: str) -> tuple[str | None, str | None]:
+    from wasmcli.errors import ErrorKind
+    from wasmcli.store.module_files import looks_like_path
+
+    if looks_like_path(ref):
+        return registry.resolve(ref).binary_id, None
+    try:
+        return registry.find(ref).id, None
+    except WasmcliError as exc:
+        if exc.kind is ErrorKind.LOAD:
+            return None, ref  # never registered: match runs of a file of that name
+        raise
+
+
+def _store(registry: Registry) -> TraceStore:
+    return TraceStore(registry.conn)
+
+
+@app.command("list")
+@guard
+def list_traces(
+    binary: BinaryOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    failed: FailedOpt = False,
+    succeeded: SucceededOpt = False,
+    limit: LimitOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List traces, newest first."""
+    registry = open_registry()
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    traces = _store(registry).list(query, with_events=False)
+    if json_:
+        rows = [{k: v for k, v in t.to_dict().items() if k != "events"} for t in traces]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    from wasmcli.render.console import data_console, diag_console
+    from wasmcli.render.trace_table import traces_table
+
+    if not traces:
+        diag_console().print("No traces match." if _filtered(query) else "No traces yet.")
+        return
+    data_console().print(traces_table(traces))
+
+
+def _filtered(query: TraceFilter) -> bool:
+    return any(
+        value is not None
+        for value in (query.binary_id, query.binary_name, query.since, query.until, query.success)
+    )
+
+
+@app.command("show")
+@guard
+def show(
+    trace_id: Annotated[Optional[str], typer.Argument(help="Trace id or unique prefix.")] = None,
+    last: Annotated[bool, typer.Option("--last", help="Show the newest trace.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Show one trace as a timeline."""
+    if (trace_id is None) == (not last):
+        raise usage_error("give a trace id or --last (not both)")
+    store = _store(open_registry())
+    if last:
+        trace = store.latest()
+        if trace is None:
+            raise usage_error("No traces yet")
+    else:
+        assert trace_id is not None
+        trace = store.get(trace_id)
+    if json_:
+        sys.stdout.write(trace.to_json() + "\n")
+        return
+    from wasmcli.render.console import data_console
+    from wasmcli.render.timeline import TraceTimeline
+
+    data_console().print(TraceTimeline(trace))
+
+
+@app.command("export")
+@guard
+def export(
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="File to write ('-' or none: stdout).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, jsonl or chrome (Perfetto).")] = "json",
+    binary: BinaryOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    failed: FailedOpt = False,
+    succeeded: SucceededOpt = False,
+    limit: LimitOpt = None,
+) -> None:
+    """Export traces as JSON, JSON Lines or Chrome Trace Event format."""
+    fmt = fmt.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise usage_error(f"unknown format {fmt!r}: choose json, jsonl or chrome")
+    registry = open_registry()
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    traces = _store(registry).list(query)
+    from wasmcli.tracing.export import export_traces
+
+    text = export_traces(traces, fmt)
+    if output is None or output == "-":
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return
+    from wasmcli.errors import ErrorKind
+    from wasmcli.store.files import write_atomically
+
+    try:
+        write_atomically(Path(output), text.encode("utf-8"))
+    except OSError as exc:
+        raise WasmcliError(ErrorKind.IO, f"Cannot write {output}: {exc.strerror or exc}") from None
+    sys.stderr.write(f"Exported {len(traces)} trace{'s' if len(traces) != 1 else ''} to {output}\n")
+
+
+@app.command("clear")
+@guard
+def clear(
+    binary: BinaryOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    failed: FailedOpt = False,
+    succeeded: SucceededOpt = False,
+    limit: LimitOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete traces (all, or those matching the filters)."""
+    registry = open_registry()
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    store = _store(registry)
+    matching = len(store.list(query, with_events=False))
+    if matching == 0:
+        sys.stderr.write("No traces to clear.\n")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise usage_error(f"refusing to delete {matching} traces without --yes")
+        if not typer.confirm(f"Delete {matching} trace{'s' if matching != 1 else ''}?"):
+            sys.stderr.write("Nothing deleted.\n")
+            return
+    deleted = store.delete(query)
+    sys.stderr.write(f"Deleted {deleted} trace{'s' if deleted != 1 else ''}.\n")

@@ -1,0 +1,173 @@
+"""Running a session in a child process that the parent kills at the deadline.
+
+wasmer's calls hold the GIL and it has no interrupt, so nothing inside the process can
+stop an infinite loop. The parent forks a child that runs the whole session (compile,
+instantiate, calls) and relays its events and log lines through a pipe, stamped with
+the child's monotonic clock (system-wide on Linux, so timestamps line up with the
+parent's trace). The wall-clock limit starts when the child is about to run wasm code
+(compiling is not the plugin's time, as with wasmtime); at the deadline the parent
+kills the child and reports a timeout. A child that dies any other way (a signal, a
+crash in the engine) is reported as an internal error. Either way the parent still
+holds every event relayed so far, so the trace is stored.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from wasmcli.engines.base import Engine
+from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.runtime.session import SessionOutcome, SessionRequest, run_session
+from wasmcli.tracing.events import TraceEventType
+
+# Compiling is not covered by the plugin's timeout, but a module crafted to compile
+# forever must not hang wasmcli either.
+COMPILE_LIMIT_S = 120.0
+_FLUSH_EVERY_S = 0.02
+_FLUSH_EVERY_ITEMS = 512
+
+
+class _RelaySink:
+    """The child's sink: batches events and log lines and sends them to the parent."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.batch: list[tuple[Any, ...]] = []
+        self.last_flush = time.monotonic()
+
+    def event(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
+        self._add(("event", time.monotonic_ns(), event_type.value, message, metadata))
+
+    def log(self, line: str, size: int) -> None:
+        self._add(("log", time.monotonic_ns(), line, size))
+
+    def wasm_starting(self) -> None:
+        self._add(("arm", time.monotonic_ns()))
+        self.flush()
+
+    def _add(self, item: tuple[Any, ...]) -> None:
+        self.batch.append(item)
+        if len(self.batch) >= _FLUSH_EVERY_ITEMS or time.monotonic() - self.last_flush > _FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.conn.send(self.batch)
+            self.batch = []
+        self.last_flush = time.monotonic()
+
+
+def _child_main(engine: Engine, request: SessionRequest, conn: Connection) -> None:
+    sink = _RelaySink(conn)
+    try:
+        try:
+            outcome = run_session(engine, request, sink)
+            final: tuple[Any, ...] = (
+                "done",
+                outcome.return_code,
+                outcome.fuel_consumed,
+                outcome.memory_pages,
+            )
+        except WasmcliError as error:
+            details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, type(None)))}
+            final = ("error", error.kind.value, error.message, list(error.backtrace), details)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
+            final = ("error", ErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}", [], {})
+        sink.batch.append(final)
+        sink.flush()
+        conn.close()
+    finally:
+        # Never run the parent's atexit handlers or flush its inherited stdio buffers.
+        os._exit(0)
+
+
+def run_isolated(engine: Engine, request: SessionRequest, sink: Any) -> SessionOutcome:
+    """Run `run_session` in a child process; the parent enforces the wall-clock limit."""
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(engine, request, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        return _relay(child, receiver, request, sink)
+    except BaseException:
+        _kill(child)
+        raise
+    finally:
+        receiver.close()
+        child.join(5)
+
+
+def _relay(
+    child: multiprocessing.process.BaseProcess,
+    receiver: Connection,
+    request: SessionRequest,
+    sink: Any,
+) -> SessionOutcome:
+    deadline = time.monotonic() + COMPILE_LIMIT_S
+    armed = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not receiver.poll(remaining):
+            if time.monotonic() >= deadline:
+                _kill(child)
+                if armed:
+                    raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
+                raise WasmcliError(
+                    ErrorKind.LOAD,
+                    f"Failed to compile module: compiling took longer than {COMPILE_LIMIT_S:g} s",
+                )
+            continue
+        try:
+            batch = receiver.recv()
+        except (EOFError, OSError):
+            raise _child_died(child) from None
+        for item in batch:
+            tag = item[0]
+            if tag == "event":
+                _, at_ns, event_type, message, metadata = item
+                sink.event_at(at_ns, TraceEventType(event_type), message, metadata)
+            elif tag == "log":
+                _, at_ns, line, size = item
+                sink.log_at(at_ns, line, size)
+            elif tag == "arm":
+                # The plugin's time starts now, measured on the child's clock.
+                armed = True
+                deadline = item[1] / 1e9 + request.limits.timeout_ms / 1000
+            elif tag == "done":
+                _, return_code, fuel_consumed, memory_pages = item
+                return SessionOutcome(return_code, fuel_consumed, memory_pages)
+            elif tag == "error":
+                _, kind, message, backtrace, details = item
+                raise WasmcliError(ErrorKind(kind), message, backtrace=backtrace, details=details)
+
+
+def _child_died(child: multiprocessing.process.BaseProcess) -> WasmcliError:
+    child.join(5)
+    code = child.exitcode
+    if code is not None and code < 0:
+        try:
+            how = f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"signal {-code}"
+    else:
+        how = f"exit status {code}"
+    return WasmcliError(
+        ErrorKind.INTERNAL,
+        f"The engine process died ({how}) before the run finished "
+        "(this is a bug in wasmcli or the engine; please report it with the trace id)",
+        details={"stage": "engine_process"},
+    )
+
+
+def _kill(child: multiprocessing.process.BaseProcess) -> None:
+    if child.is_alive():
+        child.kill()
+    child.join(5)

@@ -1,0 +1,278 @@
+"""The wasmtime adapter: native fuel, epoch-interruption timeouts, store memory limits.
+
+A single timer thread per run increments the engine's epoch at the run's deadline; each
+call re-arms the store's epoch deadline, so whichever call is running at the deadline is
+interrupted (the start function included).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+from importlib.metadata import version as package_version
+from typing import Any
+
+import wasmtime
+
+from wasmcli.engines.base import (
+    Engine,
+    EngineLimits,
+    HostLog,
+    LoadedModule,
+    PluginInstance,
+)
+from wasmcli.engines.imports import check_imports
+from wasmcli.engines.traps import caused_by, clip_backtrace, describe_trap, first_line
+from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.store.blobs import sha256_hex
+from wasmcli.store.cache import ArtifactCache, cache_key
+
+# Everything in the engine config that changes compiled code belongs in the cache key.
+_CONFIG_FINGERPRINT = "consume_fuel=1;epoch_interruption=1"
+
+
+@lru_cache(maxsize=1)
+def _engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.epoch_interruption = True
+    return wasmtime.Engine(config)
+
+
+def validate(wasm: bytes) -> None:
+    """Check a module fully (structure and types); WasmcliError(LOAD) when invalid."""
+    try:
+        wasmtime.Module.validate(_engine(), wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}")
+
+
+def _compile_message(exc: Exception) -> str:
+    text = str(exc)
+    head, cause = first_line(text), caused_by(text)
+    return head if head == cause else f"{head}: {cause}"
+
+
+class WasmtimeModule(LoadedModule):
+    def __init__(self, module: wasmtime.Module, from_cache: bool) -> None:
+        self.module = module
+        self._from_cache = from_cache
+
+    @property
+    def from_cache(self) -> bool:
+        return self._from_cache
+
+
+class WasmtimeEngine(Engine):
+    name = "wasmtime"
+    needs_isolation = False
+
+    @property
+    def version(self) -> str:
+        return package_version("wasmtime")
+
+    def load(
+        self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None
+    ) -> WasmtimeModule:
+        engine = _engine()
+        key = cache_key(sha256_hex(wasm), self.name, self.version, _CONFIG_FINGERPRINT)
+        if cache is not None:
+            artifact = cache.load(key)
+            if artifact is not None:
+                try:
+                    return WasmtimeModule(wasmtime.Module.deserialize(engine, artifact), True)
+                except wasmtime.WasmtimeError:
+                    pass  # another wasmtime build wrote it: recompile and overwrite
+        try:
+            module = wasmtime.Module(engine, wasm)
+        except wasmtime.WasmtimeError as exc:
+            raise WasmcliError(
+                ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}"
+            ) from None
+        if cache is not None:
+            cache.store(key, bytes(module.serialize()))
+        return WasmtimeModule(module, False)
+
+    def instantiate(
+        self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
+    ) -> WasmtimeInstance:
+        assert isinstance(module, WasmtimeModule)
+        return WasmtimeInstance(module.module, limits, host_log)
+
+
+class _Deadline:
+    """The run's wall-clock deadline: one timer that bumps the engine epoch when it passes."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.at = time.monotonic() + timeout_ms / 1000
+        self.timer = threading.Timer(timeout_ms / 1000, _engine().increment_epoch)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+class WasmtimeInstance(PluginInstance):
+    def __init__(self, module: wasmtime.Module, limits: EngineLimits, host_log: HostLog) -> None:
+        self.limits = limits
+        self.store = wasmtime.Store(_engine())
+        self.store.set_limits(memory_size=limits.memory_limit_bytes)
+        self.store.set_fuel(limits.fuel)
+        self._host_log = host_log
+        self._memory: wasmtime.Memory | None = None
+        self.deadline = _Deadline(limits.timeout_ms)
+        check_imports([(imp.module, imp.name, _signature(imp.type)) for imp in module.imports])
+        log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
+        imports: list[Any] = []
+        for imp in module.imports:  # check_imports allowed only host.log
+            imports.append(wasmtime.Func(self.store, log_type, self._log, access_caller=True))
+        self.store.set_epoch_deadline(1)
+        try:
+            self.instance = wasmtime.Instance(self.store, module, imports)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            self.close()
+            raise self._instantiate_error(exc) from None
+        except BaseException:
+            self.close()
+            raise
+        self.exports = self.instance.exports(self.store)
+        memory = self.exports.get("memory")
+        self._memory = memory if isinstance(memory, wasmtime.Memory) else None
+
+    # -- host.log -------------------------------------------------------------------
+
+    def _log(self, caller: wasmtime.Caller, ptr: int, length: int) -> None:
+        memory = caller.get("memory")
+        if not isinstance(memory, wasmtime.Memory):
+            raise WasmcliError(ErrorKind.TRAP, "host.log called but the plugin exports no memory")
+        start, size = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
+        available = memory.data_len(caller)
+        if start + size > available:
+            raise WasmcliError(
+                ErrorKind.TRAP,
+                f"host.log range {start}..{start + size} is outside the plugin's memory "
+                f"({available} bytes)",
+            )
+        self._host_log(bytes(memory.read(caller, start, start + size)))
+
+    # -- memory ---------------------------------------------------------------------
+
+    def _mem(self) -> wasmtime.Memory:
+        if self._memory is None:
+            raise WasmcliError(ErrorKind.ABI, "the module does not export `memory`")
+        return self._memory
+
+    def memory_pages(self) -> int:
+        return int(self._mem().size(self.store))
+
+    def memory_max_pages(self) -> int | None:
+        maximum = self._mem().type(self.store).limits.max
+        return None if maximum is None else int(maximum)
+
+    def grow_memory(self, delta_pages: int) -> int | None:
+        try:
+            return int(self._mem().grow(self.store, delta_pages))
+        except wasmtime.WasmtimeError:
+            return None
+
+    def read_memory(self, ptr: int, length: int) -> bytes:
+        self._check_range(ptr, length)
+        return bytes(self._mem().read(self.store, ptr, ptr + length))
+
+    def write_memory(self, ptr: int, data: bytes) -> None:
+        self._check_range(ptr, len(data))
+        self._mem().write(self.store, data, ptr)
+
+    def _check_range(self, ptr: int, length: int) -> None:
+        available = self._mem().data_len(self.store)
+        if ptr < 0 or length < 0 or ptr + length > available:
+            raise WasmcliError(
+                ErrorKind.TRAP,
+                f"memory range {ptr}..{ptr + length} is outside the plugin's memory "
+                f"({available} bytes)",
+            )
+
+    # -- calls ----------------------------------------------------------------------
+
+    def has_function(self, name: str) -> bool:
+        return isinstance(self.exports.get(name), wasmtime.Func)
+
+    def call(self, name: str, *args: int) -> int | None:
+        func = self.exports.get(name)
+        if not isinstance(func, wasmtime.Func):
+            raise WasmcliError(ErrorKind.ABI, f"the module does not export a function `{name}`")
+        if self.deadline.passed():
+            raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
+        self.store.set_epoch_deadline(1)  # re-arm: the deadline timer bumps the epoch once
+        try:
+            result = func(self.store, *args)
+        except wasmtime.Trap as trap:
+            raise self._trap_error(trap) from None
+        except wasmtime.WasmtimeError as exc:
+            raise WasmcliError(ErrorKind.TRAP, f"Plugin failed: {caused_by(str(exc))}") from None
+        return None if result is None else int(result)
+
+    def fuel_consumed(self) -> int:
+        return self.limits.fuel - int(self.store.get_fuel())
+
+    def close(self) -> None:
+        self.deadline.cancel()
+
+    # -- errors ---------------------------------------------------------------------
+
+    def _trap_error(self, trap: wasmtime.Trap) -> WasmcliError:
+        code = trap.trap_code
+        backtrace = _backtrace(trap)
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout", backtrace=backtrace)
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return WasmcliError(
+                ErrorKind.OUT_OF_FUEL,
+                f"Out of fuel: the plugin used all {self.limits.fuel:,} units",
+                backtrace=backtrace,
+            )
+        return WasmcliError(
+            ErrorKind.TRAP,
+            f"Plugin trapped: {describe_trap(caused_by(str(trap.message)))}",
+            backtrace=backtrace,
+        )
+
+    def _instantiate_error(self, exc: BaseException) -> WasmcliError:
+        if isinstance(exc, wasmtime.Trap):
+            error = self._trap_error(exc)
+            if error.kind is ErrorKind.TRAP:  # timeouts and fuel keep their own kinds
+                error = WasmcliError(
+                    ErrorKind.ABI,
+                    f"Failed to instantiate module: the start function trapped: "
+                    f"{error.message.removeprefix('Plugin trapped: ')}",
+                    backtrace=error.backtrace,
+                )
+            return error
+        text = caused_by(str(exc))
+        if "memory" in text and ("limit" in text or "minimum" in text):
+            return WasmcliError(ErrorKind.MEMORY_LIMIT, f"Memory limit exceeded: {text}")
+        return WasmcliError(ErrorKind.ABI, f"Failed to instantiate module: {text}")
+
+
+def _backtrace(trap: wasmtime.Trap) -> list[str]:
+    frames = []
+    for frame in trap.frames or []:
+        name = frame.func_name or f"<wasm function {frame.func_index}>"
+        offset = frame.module_offset
+        frames.append(name if offset in (None, 2**64 - 1) else f"{name} @ 0x{offset:x}")
+    return clip_backtrace(frames)
+
+
+def _signature(ty: object) -> str | None:
+    if isinstance(ty, wasmtime.FuncType):
+        params = ", ".join(str(p) for p in ty.params)
+        results = ", ".join(str(r) for r in ty.results)
+        return f"({params}) -> ({results})"
+    return None
+
+

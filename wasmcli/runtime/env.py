@@ -1,0 +1,28 @@
+"""The env JSON object the host hands the plugin next to its input."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+RESERVED_ENV_KEYS = ("timestamp", "random_seed")
+
+
+def build_env(extra: dict[str, str], seed: int | None, timestamp_ns: int | None) -> dict[str, object]:
+    """`{"timestamp": <unix ns>, "random_seed": <i64>}` plus the --env pairs (as strings).
+
+    The seed and timestamp used are returned in the dict, so the trace can record them
+    and the run can be repeated exactly with --seed and --timestamp.
+    """
+    env: dict[str, object] = {
+        "timestamp": time.time_ns() if timestamp_ns is None else timestamp_ns,
+        "random_seed": secrets.randbits(63) if seed is None else seed,
+    }
+    for key, value in extra.items():
+        env[key] = str(value)
+    return env
+
+
+def encode_env(env: dict[str, object]) -> bytes:
+    return json.dumps(env, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

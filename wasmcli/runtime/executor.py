@@ -1,0 +1,269 @@
+"""The Executor: resolve a binary, run it on an engine under limits, record the trace.
+
+`Executor(registry, tracer=...).execute(ref, input, config) -> RunResult` is the library
+entry point; the CLI's `run` is a thin layer over it. A run never raises for a plugin's
+or a user's failure: the RunResult carries the error, and the trace is stored whatever
+step failed. (KeyboardInterrupt is stored too, then re-raised.)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from wasmcli.config import RunConfig, max_traces_from_env, tracing_enabled_from_env
+from wasmcli.engines import load_engine, resolve_engine_name
+from wasmcli.engines.base import Engine, EngineLimits
+from wasmcli.errors import ErrorKind, WasmcliError, internal_error
+from wasmcli.return_codes import SUCCESS, return_code_name
+from wasmcli.runtime.env import RESERVED_ENV_KEYS, build_env, encode_env
+from wasmcli.runtime.result import RunError, RunResult
+from wasmcli.runtime.session import SessionOutcome, SessionRequest, run_session
+from wasmcli.store.registry import Registry, ResolvedBinary
+from wasmcli.store.traces import TraceStore
+from wasmcli.tracing.events import TraceEventType as Ev
+from wasmcli.tracing.recorder import TraceRecorder
+from wasmcli.tracing.tracer import Tracer
+
+
+@dataclass
+class RunSink:
+    """Receives a session's events (directly, or relayed from a child process)."""
+
+    recorder: TraceRecorder
+    lines: list[str] = field(default_factory=list)
+
+    def event(self, event_type: Ev, message: str, **metadata: Any) -> None:
+        self.recorder.record(event_type, message, **metadata)
+
+    def event_at(self, at_ns: int, event_type: Ev, message: str, metadata: dict[str, Any]) -> None:
+        self.recorder.record_at(at_ns, event_type, message, metadata)
+
+    def log(self, line: str, size: int) -> None:
+        self.lines.append(line)
+        self.recorder.record(Ev.PLUGIN_LOG, line, line=len(self.lines), bytes=size)
+
+    def wasm_starting(self) -> None:
+        """In-process engines arm their own deadline."""
+
+    def log_at(self, at_ns: int, line: str, size: int) -> None:
+        self.lines.append(line)
+        self.recorder.record_at(at_ns, Ev.PLUGIN_LOG, line, {"line": len(self.lines), "bytes": size})
+
+
+class Executor:
+    def __init__(self, registry: Registry | None = None, tracer: Tracer | None = None) -> None:
+        self.registry = registry if registry is not None else Registry()
+        self._tracer = tracer
+
+    @property
+    def tracer(self) -> Tracer:
+        # Created on first use: opening the database is not free, and a disabled
+        # tracer must cost nothing.
+        if self._tracer is None:
+            enabled = tracing_enabled_from_env()
+            self._tracer = Tracer(
+                enabled=enabled,
+                max_traces=max_traces_from_env(),
+                store=TraceStore(self.registry.conn) if enabled else None,
+            )
+        return self._tracer
+
+    def execute(
+        self,
+        ref: str | ResolvedBinary,
+        input: bytes | str = b"",
+        config: RunConfig | None = None,
+    ) -> RunResult:
+        config = (config or RunConfig.from_env()).validate()
+        started = time.perf_counter()
+        try:
+            engine_name = resolve_engine_name(config.engine)
+        except WasmcliError:
+            engine_name = config.engine
+        recorder = self.tracer.start(engine=engine_name)
+        sink = RunSink(recorder)
+        binary: ResolvedBinary | None = ref if isinstance(ref, ResolvedBinary) else None
+        outcome: SessionOutcome | None = None
+        error: WasmcliError | None = None
+        try:
+            input_bytes = input.encode("utf-8") if isinstance(input, str) else bytes(input)
+            env = _env(config)
+            env_bytes = encode_env(env)
+            recorder.record(
+                Ev.EXECUTION_START,
+                "Starting execution",
+                input_length=len(input_bytes),
+                env_length=len(env_bytes),
+                timeout_ms=config.timeout_ms,
+                memory_limit_mb=config.memory_limit_mb,
+                fuel_limit=config.fuel_limit,
+                max_output=config.max_output,
+                engine=engine_name,
+                random_seed=env["random_seed"],
+                timestamp=env["timestamp"],
+            )
+            _check_input(input_bytes)
+            binary = self._load(ref, recorder)
+            try:
+                engine = load_engine(config.engine)
+            except WasmcliError as exc:
+                exc.details.setdefault("stage", "engine")
+                raise
+            request = SessionRequest(
+                wasm=binary.wasm,
+                sha256=binary.sha256,
+                input=input_bytes,
+                env=env_bytes,
+                limits=EngineLimits(
+                    fuel=config.fuel_limit,
+                    timeout_ms=config.timeout_ms,
+                    memory_limit_bytes=config.memory_limit_bytes,
+                ),
+                max_output=config.max_output,
+                cache_home=str(self.registry.home),
+            )
+            outcome = self._run(engine, request, sink)
+        except WasmcliError as exc:
+            error = exc
+        except KeyboardInterrupt:
+            error = WasmcliError(ErrorKind.INTERRUPTED, "Interrupted")
+            self._finish(recorder, sink, config, binary, outcome, error, started)
+            raise
+        except Exception as exc:  # a bug: keep the trace, tell the user to report it
+            error = internal_error(exc)
+            error.details["exception"] = exc
+        return self._finish(recorder, sink, config, binary, outcome, error, started)
+
+    def _load(self, ref: str | ResolvedBinary, recorder: TraceRecorder) -> ResolvedBinary:
+        reference = ref.name or ref.binary_id if isinstance(ref, ResolvedBinary) else ref
+        recorder.record(Ev.LOAD_START, f"Loading {reference}", reference=reference)
+        try:
+            binary = ref if isinstance(ref, ResolvedBinary) else self.registry.resolve(ref)
+        except WasmcliError as exc:
+            exc.details.setdefault("stage", "load")
+            raise
+        recorder.set_binary(binary.binary_id, binary.name)
+        return binary
+
+    def _run(self, engine: Engine, request: SessionRequest, sink: RunSink) -> SessionOutcome:
+        if engine.needs_isolation:
+            from wasmcli.engines.isolation import run_isolated
+
+            return run_isolated(engine, request, sink)
+        return run_session(engine, request, sink)
+
+    def _finish(
+        self,
+        recorder: TraceRecorder,
+        sink: RunSink,
+        config: RunConfig,
+        binary: ResolvedBinary | None,
+        outcome: SessionOutcome | None,
+        error: WasmcliError | None,
+        started: float,
+    ) -> RunResult:
+        fuel_consumed = outcome.fuel_consumed if outcome else None
+        return_code = outcome.return_code if outcome else None
+        if error is not None:
+            if fuel_consumed is None and isinstance(error.details.get("fuel_consumed"), int):
+                fuel_consumed = int(error.details["fuel_consumed"])
+            _record_error(recorder, error)
+        elif outcome is not None:
+            recorder.record(
+                Ev.EXECUTION_COMPLETE,
+                "Execution complete",
+                return_code=outcome.return_code,
+                return_code_name=return_code_name(outcome.return_code),
+                output_bytes=len("\n".join(sink.lines).encode("utf-8")),
+                output_lines=len(sink.lines),
+            )
+            if outcome.return_code != SUCCESS:
+                error = WasmcliError(
+                    ErrorKind.PLUGIN_ERROR,
+                    f"Plugin returned {return_code_name(outcome.return_code)} "
+                    f"({outcome.return_code})",
+                )
+        run_error = RunError.from_exception(error) if error else None
+        trace = None
+        warnings: list[str] = []
+        if recorder.enabled:
+            trace = recorder.finish(
+                success=error is None,
+                error_kind=error.kind.value if error else None,
+                error_message=error.message if error else None,
+                return_code=return_code,
+                fuel_limit=config.fuel_limit,
+                fuel_consumed=fuel_consumed,
+            )
+            try:
+                self.tracer.complete(trace)
+            except WasmcliError as exc:
+                warnings.append(f"the trace could not be saved: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - the run's result matters more
+                warnings.append(f"the trace could not be saved: {exc}")
+        return RunResult(
+            output="\n".join(sink.lines),
+            return_code=return_code,
+            fuel_limit=config.fuel_limit,
+            fuel_consumed=fuel_consumed,
+            duration_ms=round(trace.duration_us / 1000 if trace else _ms_since(started), 3),
+            binary_id=binary.binary_id if binary else None,
+            binary_name=binary.name if binary else None,
+            engine=recorder.engine if recorder.enabled else _engine_label(config),
+            trace_id=trace.trace_id if trace else None,
+            error=run_error,
+            trace=trace,
+            warnings=tuple(warnings),
+            exception=error.details.get("exception") if error else None,
+        )
+
+
+def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
+    stage = error.details.get("stage", "load" if error.kind is ErrorKind.LOAD else "setup")
+    if stage == "load" or error.kind is ErrorKind.LOAD:
+        recorder.record(
+            Ev.LOAD_ERROR, error.message, error_kind=error.kind.value, error=error.message
+        )
+    metadata: dict[str, Any] = {
+        "error_kind": error.kind.value,
+        "error": error.message,
+        "backtrace": list(error.backtrace),
+        "stage": stage,
+    }
+    if error.details.get("memory_pages") is not None:
+        metadata["memory_pages"] = error.details["memory_pages"]
+    recorder.record(Ev.EXECUTION_ERROR, error.message, **metadata)
+
+
+def _env(config: RunConfig) -> dict[str, object]:
+    for key in config.env:
+        if key in RESERVED_ENV_KEYS:
+            raise WasmcliError(
+                ErrorKind.USAGE,
+                f"--env {key}=... is reserved: use --{'seed' if key == 'random_seed' else key}",
+            )
+    return build_env(config.env, config.seed, config.timestamp_ns)
+
+
+def _check_input(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WasmcliError(
+            ErrorKind.IO,
+            f"Input is not valid UTF-8: byte {exc.start}: {exc.reason}",
+            details={"stage": "input"},
+        ) from None
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _engine_label(config: RunConfig) -> str:
+    try:
+        return resolve_engine_name(config.engine)
+    except WasmcliError:
+        return config.engine

@@ -1,0 +1,105 @@
+"""The Tracer: hands out a recorder per run and keeps the finished traces.
+
+The API follows the original tracer (`Tracer(enabled, max_traces)`, `get_traces`,
+`get_trace`, `clear_traces`, `export_traces`). With a `TraceStore` the traces live in
+wasmcli.db (the CLI's case); without one they are kept in memory, newest first.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+
+from wasmcli.store.traces import TraceFilter, TraceStore
+from wasmcli.tracing.events import ExecutionTrace
+from wasmcli.tracing.recorder import DEFAULT_MAX_LOG_EVENTS, NullRecorder, TraceRecorder
+
+_NULL = NullRecorder()
+
+
+class Tracer:
+    def __init__(
+        self,
+        enabled: bool = True,
+        max_traces: int = 100,
+        store: TraceStore | None = None,
+        max_log_events: int = DEFAULT_MAX_LOG_EVENTS,
+    ) -> None:
+        self.enabled = enabled
+        self.max_traces = max_traces
+        self.store = store
+        self.max_log_events = max_log_events
+        self._memory: deque[ExecutionTrace] = deque()
+
+    def is_enabled(self) -> bool:
+        return self.enabled
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def start(
+        self, binary_id: str | None = None, binary_name: str | None = None, engine: str | None = None
+    ) -> TraceRecorder:
+        if not self.enabled:
+            return _NULL
+        return TraceRecorder(binary_id, binary_name, engine, self.max_log_events)
+
+    def complete(self, trace: ExecutionTrace) -> None:
+        """Keep a finished trace (and drop the oldest beyond max_traces)."""
+        if not self.enabled:
+            return
+        if self.store is not None:
+            self.store.save(trace, self.max_traces)
+            return
+        self._memory.appendleft(trace)
+        while len(self._memory) > self.max_traces:
+            self._memory.pop()
+
+    def get_traces(
+        self,
+        binary_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        success: bool | None = None,
+        limit: int | None = None,
+    ) -> list[ExecutionTrace]:
+        """Traces newest first, filtered."""
+        query = TraceFilter(binary_id, None, since, until, success, limit)
+        if self.store is not None:
+            return self.store.list(query)
+        matching = [trace for trace in self._memory if _matches(trace, query)]
+        return matching[:limit] if limit is not None else matching
+
+    def get_trace(self, trace_id: str) -> ExecutionTrace | None:
+        """A trace by id or unique id prefix, or None."""
+        if self.store is not None:
+            from wasmcli.errors import WasmcliError
+
+            try:
+                return self.store.get(trace_id)
+            except WasmcliError:
+                return None
+        found = [trace for trace in self._memory if trace.trace_id.startswith(trace_id)]
+        return found[0] if len(found) == 1 else None
+
+    def clear_traces(self) -> int:
+        if self.store is not None:
+            return self.store.delete()
+        count = len(self._memory)
+        self._memory.clear()
+        return count
+
+    def export_traces(self, fmt: str = "json") -> str:
+        from wasmcli.tracing.export import export_traces
+
+        return export_traces(self.get_traces(), fmt)
+
+
+def _matches(trace: ExecutionTrace, query: TraceFilter) -> bool:
+    return (
+        (query.binary_id is None or trace.binary_id == query.binary_id)
+        and (query.binary_name is None or trace.binary_name == query.binary_name)
+        and (query.since is None or trace.started_at >= query.since)
+        and (query.until is None or trace.started_at <= query.until)
+        and (query.success is None or trace.success == query.success)
+    )
