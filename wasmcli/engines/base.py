@@ -72,8 +72,12 @@ class PluginInstance(ABC):
         """
 
     @abstractmethod
-    def fuel_consumed(self) -> int:
-        """Fuel consumed so far by this instance (instantiation and calls)."""
+    def fuel_consumed(self) -> int | None:
+        """Fuel consumed so far by this instance (instantiation and calls).
+
+        None when the engine cannot tell (wasmtime does not write back the fuel of the
+        running code when it is interrupted or traps).
+        """
 
     def close(self) -> None:
         """Release what the instance holds (timers); safe to call twice."""

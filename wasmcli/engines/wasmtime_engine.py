@@ -125,6 +125,9 @@ class WasmtimeInstance(PluginInstance):
         self.store.set_fuel(limits.fuel)
         self._host_log = host_log
         self._memory: wasmtime.Memory | None = None
+        # Compiled code keeps its fuel count in a register and writes it back at calls
+        # and returns; after a trap or an interrupt the store's count is stale.
+        self._fuel_unknown = False
         self.deadline = _Deadline(limits.timeout_ms)
         check_imports([(imp.module, imp.name, _signature(imp.type)) for imp in module.imports])
         log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
@@ -217,7 +220,9 @@ class WasmtimeInstance(PluginInstance):
             raise WasmcliError(ErrorKind.TRAP, f"Plugin failed: {caused_by(str(exc))}") from None
         return None if result is None else int(result)
 
-    def fuel_consumed(self) -> int:
+    def fuel_consumed(self) -> int | None:
+        if self._fuel_unknown:
+            return None
         return self.limits.fuel - int(self.store.get_fuel())
 
     def close(self) -> None:
@@ -227,6 +232,7 @@ class WasmtimeInstance(PluginInstance):
 
     def _trap_error(self, trap: wasmtime.Trap) -> WasmcliError:
         code = trap.trap_code
+        self._fuel_unknown = code != wasmtime.TrapCode.OUT_OF_FUEL
         backtrace = _backtrace(trap)
         if code == wasmtime.TrapCode.INTERRUPT:
             return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout", backtrace=backtrace)

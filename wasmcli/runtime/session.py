@@ -48,7 +48,7 @@ class SessionRequest:
 @dataclass(frozen=True)
 class SessionOutcome:
     return_code: int
-    fuel_consumed: int
+    fuel_consumed: int | None
     memory_pages: int
 
 
@@ -148,8 +148,20 @@ def _place(
     return place_without_alloc(instance, request.input, request.env, limits)
 
 
-def _fuel_checkpoint(instance: PluginInstance, limits: EngineLimits, sink: SessionSink) -> int:
-    consumed = min(instance.fuel_consumed(), limits.fuel)
+def _fuel_checkpoint(
+    instance: PluginInstance, limits: EngineLimits, sink: SessionSink
+) -> int | None:
+    consumed = instance.fuel_consumed()
+    if consumed is None:
+        sink.event(
+            Ev.FUEL_CHECKPOINT,
+            "Fuel consumed: unknown (the engine stopped the plugin mid-block)",
+            fuel_limit=limits.fuel,
+            fuel_consumed=None,
+            fuel_remaining=None,
+        )
+        return None
+    consumed = min(consumed, limits.fuel)
     sink.event(
         Ev.FUEL_CHECKPOINT,
         "Fuel consumed",
