@@ -6,7 +6,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint plugins clean
+# The wasmer engine has wheels only for CPython <= 3.10: `make test` also runs the suite
+# on a Python 3.10 where one is found (on PATH, or installed by pyenv).
+PYTHON310 ?= $(shell command -v python3.10 >/dev/null 2>&1 && python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && command -v python3.10 || ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+VENV310 ?= .venv310
+STAMP310 := $(VENV310)/.installed
+
+.PHONY: install install310 demo test test-default test-py310 lint plugins clean
 
 install: $(STAMP)
 
@@ -16,11 +22,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+install310: $(STAMP310)
+
+$(STAMP310): pyproject.toml
+	test -x $(VENV310)/bin/python || $(PYTHON310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV310)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP310)
+
 demo: install
 	$(BIN)/wasmcli run sample_plugins/hello.wasm --input "world" --trace
 
-test: install
+test: test-default test-py310
+
+test-default: install
+	@echo "== tests on $$($(BIN)/python -V), engines: $$($(BIN)/python -c 'from wasmcli.engines import available_engines as a; print(", ".join(a()))')"
 	$(BIN)/python -m pytest -q
+
+test-py310:
+ifeq ($(strip $(PYTHON310)),)
+	@echo "== no Python 3.10 found: the wasmer engine was not tested (install one, e.g. with pyenv)"
+else
+	$(MAKE) install310
+	@echo "== tests on $$($(VENV310)/bin/python -V), engines: $$($(VENV310)/bin/python -c 'from wasmcli.engines import available_engines as a; print(", ".join(a()))')"
+	$(VENV310)/bin/python -m pytest -q -p no:cacheprovider
+endif
 
 lint: install
 	$(BIN)/ruff check wasmcli tests
@@ -31,4 +57,4 @@ plugins:
 	$(MAKE) -C sample_plugins
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV310) build *.egg-info

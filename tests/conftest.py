@@ -68,9 +68,32 @@ def plugin_wat(body: str, *, memory: str = "(memory (export \"memory\") 1)", ext
 """
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that runs plugins (through `cli` or `engine`) runs once per engine that
+    # works on this Python: the conformance suite is the same for both.
+    if "engine" in metafunc.fixturenames:
+        from wasmcli.engines import available_engines
+
+        metafunc.parametrize("engine", available_engines(), indirect=True)
+
+
 @pytest.fixture
-def cli() -> Callable[..., "CliResult"]:
-    """Invoke wasmcli in-process: cli("run", "x.wasm", input=b"...") -> result."""
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine this test runs on (WASMCLI_ENGINE is set to it)."""
+    name: str = request.param
+    monkeypatch.setenv("WASMCLI_ENGINE", name)
+    return name
+
+
+@pytest.fixture
+def cli(engine: str, any_engine_cli: Callable[..., CliResult]) -> Callable[..., CliResult]:
+    """Invoke wasmcli in-process on the test's engine: cli("run", "x.wasm", input=b"...")."""
+    return any_engine_cli
+
+
+@pytest.fixture
+def any_engine_cli() -> Callable[..., "CliResult"]:
+    """Invoke wasmcli in-process with whatever engine WASMCLI_ENGINE names."""
     from typer.testing import CliRunner
 
     from wasmcli.cli.app import app

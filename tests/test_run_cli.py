@@ -39,7 +39,7 @@ def test_register_then_run_by_name_and_stdin(cli) -> None:
     assert "Already registered" in again.stderr
 
 
-def test_run_json_has_every_field(cli) -> None:
+def test_run_json_has_every_field(cli, engine: str) -> None:
     cli("register", HELLO, "--name", "hello")
     result = cli("run", "hello", "--input", "world", "--json")
     data = result.json()
@@ -49,7 +49,7 @@ def test_run_json_has_every_field(cli) -> None:
     }
     assert data["output"] == "Hello, world!"
     assert (data["return_code"], data["return_code_name"], data["success"]) == (0, "SUCCESS", True)
-    assert data["error"] is None and data["engine"] == "wasmtime"
+    assert data["error"] is None and data["engine"] == engine
     assert data["fuel_consumed"] > 0 and UUID.match(data["trace_id"])
 
 

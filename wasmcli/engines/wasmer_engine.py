@@ -1,0 +1,276 @@
+"""The wasmer adapter (Cranelift), given wasmtime's guarantees by wasmcli itself.
+
+wasmer 1.1.0 has no fuel, no interrupt and no store limits, so:
+- fuel: the module is instrumented before compiling (`wasmcli.wasm.instrument_fuel`): an
+  exported i64 global counts the remaining fuel down with wasmtime's cost model; a trap
+  with that global below zero is out_of_fuel;
+- memory cap: the module's declared maximum is lowered to the limit
+  (`wasmcli.wasm.limit_memory`), which wasmer enforces on `memory.grow`;
+- timeout: wasmer's calls hold the GIL, so the executor runs this adapter in a child
+  process that the parent kills at the deadline (`needs_isolation`, engines/isolation.py).
+Compiled modules are cached with `Module.serialize`; the cache verifies each artifact's
+checksum before `deserialize`, because a truncated artifact crashes the process.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib.metadata import version as package_version
+from typing import Any
+
+import wasmer
+import wasmer_compiler_cranelift
+
+from wasmcli.engines.base import (
+    Engine,
+    EngineLimits,
+    HostLog,
+    LoadedModule,
+    PluginInstance,
+)
+from wasmcli.engines.imports import check_imports
+from wasmcli.engines.traps import clip_backtrace, describe_trap, first_line
+from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.store.blobs import sha256_hex
+from wasmcli.store.cache import ArtifactCache, cache_key
+from wasmcli.wasm import (
+    FUEL_EXPORT,
+    START_EXPORT,
+    MemoryAboveLimit,
+    WasmFormatError,
+    instrument_fuel,
+    limit_memory,
+)
+
+# Bump when the instrumentation changes the code it emits: it is part of the cache key.
+INSTRUMENTATION_VERSION = 1
+_TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64", 5: "v128", 6: "externref", 7: "funcref"}
+_FRAME = re.compile(r"^\s*at (?P<name>.+?) \(<module>\[(?P<index>\d+)\]:(?P<offset>0x[0-9a-f]+)\)")
+
+
+@lru_cache(maxsize=1)
+def _store() -> wasmer.Store:
+    return wasmer.Store(wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
+
+
+class WasmerModule(LoadedModule):
+    def __init__(self, module: wasmer.Module, from_cache: bool) -> None:
+        self.module = module
+        self._from_cache = from_cache
+
+    @property
+    def from_cache(self) -> bool:
+        return self._from_cache
+
+
+class WasmerEngine(Engine):
+    name = "wasmer"
+    needs_isolation = True
+
+    @property
+    def version(self) -> str:
+        return f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
+
+    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> WasmerModule:
+        store = _store()
+        key = cache_key(
+            sha256_hex(wasm), self.name, self.version, INSTRUMENTATION_VERSION,
+            limits.memory_limit_pages,
+        )
+        if cache is not None:
+            artifact = cache.load(key)
+            if artifact is not None:
+                try:
+                    return WasmerModule(wasmer.Module.deserialize(store, artifact), True)
+                except Exception:  # noqa: BLE001 - a stale artifact: recompile
+                    pass
+        # Validate the plugin as written first, so compile errors name its own bytes.
+        if not wasmer.Module.validate(store, wasm):
+            raise WasmcliError(
+                ErrorKind.LOAD, f"Failed to compile module: {_compile_message(store, wasm)}"
+            )
+        try:
+            prepared = instrument_fuel(wasm)
+            try:
+                prepared = limit_memory(prepared, limits.memory_limit_pages)
+            except MemoryAboveLimit:
+                pass  # refused by the ABI check before instantiation, as on wasmtime
+        except WasmFormatError as exc:
+            raise WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {exc}") from None
+        try:
+            module = wasmer.Module(store, prepared)
+        except Exception as exc:  # noqa: BLE001 - wasmer raises plain exceptions
+            raise WasmcliError(
+                ErrorKind.LOAD, f"Failed to compile module: {first_line(str(exc))}"
+            ) from None
+        if cache is not None:
+            cache.store(key, bytes(module.serialize()))
+        return WasmerModule(module, False)
+
+    def instantiate(
+        self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
+    ) -> WasmerInstance:
+        assert isinstance(module, WasmerModule)
+        return WasmerInstance(module.module, limits, host_log)
+
+
+def _compile_message(store: wasmer.Store, wasm: bytes) -> str:
+    try:
+        wasmer.Module(store, wasm)
+    except Exception as exc:  # noqa: BLE001
+        text = first_line(str(exc))
+        return text.removeprefix("Validation error: ").removeprefix("RuntimeError: ")
+    return "invalid module"
+
+
+def _signature(ty: Any) -> str | None:
+    if isinstance(ty, wasmer.FunctionType):
+        params = ", ".join(_TYPE_NAMES.get(int(p), str(p)) for p in ty.params)
+        results = ", ".join(_TYPE_NAMES.get(int(r), str(r)) for r in ty.results)
+        return f"({params}) -> ({results})"
+    return None
+
+
+class WasmerInstance(PluginInstance):
+    def __init__(self, module: wasmer.Module, limits: EngineLimits, host_log: HostLog) -> None:
+        self.limits = limits
+        self._host_log = host_log
+        check_imports([(imp.module, imp.name, _signature(imp.type)) for imp in module.imports])
+        imports = wasmer.ImportObject()
+        if module.imports:
+            log_type = wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], [])
+            imports.register("host", {"log": wasmer.Function(_store(), self._log, log_type)})
+        try:
+            self.instance = wasmer.Instance(module, imports)
+        except Exception as exc:  # noqa: BLE001
+            raise WasmcliError(
+                ErrorKind.ABI, f"Failed to instantiate module: {first_line(str(exc))}"
+            ) from None
+        self.exports = self.instance.exports
+        self._fuel = getattr(self.exports, FUEL_EXPORT)
+        self._fuel.value = limits.fuel
+        memory = self._export("memory")
+        self._memory = memory if isinstance(memory, wasmer.Memory) else None
+        start = self._export(START_EXPORT)
+        if isinstance(start, wasmer.Function):
+            try:
+                self._invoke(start)
+            except WasmcliError as error:
+                if error.kind is ErrorKind.TRAP:
+                    raise WasmcliError(
+                        ErrorKind.ABI,
+                        "Failed to instantiate module: the start function trapped: "
+                        + error.message.removeprefix("Plugin trapped: "),
+                        backtrace=error.backtrace,
+                    ) from None
+                raise
+
+    def _export(self, name: str) -> Any:
+        try:
+            return getattr(self.exports, name)
+        except (AttributeError, LookupError):
+            return None
+
+    # -- host.log -------------------------------------------------------------------
+
+    def _log(self, ptr: int, length: int) -> None:
+        if self._memory is None:
+            raise WasmcliError(ErrorKind.TRAP, "host.log called but the plugin exports no memory")
+        start, size = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
+        available = self._memory.data_size
+        if start + size > available:
+            raise WasmcliError(
+                ErrorKind.TRAP,
+                f"host.log range {start}..{start + size} is outside the plugin's memory "
+                f"({available} bytes)",
+            )
+        # A fresh view each time: growing memory invalidates earlier views.
+        self._host_log(bytes(self._memory.uint8_view(start)[0:size]))
+
+    # -- memory ---------------------------------------------------------------------
+
+    def _mem(self) -> wasmer.Memory:
+        if self._memory is None:
+            raise WasmcliError(ErrorKind.ABI, "the module does not export `memory`")
+        return self._memory
+
+    def memory_pages(self) -> int:
+        return int(self._mem().size)
+
+    def memory_max_pages(self) -> int | None:
+        maximum = self._mem().type.maximum
+        return None if maximum is None else int(maximum)
+
+    def grow_memory(self, delta_pages: int) -> int | None:
+        try:
+            return int(self._mem().grow(delta_pages))
+        except Exception:  # noqa: BLE001 - wasmer raises RuntimeError when it cannot grow
+            return None
+
+    def read_memory(self, ptr: int, length: int) -> bytes:
+        self._check_range(ptr, length)
+        return bytes(self._mem().uint8_view(ptr)[0:length])
+
+    def write_memory(self, ptr: int, data: bytes) -> None:
+        self._check_range(ptr, len(data))
+        if data:
+            self._mem().uint8_view(ptr)[0 : len(data)] = data
+
+    def _check_range(self, ptr: int, length: int) -> None:
+        available = self._mem().data_size
+        if ptr < 0 or length < 0 or ptr + length > available:
+            raise WasmcliError(
+                ErrorKind.TRAP,
+                f"memory range {ptr}..{ptr + length} is outside the plugin's memory "
+                f"({available} bytes)",
+            )
+
+    # -- calls ----------------------------------------------------------------------
+
+    def has_function(self, name: str) -> bool:
+        return isinstance(self._export(name), wasmer.Function)
+
+    def call(self, name: str, *args: int) -> int | None:
+        func = self._export(name)
+        if not isinstance(func, wasmer.Function):
+            raise WasmcliError(ErrorKind.ABI, f"the module does not export a function `{name}`")
+        result = self._invoke(func, *args)
+        return None if result is None else int(result)
+
+    def _invoke(self, func: wasmer.Function, *args: int) -> Any:
+        try:
+            return func(*args)
+        except WasmcliError:
+            raise  # from host.log: output cap, bad UTF-8, out-of-bounds range
+        except Exception as exc:  # noqa: BLE001 - wasmer traps are RuntimeError
+            if int(self._fuel.value) < 0:
+                raise WasmcliError(
+                    ErrorKind.OUT_OF_FUEL,
+                    f"Out of fuel: the plugin used all {self.limits.fuel:,} units",
+                    backtrace=_backtrace(exc),
+                ) from None
+            raise WasmcliError(
+                ErrorKind.TRAP,
+                f"Plugin trapped: {describe_trap(first_line(str(exc)))}",
+                backtrace=_backtrace(exc),
+            ) from None
+
+    def fuel_consumed(self) -> int:
+        return self.limits.fuel - max(int(self._fuel.value), 0)
+
+
+def _backtrace(exc: Exception) -> list[str]:
+    # wasmer's message lists frames as "    at name (<module>[3]:0x74)"; a stack
+    # overflow lists tens of thousands, so only the head is read.
+    frames = []
+    for line in str(exc)[:20000].splitlines()[1:]:
+        match = _FRAME.match(line)
+        if match:
+            name = match["name"]
+            if name == "<unnamed>":
+                name = f"<wasm function {match['index']}>"
+            frames.append(f"{name} @ {match['offset']}")
+    return clip_backtrace(frames)
+
+
