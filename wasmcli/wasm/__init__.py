@@ -1,0 +1,28 @@
+"""An engine-free WebAssembly binary toolkit: inspect modules, meter fuel, cap memory.
+
+Pure standard library: nothing here imports an engine. `read_module_info` is what
+`wasmcli inspect` and the ABI check use; `instrument_fuel` and `limit_memory` give an
+engine without native fuel or store limits (wasmer) the same guarantees as wasmtime.
+"""
+
+from .errors import MemoryAboveLimit, WasmFormatError
+from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
+from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
+from .memory_limit import limit_memory
+from .valtypes import FuncType
+
+__all__ = [
+    "FUEL_EXPORT",
+    "START_EXPORT",
+    "Export",
+    "FuncType",
+    "Import",
+    "MemoryAboveLimit",
+    "MemoryInfo",
+    "ModuleInfo",
+    "TableInfo",
+    "WasmFormatError",
+    "instrument_fuel",
+    "limit_memory",
+    "read_module_info",
+]

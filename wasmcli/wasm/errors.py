@@ -1,0 +1,22 @@
+"""The two exceptions of the wasm toolkit.
+
+Both derive from ValueError so a caller that only wants "the bytes were not acceptable"
+can catch one type; the CLI maps them to its own error kinds (load / memory_limit).
+"""
+
+from __future__ import annotations
+
+
+class WasmFormatError(ValueError):
+    """A malformed or unsupported module; the message is one line a user can act on."""
+
+
+class MemoryAboveLimit(ValueError):
+    """A defined memory's initial size is already above the page limit."""
+
+    def __init__(self, initial_pages: int, max_pages: int) -> None:
+        super().__init__(
+            f"memory starts at {initial_pages} pages, above the limit of {max_pages} pages"
+        )
+        self.initial_pages = initial_pages
+        self.max_pages = max_pages

@@ -1,0 +1,135 @@
+"""`instrument_fuel`: fuel metering in the module itself, for engines without native fuel.
+
+The instrumented module counts down an exported mutable i64 global, `__wasmcli_fuel`,
+holding the fuel that remains. The host stores the limit in it before a call and reads
+it afterwards: consumed = limit - remaining. Every basic block subtracts its cost on
+entry (see `metering.py`); a result below zero stores the negative value and executes
+`unreachable`, so after a trap `remaining < 0` means "out of fuel" and `remaining >= 0`
+means the plugin trapped on its own.
+
+Costs reproduce wasmtime's `consume_fuel` for completed calls: 0 for nop, drop, block,
+loop, unreachable, return, else and end, 1 for every other operator, 1 per function
+entry, plus the run-time-sized charges of bulk memory and table instructions and grows.
+Where wasmtime and the instrumented module differ is only at the limit itself: wasmtime
+checks fuel at function entries, loop headers and bulk operations and traps when the
+remaining fuel there is <= 0, so it may overrun a little between checks; the
+instrumented module traps exactly when a block would take the remaining fuel below 0.
+
+The start function. Instantiation would run it before the host could set the fuel, so
+the start section is removed and a new function, exported as `__wasmcli_start`, calls
+the original start function. The host sets the fuel, then calls `__wasmcli_start` right
+after instantiation (when exported). Being a wrapper that `call`s the start function, it
+costs what wasmtime charges for running a start function during instantiation: the
+start function plus 2. The wrapper is appended after all functions, so no function index
+changes and the name section stays valid.
+"""
+
+from __future__ import annotations
+
+from . import module as m
+from .errors import WasmFormatError
+from .info import parse
+from .leb128 import encode_u
+from .metering import MeterContext, meter_function
+
+FUEL_EXPORT = "__wasmcli_fuel"
+START_EXPORT = "__wasmcli_start"
+
+_EXPORT_FUNC = 0x00
+_EXPORT_GLOBAL = 0x03
+# (global (mut i64) (i64.const 0))
+_FUEL_GLOBAL = b"\x7e\x01\x42\x00\x0b"
+
+
+def _vec_append(wasm: bytes, section: m.Section | None, added: list[bytes]) -> bytes:
+    """The payload of a vector section with entries appended after the existing ones."""
+    if section is None:
+        return encode_u(len(added)) + b"".join(added)
+    reader = section.reader(wasm)
+    count = reader.u32()
+    return encode_u(count + len(added)) + wasm[reader.pos : section.end] + b"".join(added)
+
+
+def _export_entry(name: str, kind: int, index: int) -> bytes:
+    raw = name.encode("utf-8")
+    return encode_u(len(raw)) + raw + bytes((kind,)) + encode_u(index)
+
+
+def instrument_fuel(wasm: bytes) -> bytes:
+    """Return `wasm` with fuel metering in its own code (see the module docstring).
+
+    Raises WasmFormatError for a malformed module, one that uses an instruction this pass
+    does not support (exception handling, GC), or one already instrumented.
+    """
+    wasm = m.as_bytes(wasm)
+    parsed = parse(wasm)
+    info = parsed.info
+    for name in (FUEL_EXPORT, START_EXPORT):
+        if info.export(name) is not None:
+            raise WasmFormatError(f"module already exports {name!r}: is it instrumented already?")
+    by_id = {s.id: s for s in parsed.sections if s.id != m.CUSTOM}
+
+    fuel_global = info.num_globals
+    ctx = MeterContext(
+        fuel_global=fuel_global,
+        memory64=tuple(mem.is_64 for mem in info.memories),
+        table64=tuple(table.is_64 for table in info.tables),
+    )
+
+    exports = [_export_entry(FUEL_EXPORT, _EXPORT_GLOBAL, fuel_global)]
+    replaced: dict[int, bytes | None] = {
+        m.GLOBAL: _vec_append(wasm, by_id.get(m.GLOBAL), [_FUEL_GLOBAL]),
+    }
+    extra_bodies: list[bytes] = []
+    if info.start is not None:
+        wrapper_index = info.num_functions
+        start_type = parsed.function_type_indices[info.start]
+        replaced[m.START] = None
+        replaced[m.FUNCTION] = _vec_append(wasm, by_id.get(m.FUNCTION), [encode_u(start_type)])
+        # no locals; call $start; end
+        extra_bodies.append(b"\x00\x10" + encode_u(info.start) + b"\x0b")
+        exports.append(_export_entry(START_EXPORT, _EXPORT_FUNC, wrapper_index))
+    replaced[m.EXPORT] = _vec_append(wasm, by_id.get(m.EXPORT), exports)
+    code = by_id.get(m.CODE)
+    if code is not None or extra_bodies:
+        param_counts = [len(t.params) for t in info.function_types]
+        replaced[m.CODE] = _meter_code(
+            wasm, code, info.num_imported_functions, param_counts, ctx, extra_bodies
+        )
+    return m.rebuild(wasm, parsed.sections, replaced)
+
+
+def _meter_code(
+    wasm: bytes,
+    section: m.Section | None,
+    first_index: int,
+    param_counts: list[int],
+    ctx: MeterContext,
+    extra_bodies: list[bytes],
+) -> bytes:
+    parts: list[bytes] = []
+    count = 0
+    func_index = first_index
+    if section is not None:
+        reader = section.reader(wasm)
+        count = reader.u32()
+        for _ in range(count):
+            size = reader.u32()
+            start = reader.pos
+            reader.skip(size)
+            metered = meter_function(
+                wasm, start, start + size, param_counts[func_index], ctx, func_index
+            )
+            parts.append(encode_u(len(metered)))
+            parts.append(metered)
+            func_index += 1
+        reader.expect_end()
+    for body in extra_bodies:
+        metered = meter_function(body, 0, len(body), 0, ctx, func_index)
+        parts.append(encode_u(len(metered)))
+        parts.append(metered)
+        func_index += 1
+        count += 1
+    return encode_u(count) + b"".join(parts)
+
+

@@ -1,0 +1,450 @@
+"""The per-function pass of fuel metering: find basic blocks, inject the charges.
+
+A function body is scanned once, instruction by instruction, without re-encoding any of
+them: the output is the original bytes with charge sequences spliced in at recorded
+positions, so immediates of every kind (SIMD constants, memargs, br_table vectors) are
+copied as slices.
+
+Block boundaries. A block is charged right after the instruction that starts it, for
+the cost of everything up to the next boundary:
+- function entry (plus 1: wasmtime charges every function entry);
+- after loop, if, else, end (branch targets and joins);
+- after br, br_if, br_table, br_on_null, br_on_non_null, return, return_call*,
+  unreachable; code after an unconditional one is dead until the enclosing else/end, and
+  is neither charged nor instrumented, as in wasmtime.
+`block` does not start a new block (entering it is unconditional) and calls do not
+either: a callee either returns or the run traps, so for a completed run the total is the
+same, and one charge instead of two keeps the instrumented code small.
+
+Run-time-sized costs (wasmtime 50 charges them by default, on top of the 1 for the
+instruction): memory.copy/fill/init and table.copy/fill/init charge their length n;
+memory.grow and table.grow charge the delta when the growth succeeds. They are charged
+right after the instruction, from the operand saved by a `local.tee` before it, so an
+out-of-bounds copy ends as a plugin trap having charged nothing, not as out of fuel:
+wasmtime checks bounds before fuel too. An operand that is an `i32.const`/`i64.const`
+right before the instruction is known statically and charged with its block instead: a
+length up to 4096, and a grow delta up to 128, which wasmtime charges even when the
+growth fails (measured: a constant delta d is charged whenever d <= max(maximum -
+minimum, 128) pages or elements; a failed growth by a run-time delta is not charged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import opcodes as o
+from .errors import WasmFormatError
+from .leb128 import LebError, decode_u, encode_s, encode_u
+from .reader import Reader
+
+_I32 = b"\x7f"
+_I64 = b"\x7e"
+
+# Pseudo-events spliced in around dynamic-cost instructions.
+_TEE = 0  # before: save the length/delta operand
+_CHARGE_N = 1  # after: charge the saved length
+_CHARGE_GROW = 2  # after: charge the saved delta unless the result is -1
+
+# The constant delta wasmtime charges even for a growth that fails (see module doc).
+_CONST_GROW_ALWAYS_CHARGED = 128
+# A constant bulk length up to this is charged with its block. Larger ones are charged
+# after the instruction like run-time lengths, so that a huge constant (a plugin bug)
+# still ends as an out-of-bounds trap, as on wasmtime, not as out of fuel.
+_CONST_LENGTH_FOLDED = 4096
+# wasmtime's (and wasmparser's) limit on the locals of one function.
+_MAX_LOCALS = 50_000
+
+
+@dataclass(frozen=True)
+class MeterContext:
+    """Module-wide facts the per-function pass needs."""
+
+    fuel_global: int
+    memory64: tuple[bool, ...]
+    table64: tuple[bool, ...]
+
+
+def _index_width(flags: tuple[bool, ...], index: int, what: str, where: str) -> bool:
+    if index >= len(flags):
+        raise WasmFormatError(f"{what} index {index} out of range in {where}")
+    return flags[index]
+
+
+def meter_function(
+    wasm: bytes, start: int, end: int, num_params: int, ctx: MeterContext, func_index: int
+) -> bytes:
+    """The function body at wasm[start:end] (locals and code), with fuel charges injected."""
+    where = f"function {func_index}"
+    reader = Reader(wasm, start, end, f"the body of {where}")
+    groups = reader.u32()
+    groups_start = reader.pos - start
+    num_locals = num_params
+    for _ in range(groups):
+        num_locals += reader.u32()
+        code = reader.u8()
+        if code == 0x63 or code == 0x64:
+            reader.skip_leb()
+    locals_end = reader.pos - start
+    body = wasm[start:end]
+
+    try:
+        inserts, need_i32, need_r64 = _scan(body, locals_end, ctx, where, start)
+    except IndexError:
+        raise WasmFormatError(
+            f"truncated module: the body of {where} (bytes {start:#x}-{end:#x}) ends inside "
+            "an instruction"
+        ) from None
+    except LebError as exc:
+        raise WasmFormatError(
+            f"malformed LEB128 integer in {where} at byte {start + exc.pos:#x}"
+        ) from None
+
+    # Extra locals: T (i64) always; X32/R32 (i32) for 32-bit dynamic costs; R64 (i64) for
+    # the result of a 64-bit grow.
+    new_groups = [b"\x01" + _I64]
+    added = 1
+    if need_i32:
+        new_groups.append(b"\x02" + _I32)
+        added += 2
+    if need_r64:
+        new_groups.append(b"\x01" + _I64)
+        added += 1
+    if num_locals + added > _MAX_LOCALS:
+        raise WasmFormatError(f"{where} has too many locals to add the fuel counter's")
+    emit = _Emitter(ctx.fuel_global, num_locals, need_i32)
+
+    parts = [encode_u(groups + len(new_groups)), body[groups_start:locals_end], *new_groups]
+    last = locals_end
+    inserts.sort()
+    charge_prefix, charge_suffix = emit.charge_prefix, emit.charge_suffix
+    for pos, order, _seq, value, is64 in inserts:
+        if order == 0:
+            parts += (body[last:pos], charge_prefix, encode_s(value), charge_suffix)
+        else:
+            parts += (body[last:pos], emit.event(value, is64))
+        last = pos
+    parts.append(body[last:])
+    return b"".join(parts)
+
+
+class _Emitter:
+    """The byte sequences spliced into one function, for its fuel global and temp locals."""
+
+    def __init__(self, fuel_global: int, first_local: int, has_i32_temps: bool) -> None:
+        g = encode_u(fuel_global)
+        t = encode_u(first_local)
+        self.g = g
+        self.t = t
+        self.x32 = encode_u(first_local + 1)
+        self.r32 = encode_u(first_local + 2)
+        self.r64 = encode_u(first_local + (3 if has_i32_temps else 1))
+        # local.tee T; global.set G; local.get T; i64.const 0; i64.lt_s; if unreachable end
+        self.check = b"\x22" + t + b"\x24" + g + b"\x20" + t + b"\x42\x00\x53\x04\x40\x00\x0b"
+        # global.get G; i64.const <cost>; i64.sub; <check>
+        self.charge_prefix = b"\x23" + g + b"\x42"
+        self.charge_suffix = b"\x7d" + self.check
+
+    def event(self, event: int, is64: bool) -> bytes:
+        if event == _TEE:  # keeps the operand on the stack, and a copy in a temp
+            return b"\x22" + (self.t if is64 else self.x32)
+        # local.get N (as i64)
+        load_n = b"\x20" + self.t if is64 else b"\x20" + self.x32 + b"\xad"  # i64.extend_i32_u
+        if event == _CHARGE_N:  # global.get G; N; i64.sub; <check>
+            return b"\x23" + self.g + load_n + b"\x7d" + self.check
+        # After a grow: local.tee R; global.get G; select(N, 0, R != -1); i64.sub; <check>
+        if is64:
+            keep, ne = b"\x22" + self.r64, b"\x20" + self.r64 + b"\x42\x7f\x52"
+        else:
+            keep, ne = b"\x22" + self.r32, b"\x20" + self.r32 + b"\x41\x7f\x47"
+        return keep + b"\x23" + self.g + load_n + b"\x42\x00" + ne + b"\x1b\x7d" + self.check
+
+
+Insert = tuple[int, int, int, int, bool]  # (position, 0=charge/1=event, seq, cost|event, 64-bit)
+
+
+def _scan(
+    body: bytes, p: int, ctx: MeterContext, where: str, file_offset: int
+) -> tuple[list[Insert], bool, bool]:
+    kind = o.KIND
+    PLAIN, FREE, LEB, CONST, MEMARG = o.PLAIN, o.FREE, o.LEB, o.CONST, o.MEMARG
+    inserts: list[Insert] = []
+    frames: list[bool] = []  # was the code reachable where each open frame started
+    reachable = True
+    cost = 1  # function entry
+    ins = p  # where the current block's charge goes
+    const_start = const_end = -1
+    need_i32 = need_r64 = False
+    seq = 0
+    end = len(body)
+
+    while True:
+        op = body[p]
+        k = kind[op]
+        # The common cases first, without touching the control state.
+        if k == LEB:
+            p += 1
+            while body[p] & 0x80:
+                p += 1
+            p += 1
+            cost += 1
+            continue
+        if k == PLAIN:
+            p += 1
+            cost += 1
+            continue
+        if k == MEMARG:
+            p += 1
+            flags = body[p]
+            if flags < 0x40:
+                p += 1
+            else:
+                value, p = decode_u(body, p)
+                if value & 0x40:  # multi-memory: a memory index follows
+                    while body[p] & 0x80:
+                        p += 1
+                    p += 1
+            while body[p] & 0x80:
+                p += 1
+            p += 1
+            cost += 1
+            continue
+        if k == CONST:
+            const_start = p
+            p += 1
+            while body[p] & 0x80:
+                p += 1
+            p += 1
+            const_end = p
+            cost += 1
+            continue
+        if k == FREE:
+            p += 1
+            continue
+
+        start = p
+        if k == o.END:
+            p += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            if not frames:
+                if p != end:
+                    raise WasmFormatError(
+                        f"malformed {where}: code continues after its final end "
+                        f"at byte {file_offset + p:#x}"
+                    )
+                return inserts, need_i32, need_r64
+            reachable = frames.pop()
+            ins = p
+        elif k == o.BLOCK or k == o.LOOP or k == o.IF:
+            p += 1
+            b = body[p]
+            if 0x40 <= b < 0x80:  # empty or a value type; a ref type carries a heap type
+                p += 1
+                if b == 0x63 or b == 0x64:
+                    while body[p] & 0x80:
+                        p += 1
+                    p += 1
+            else:  # a type index (s33)
+                while body[p] & 0x80:
+                    p += 1
+                p += 1
+            frames.append(reachable)
+            if k != o.BLOCK:
+                if k == o.IF:
+                    cost += 1
+                if reachable and cost:
+                    inserts.append((ins, 0, 0, cost, False))
+                cost = 0
+                ins = p
+        elif k == o.ELSE:
+            p += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            if not frames:
+                at = file_offset + start
+                raise WasmFormatError(f"malformed {where}: else without if at byte {at:#x}")
+            reachable = frames[-1]
+            ins = p
+        elif k == o.BR_IF or k == o.BR:
+            p += 1
+            while body[p] & 0x80:
+                p += 1
+            p += 1
+            cost += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            if k == o.BR:
+                reachable = False
+            ins = p
+        elif k == o.BR_TABLE:
+            count, p = decode_u(body, p + 1)
+            for _ in range(count + 1):
+                while body[p] & 0x80:
+                    p += 1
+                p += 1
+            cost += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            reachable = False
+        elif k == o.RETURN or k == o.UNREACHABLE:
+            p += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            reachable = False
+        elif k == o.RETURN_CALL or k == o.RETURN_CALL_INDIRECT:
+            p += 1
+            for _ in range(2 if k == o.RETURN_CALL_INDIRECT else 1):
+                while body[p] & 0x80:
+                    p += 1
+                p += 1
+            cost += 1
+            if reachable and cost:
+                inserts.append((ins, 0, 0, cost, False))
+            cost = 0
+            reachable = False
+        elif k == o.CALL_INDIRECT:
+            p += 1
+            for _ in range(2):
+                while body[p] & 0x80:
+                    p += 1
+                p += 1
+            cost += 1
+        elif k == o.F32:
+            p += 5
+            cost += 1
+        elif k == o.F64:
+            p += 9
+            cost += 1
+        elif k == o.SELECT_T:
+            count, p = decode_u(body, p + 1)
+            for _ in range(count):
+                b = body[p]
+                p += 1
+                if b == 0x63 or b == 0x64:
+                    while body[p] & 0x80:
+                        p += 1
+                    p += 1
+            cost += 1
+        elif k == o.MEMORY_GROW:
+            memory, p = decode_u(body, p + 1)
+            cost += 1
+            if reachable:
+                is64 = _index_width(ctx.memory64, memory, "memory", where)
+                if const_end == start and _const_charge_ok(body, const_start, is64, _CHARGE_GROW):
+                    cost += _const_delta(body, const_start, is64)
+                else:
+                    need_i32 |= not is64
+                    need_r64 |= is64
+                    inserts.append((start, 1, seq, _TEE, is64))
+                    inserts.append((p, 1, seq + 1, _CHARGE_GROW, is64))
+                    seq += 2
+        elif k == o.PREFIX_FC:
+            sub, p = decode_u(body, p + 1)
+            spec = o.FC_OPS.get(sub)
+            if spec is None:
+                raise _unknown(body, start, where, file_offset)
+            immediates: list[int] = []
+            for _ in range(spec[0]):
+                value, p = decode_u(body, p)
+                immediates.append(value)
+            cost += 1
+            dynamic = spec[1]
+            if dynamic and reachable:
+                event = _CHARGE_N
+                if dynamic == "memory.copy":
+                    is64 = _index_width(ctx.memory64, immediates[0], "memory", where) and (
+                        _index_width(ctx.memory64, immediates[1], "memory", where)
+                    )
+                elif dynamic == "memory.fill":
+                    is64 = _index_width(ctx.memory64, immediates[0], "memory", where)
+                elif dynamic == "table.copy":
+                    is64 = _index_width(ctx.table64, immediates[0], "table", where) and (
+                        _index_width(ctx.table64, immediates[1], "table", where)
+                    )
+                elif dynamic == "table.fill":
+                    is64 = _index_width(ctx.table64, immediates[0], "table", where)
+                elif dynamic == "table.grow":
+                    is64 = _index_width(ctx.table64, immediates[0], "table", where)
+                    event = _CHARGE_GROW
+                else:  # memory.init, table.init: the length is always an i32
+                    is64 = False
+                if const_end == start and _const_charge_ok(body, const_start, is64, event):
+                    # A constant length or a small constant delta is known now: charge it
+                    # with the block instead of at run time.
+                    cost += _const_delta(body, const_start, is64)
+                else:
+                    need_i32 |= not is64
+                    need_r64 |= is64 and event == _CHARGE_GROW
+                    inserts.append((start, 1, seq, _TEE, is64))
+                    inserts.append((p, 1, seq + 1, event, is64))
+                    seq += 2
+        elif k == o.PREFIX_FD:
+            sub, p = decode_u(body, p + 1)
+            shape = o.FD_OPS.get(sub)
+            if shape is None:
+                raise _unknown(body, start, where, file_offset)
+            if shape == o.SIMD_MEMARG or shape == o.SIMD_MEMARG_LANE:
+                p = _skip_memarg(body, p)
+                if shape == o.SIMD_MEMARG_LANE:
+                    p += 1
+            elif shape == o.SIMD_BYTES16:
+                p += 16
+            elif shape == o.SIMD_LANE:
+                p += 1
+            cost += 1
+        elif k == o.PREFIX_FE:
+            sub, p = decode_u(body, p + 1)
+            if sub == o.FE_FENCE:
+                p += 1
+            elif sub in o.FE_MEMARG_OPS:
+                p = _skip_memarg(body, p)
+            else:
+                raise _unknown(body, start, where, file_offset)
+            cost += 1
+        elif k == o.UNSUPPORTED:
+            name, proposal = o.UNSUPPORTED_OPS[op]
+            raise _unsupported(name, proposal, where, file_offset + start)
+        else:
+            raise _unknown(body, start, where, file_offset)
+
+
+def _skip_memarg(body: bytes, p: int) -> int:
+    flags, p = decode_u(body, p)
+    if flags & 0x40:
+        _, p = decode_u(body, p)
+    _, p = decode_u(body, p)
+    return p
+
+
+def _const_delta(body: bytes, const_start: int, is64: bool) -> int:
+    return o.const_value(body, const_start) & (0xFFFFFFFFFFFFFFFF if is64 else 0xFFFFFFFF)
+
+
+def _const_charge_ok(body: bytes, const_start: int, is64: bool, event: int) -> bool:
+    # The const must be of the operand's type (i32.const for a 32-bit memory).
+    if body[const_start] != (0x42 if is64 else 0x41):
+        return False
+    limit = _CONST_GROW_ALWAYS_CHARGED if event == _CHARGE_GROW else _CONST_LENGTH_FOLDED
+    return _const_delta(body, const_start, is64) <= limit
+
+
+def _unknown(body: bytes, start: int, where: str, file_offset: int) -> WasmFormatError:
+    prefix = body[start]
+    refused = o.UNSUPPORTED_PREFIXED.get(prefix)
+    if refused is not None and decode_u(body, start + 1)[0] in refused[0]:
+        return _unsupported(refused[1], refused[2], where, file_offset + start)
+    return WasmFormatError(
+        f"unknown opcode {o.opcode_text(body, start)} in {where} at byte {file_offset + start:#x}"
+    )
+
+
+def _unsupported(name: str, proposal: str, where: str, at: int) -> WasmFormatError:
+    return WasmFormatError(
+        f"unsupported instruction {name} ({proposal} proposal) in {where} at byte {at:#x}: "
+        "fuel metering does not support it"
+    )
