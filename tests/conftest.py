@@ -12,7 +12,6 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_plugins"
 
 
-
 @pytest.fixture(autouse=True)
 def wasmcli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point WASMCLI_HOME at a fresh folder and clear every other WASMCLI_* variable."""
@@ -55,7 +54,7 @@ ECHO_WAT = """
 """
 
 
-def plugin_wat(body: str, *, memory: str = "(memory (export \"memory\") 1)", extra: str = "") -> str:
+def plugin_wat(body: str, *, memory: str = '(memory (export "memory") 1)', extra: str = "") -> str:
     """A plugin module whose `process` body is `body` (params $in $in_len $env $env_len)."""
     return f"""
 (module
@@ -92,7 +91,7 @@ def cli(engine: str, any_engine_cli: Callable[..., CliResult]) -> Callable[..., 
 
 
 @pytest.fixture
-def any_engine_cli() -> Callable[..., "CliResult"]:
+def any_engine_cli() -> Callable[..., CliResult]:
     """Invoke wasmcli in-process with whatever engine WASMCLI_ENGINE names."""
     from typer.testing import CliRunner
 

@@ -44,7 +44,9 @@ RUNS = [
 SAME_FUEL_KINDS = {None, "plugin_error", "out_of_fuel"}
 
 
-def run_on(cli, monkeypatch: pytest.MonkeyPatch, engine: str, plugin: str, args: list[str]) -> tuple[dict, dict]:
+def run_on(
+    cli, monkeypatch: pytest.MonkeyPatch, engine: str, plugin: str, args: list[str]
+) -> tuple[dict, dict]:
     monkeypatch.setenv("WASMCLI_ENGINE", engine)
     result = cli("run", str(SAMPLES / f"{plugin}.wasm"), *REPRODUCIBLE, *args, "--json")
     data = result.json()
@@ -54,15 +56,21 @@ def run_on(cli, monkeypatch: pytest.MonkeyPatch, engine: str, plugin: str, args:
 
 
 @needs_both
-@pytest.mark.parametrize(("plugin", "args"), RUNS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(RUNS)])
-def test_same_results_on_both_engines(plugin: str, args: list[str], any_engine_cli, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("plugin", "args"), RUNS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(RUNS)]
+)
+def test_same_results_on_both_engines(
+    plugin: str, args: list[str], any_engine_cli, monkeypatch
+) -> None:
     on_wasmtime, trace_t = run_on(any_engine_cli, monkeypatch, "wasmtime", plugin, args)
     on_wasmer, trace_w = run_on(any_engine_cli, monkeypatch, "wasmer", plugin, args)
     for key in ("output", "return_code", "return_code_name", "exit_code", "success"):
         assert on_wasmer[key] == on_wasmtime[key], key
     kind = (on_wasmtime["error"] or {}).get("kind")
     assert (on_wasmer["error"] or {}).get("kind") == kind
-    assert [e["event_type"] for e in trace_w["events"]] == [e["event_type"] for e in trace_t["events"]]
+    assert [e["event_type"] for e in trace_w["events"]] == [
+        e["event_type"] for e in trace_t["events"]
+    ]
     if kind in SAME_FUEL_KINDS:
         assert on_wasmer["fuel_consumed"] == on_wasmtime["fuel_consumed"]
 
@@ -89,7 +97,9 @@ def test_same_fuel_for_every_sample_plugin(any_engine_cli, monkeypatch) -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="wasmer installs on this Python")
 def test_wasmer_on_new_python_fails_with_one_clear_line(any_engine_cli, tmp_path: Path) -> None:
-    result = any_engine_cli("run", str(SAMPLES / "hello.wasm"), "--engine", "wasmer", "--input", "x")
+    result = any_engine_cli(
+        "run", str(SAMPLES / "hello.wasm"), "--engine", "wasmer", "--input", "x"
+    )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert any("needs Python 3.10 or older" in line for line in lines)

@@ -174,10 +174,13 @@ def test_logs_memory_and_fuel_are_instants_and_fuel_is_a_counter() -> None:
     assert [e["args"]["message"] for e in logs] == ["Hello, world!", "input had 5 bytes", "done"]
     assert [e["ts"] for e in logs] == [655, 702, 741]
     assert [e["name"] for e in instants if e["cat"] == "memory"] == [
-        "memory size_check", "memory write_input", "memory write_env",
+        "memory size_check",
+        "memory write_input",
+        "memory write_env",
     ]
     assert [e["name"] for e in instants if e["cat"] == "fuel"] == [
-        "fuel limit set", "fuel checkpoint",
+        "fuel limit set",
+        "fuel checkpoint",
     ]
     counters = [(e["ts"], e["args"]["consumed"]) for e in events_of(data, 1, "C")]
     assert counters == [(430, 0), (790, 1234)]
@@ -230,7 +233,14 @@ def test_chrome_trace_returns_the_same_document() -> None:
 
 def test_every_event_type_has_a_category() -> None:
     assert {event_category(t) for t in TraceEventType} == {
-        "load", "execution", "function", "host", "memory", "fuel", "log", "error",
+        "load",
+        "execution",
+        "function",
+        "host",
+        "memory",
+        "fuel",
+        "log",
+        "error",
     }
 
 

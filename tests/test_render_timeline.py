@@ -78,8 +78,12 @@ def test_failed_header_names_the_kind_and_has_no_return_code() -> None:
 
 @pytest.mark.parametrize(
     ("code", "shown"),
-    [(0, "0 SUCCESS"), (-5, "-5 ERROR_PARSE_ERROR"), (-99, "-99 ERROR_UNKNOWN"),
-     (7, "unknown code 7")],
+    [
+        (0, "0 SUCCESS"),
+        (-5, "-5 ERROR_PARSE_ERROR"),
+        (-99, "-99 ERROR_UNKNOWN"),
+        (7, "unknown code 7"),
+    ],
 )
 def test_return_code_is_decoded(code: int, shown: str) -> None:
     trace = replace(success_trace(), return_code=code)
@@ -110,7 +114,7 @@ def test_rows_follow_the_event_flow_in_order() -> None:
     trace = success_trace()
     lines = timeline(trace)
     start = lines.index(next(line for line in lines if line.lstrip().startswith("ms")))
-    rows = lines[start + 1:]
+    rows = lines[start + 1 :]
     assert [r.split()[1 if i == 0 else 2] for i, r in enumerate(rows)] == [
         e.event_type.value for e in trace.events
     ]
@@ -155,14 +159,32 @@ def test_event_details_carry_the_metadata_that_matters() -> None:
 
 
 def test_details_for_placement_at_offset_0_and_compiles() -> None:
-    write = TraceEvent(602, TraceEventType.MEMORY_OP, None, "Input written", {
-        "operation": "write_input", "ptr": 0, "bytes": 2048, "placement": "offset_0",
-        "pages_before": 1, "pages_after": 1,
-    })
+    write = TraceEvent(
+        602,
+        TraceEventType.MEMORY_OP,
+        None,
+        "Input written",
+        {
+            "operation": "write_input",
+            "ptr": 0,
+            "bytes": 2048,
+            "placement": "offset_0",
+            "pages_before": 1,
+            "pages_after": 1,
+        },
+    )
     assert event_details(write) == "2.0 KiB at 0 · offset_0 · pages 1"
-    compiled = TraceEvent(412, TraceEventType.LOAD_COMPLETE, None, "Module loaded", {
-        "size_bytes": 3_500_000, "from_cache": False, "compile_ms": 41.7,
-    })
+    compiled = TraceEvent(
+        412,
+        TraceEventType.LOAD_COMPLETE,
+        None,
+        "Module loaded",
+        {
+            "size_bytes": 3_500_000,
+            "from_cache": False,
+            "compile_ms": 41.7,
+        },
+    )
     assert event_details(compiled) == "3.3 MiB · compiled in 41.7 ms"
     ret = TraceEvent(744, TraceEventType.EXECUTION_COMPLETE, None, "done", {"return_code": 7})
     assert event_details(ret) == "unknown code 7"
@@ -193,7 +215,7 @@ def test_suppressed_log_note_is_shown_once_without_repeating_the_count() -> None
 def test_trap_panel_has_kind_message_and_backtrace() -> None:
     lines = timeline(trap_trace())
     top = lines.index(next(line for line in lines if line.startswith("╭─ ✗ trap ─")))
-    panel = [line.strip("│ ").rstrip() for line in lines[top + 1:-1]]
+    panel = [line.strip("│ ").rstrip() for line in lines[top + 1 : -1]]
     assert lines[-1].startswith("╰") and len(lines[-1]) == 100
     assert panel == [
         "wasm trap: integer divide by zero",
@@ -210,9 +232,13 @@ def test_trap_panel_has_kind_message_and_backtrace() -> None:
 
 def test_unnumbered_frames_are_numbered() -> None:
     trace = trap_trace()
-    error = replace(trace.events[-1], metadata={
-        **trace.events[-1].metadata, "backtrace": ["divide", "process"],
-    })
+    error = replace(
+        trace.events[-1],
+        metadata={
+            **trace.events[-1].metadata,
+            "backtrace": ["divide", "process"],
+        },
+    )
     text = render(TraceTimeline(replace(trace, events=(*trace.events[:-1], error))))
     assert "#0 divide" in text and "#1 process" in text
 
@@ -270,7 +296,7 @@ def test_narrow_terminal_drops_bar_and_delta_and_stacks_the_header() -> None:
     ]
     # Details that do not fit beside the message get a line of their own.
     start = lines.index(row(lines, "LoadComplete"))
-    assert lines[start:start + 2] == [
+    assert lines[start : start + 2] == [
         "0.412  LoadComplete       Module loaded",
         "                          1.2 KiB · from cache",
     ]

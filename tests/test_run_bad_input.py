@@ -60,7 +60,8 @@ BAD_MODULES: dict[str, tuple[str, list[str], int, str]] = {
     "infinite_recursion": (
         plugin_wat(
             "(call $rec (i32.const 0))",
-            extra="(func $rec (param i32) (result i32) (call $rec (i32.add (local.get 0) (i32.const 1))))",
+            extra="(func $rec (param i32) (result i32)"
+            " (call $rec (i32.add (local.get 0) (i32.const 1))))",
         ),
         [],
         8,
@@ -136,10 +137,13 @@ def test_missing_file(cli) -> None:
 
 def test_wat_syntax_error(cli, tmp_path: Path) -> None:
     path = tmp_path / "broken.wat"
-    path.write_text("(module\n  (func (export \"process\")\n")
+    path.write_text('(module\n  (func (export "process")\n')
     result = cli("run", str(path))
     assert result.exit_code == 3
-    assert f"Failed to parse {path}: expected `(`" in result.stderr or "Failed to parse" in result.stderr
+    assert (
+        f"Failed to parse {path}: expected `(`" in result.stderr
+        or "Failed to parse" in result.stderr
+    )
     assert "line 3" in result.stderr
 
 
@@ -182,7 +186,9 @@ LOOP = plugin_wat("(loop $forever (br $forever)) (i32.const 0)")
 
 @pytest.mark.slow
 def test_infinite_loop_stops_at_timeout(cli, wat_file) -> None:
-    result = cli("run", str(wat_file(LOOP)), "--timeout-ms", "1000", "--fuel", str(10**15), "--json")
+    result = cli(
+        "run", str(wat_file(LOOP)), "--timeout-ms", "1000", "--fuel", str(10**15), "--json"
+    )
     assert result.exit_code == 5, result
     data = result.json()
     assert data["error"]["message"] == "Execution timeout"

@@ -44,8 +44,16 @@ def test_run_json_has_every_field(cli, engine: str) -> None:
     result = cli("run", "hello", "--input", "world", "--json")
     data = result.json()
     assert set(data) >= {
-        "output", "return_code", "return_code_name", "fuel_consumed", "duration_ms",
-        "trace_id", "binary_id", "engine", "success", "error",
+        "output",
+        "return_code",
+        "return_code_name",
+        "fuel_consumed",
+        "duration_ms",
+        "trace_id",
+        "binary_id",
+        "engine",
+        "success",
+        "error",
     }
     assert data["output"] == "Hello, world!"
     assert (data["return_code"], data["return_code_name"], data["success"]) == (0, "SUCCESS", True)
@@ -73,12 +81,23 @@ def test_env_seed_and_timestamp_reach_the_plugin(cli, wat_file) -> None:
     # Logs the env JSON it receives.
     path = wat_file(plugin_wat("(call $log (local.get $env) (local.get $env_len)) (i32.const 0)"))
     result = cli(
-        "run", str(path), "--seed", "42", "--timestamp", "1700000000000000000",
-        "--env", "name=ada", "--env", "mode=a=b",
+        "run",
+        str(path),
+        "--seed",
+        "42",
+        "--timestamp",
+        "1700000000000000000",
+        "--env",
+        "name=ada",
+        "--env",
+        "mode=a=b",
     )
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
-        "timestamp": 1700000000000000000, "random_seed": 42, "name": "ada", "mode": "a=b",
+        "timestamp": 1700000000000000000,
+        "random_seed": 42,
+        "name": "ada",
+        "mode": "a=b",
     }
 
 
@@ -202,15 +221,31 @@ def test_register_rejects_bad_names_and_files(cli, tmp_path: Path) -> None:
 
 def test_codes_lists_both_tables(cli) -> None:
     data = cli("codes", "--json").json()
-    assert {"code": -6, "name": "ERROR_ENV_PARSING", "meaning": "the env JSON could not be parsed"} in data["return_codes"]
+    assert {
+        "code": -6,
+        "name": "ERROR_ENV_PARSING",
+        "meaning": "the env JSON could not be parsed",
+    } in data["return_codes"]
     assert {e["kind"]: e["exit"] for e in data["exit_codes"]}["memory_limit"] == 7
     assert "ERROR_BUFFER_OVERFLOW" in cli("codes").stdout
 
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["run"], ["register"], ["list"], ["inspect"], ["remove"], ["codes"], ["traces"],
-     ["traces", "list"], ["traces", "show"], ["traces", "export"], ["traces", "clear"]],
+    [
+        [],
+        ["run"],
+        ["register"],
+        ["list"],
+        ["inspect"],
+        ["remove"],
+        ["codes"],
+        ["traces"],
+        ["traces", "list"],
+        ["traces", "show"],
+        ["traces", "export"],
+        ["traces", "clear"],
+    ],
 )
 def test_every_command_has_help(cli, args: list[str]) -> None:
     result = cli(*args, "--help")

@@ -13,23 +13,54 @@ from .conftest import SAMPLES
 # plugin, args, exit code, exact output
 SAMPLE_RUNS = [
     ("hello", ["--input", "world"], 0, "Hello, world!"),
-    ("counter", ["--input", "hello world"], 0,
-     'Characters: 11\nLetters: 10\nDigits: 0\nSpaces: 1\nResult = {"chars":11,"letters":10,"digits":0,"spaces":1}'),
-    ("counter", ["--input", "héllo wörld 123"], 0,
-     'Characters: 15\nLetters: 10\nDigits: 3\nSpaces: 2\nResult = {"chars":15,"letters":10,"digits":3,"spaces":2}'),
+    (
+        "counter",
+        ["--input", "hello world"],
+        0,
+        "Characters: 11\nLetters: 10\nDigits: 0\nSpaces: 1\n"
+        'Result = {"chars":11,"letters":10,"digits":0,"spaces":1}',
+    ),
+    (
+        "counter",
+        ["--input", "héllo wörld 123"],
+        0,
+        "Characters: 15\nLetters: 10\nDigits: 3\nSpaces: 2\n"
+        'Result = {"chars":15,"letters":10,"digits":3,"spaces":2}',
+    ),
     ("uppercase", ["--input", "héllo, world"], 0, "HéLLO, WORLD"),
     ("uppercase", ["--input", "a" * 70000], 1, "error: input is longer than the 65536-byte buffer"),
-    ("json_fields", ["--seed", "42", "--env", "name=x", "--input",
-                     '{"user":"ada","age":36,"admin":true,"team":null}'], 0,
-     "user=ada\nage=36\nadmin=true\nteam=null\nenv.random_seed=42\nenv.name=x"),
-    ("json_fields", ["--input", '{"user":"ada",}'], 1,
-     "error: invalid JSON at byte 14: expected a key in double quotes"),
-    ("json_fields", ["--input", '{"user":{"name":"ada"}}'], 1,
-     "error: unsupported JSON at byte 8: nested objects and arrays are not supported"),
-    ("word_freq", ["--input", "the cat and The dog and THE end"], 0,
-     "the 3\nand 2\ncat 1\ndog 1\nend 1"),
+    (
+        "json_fields",
+        [
+            "--seed",
+            "42",
+            "--env",
+            "name=x",
+            "--input",
+            '{"user":"ada","age":36,"admin":true,"team":null}',
+        ],
+        0,
+        "user=ada\nage=36\nadmin=true\nteam=null\nenv.random_seed=42\nenv.name=x",
+    ),
+    (
+        "json_fields",
+        ["--input", '{"user":"ada",}'],
+        1,
+        "error: invalid JSON at byte 14: expected a key in double quotes",
+    ),
+    (
+        "json_fields",
+        ["--input", '{"user":{"name":"ada"}}'],
+        1,
+        "error: unsupported JSON at byte 8: nested objects and arrays are not supported",
+    ),
+    (
+        "word_freq",
+        ["--input", "the cat and The dog and THE end"],
+        0,
+        "the 3\nand 2\ncat 1\ndog 1\nend 1",
+    ),
 ]
-
 
 
 @pytest.mark.parametrize(("plugin", "args", "exit_code", "output"), SAMPLE_RUNS)
@@ -48,13 +79,21 @@ def test_word_freq_on_a_large_input(cli, tmp_path: Path) -> None:
     result = cli("run", str(SAMPLES / "word_freq.wasm"), "--input-file", str(words), "--json")
     lines = result.json()["output"].split("\n")
     assert lines[0] == "the 100000"
-    assert lines[1:] == [f"{w} 50000" for w in ("brown", "dog", "fox", "jumps", "lazy", "over", "quick")]
+    assert lines[1:] == [
+        f"{w} 50000" for w in ("brown", "dog", "fox", "jumps", "lazy", "over", "quick")
+    ]
 
 
 FAULTY = SAMPLES / "faulty"
 # plugin, extra args, exit code, error kind (None: success or plugin error), text to find
 FAULTY_RUNS = [
-    ("infinite_loop", ["--timeout-ms", "200", "--fuel", "1000000000000"], 5, "timeout", "Execution timeout"),
+    (
+        "infinite_loop",
+        ["--timeout-ms", "200", "--fuel", "1000000000000"],
+        5,
+        "timeout",
+        "Execution timeout",
+    ),
     ("infinite_loop", ["--fuel", "1000000"], 6, "out_of_fuel", "Out of fuel"),
     ("panic", [], 8, "trap", "unreachable"),
     ("out_of_bounds", [], 8, "trap", "out-of-bounds memory access"),
@@ -64,7 +103,13 @@ FAULTY_RUNS = [
     ("stack_overflow", [], 8, "trap", "stack overflow"),
     ("bad_log_range", [], 8, "trap", "host.log range"),
     ("start_trap", [], 4, "abi", "the start function trapped"),
-    ("imports_get_state", [], 4, "abi", "Failed to instantiate module: import `host::get_state` not found"),
+    (
+        "imports_get_state",
+        [],
+        4,
+        "abi",
+        "Failed to instantiate module: import `host::get_state` not found",
+    ),
     ("no_process", [], 4, "abi", "does not export `process`"),
     ("wrong_signature", [], 4, "abi", "`process` has the wrong signature"),
     ("big_memory", [], 7, "memory_limit", "Memory limit exceeded: 128 MB > 64 MB"),
@@ -75,9 +120,13 @@ FAULTY_RUNS = [
 
 
 @pytest.mark.parametrize(
-    ("plugin", "args", "exit_code", "kind", "text"), FAULTY_RUNS, ids=[f"{r[0]}-{r[2]}" for r in FAULTY_RUNS]
+    ("plugin", "args", "exit_code", "kind", "text"),
+    FAULTY_RUNS,
+    ids=[f"{r[0]}-{r[2]}" for r in FAULTY_RUNS],
 )
-def test_faulty_plugin(plugin: str, args: list[str], exit_code: int, kind: str, text: str, cli) -> None:
+def test_faulty_plugin(
+    plugin: str, args: list[str], exit_code: int, kind: str, text: str, cli
+) -> None:
     result = cli("run", str(FAULTY / f"{plugin}.wasm"), *args, "--json")
     assert result.exit_code == exit_code, result
     data = result.json()
@@ -104,8 +153,10 @@ def test_panic_names_the_functions_in_its_backtrace(cli) -> None:
 
 
 SAMPLES_THAT_FOLLOW_THE_ABI = sorted(
-    p for p in SAMPLES.rglob("*.wasm")
-    if p.stem not in {"start_trap", "imports_get_state", "no_process", "wrong_signature", "big_memory"}
+    p
+    for p in SAMPLES.rglob("*.wasm")
+    if p.stem
+    not in {"start_trap", "imports_get_state", "no_process", "wrong_signature", "big_memory"}
 )
 
 
@@ -116,7 +167,9 @@ def test_committed_wasm_passes_the_abi_check(path: Path, cli) -> None:
     assert result.json()["abi"]["ok"] is True
 
 
-@pytest.mark.parametrize("plugin", ["imports_get_state", "no_process", "wrong_signature", "big_memory"])
+@pytest.mark.parametrize(
+    "plugin", ["imports_get_state", "no_process", "wrong_signature", "big_memory"]
+)
 def test_abi_breaking_samples_fail_the_check(plugin: str, cli) -> None:
     assert cli("inspect", str(FAULTY / f"{plugin}.wasm")).exit_code in (4, 7)
 
@@ -125,3 +178,10 @@ def test_every_wasm_has_its_source_next_to_it() -> None:
     for wasm in SAMPLES.rglob("*.wasm"):
         sources = [wasm.with_suffix(s) for s in (".wat", ".rs", ".c")]
         assert any(s.exists() for s in sources), wasm
+
+
+def test_rust_frames_are_demangled(cli) -> None:
+    backtrace = cli("run", str(FAULTY / "panic.wasm"), "--json").json()["error"]["backtrace"]
+    names = [frame.split(" @ ")[0] for frame in backtrace]
+    assert "panic::fail" in names and "core::panicking::panic_fmt" in names
+    assert not any(name.startswith("_ZN") for name in names)

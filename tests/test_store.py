@@ -125,8 +125,10 @@ def test_migrations_are_recorded_and_idempotent(wasmcli_home: Path) -> None:
 def _register_many(args: tuple[str, int]) -> list[str]:
     home, worker = args
     registry = Registry(home)
-    return [registry.register(other_module(worker * 100 + n), name=f"w{worker}-{n}").record.id
-            for n in range(15)]
+    return [
+        registry.register(other_module(worker * 100 + n), name=f"w{worker}-{n}").record.id
+        for n in range(15)
+    ]
 
 
 def test_concurrent_processes_share_one_home(wasmcli_home: Path) -> None:
@@ -136,7 +138,9 @@ def test_concurrent_processes_share_one_home(wasmcli_home: Path) -> None:
     assert len(Registry().list()) == 60
 
 
-def make_trace(n: int, success: bool = True, binary: str = "b1", minutes_ago: int = 0) -> ExecutionTrace:
+def make_trace(
+    n: int, success: bool = True, binary: str = "b1", minutes_ago: int = 0
+) -> ExecutionTrace:
     started = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc) - timedelta(minutes=minutes_ago)
     return ExecutionTrace(
         trace_id=f"{n:08x}-0000-4000-8000-000000000000",
@@ -151,7 +155,9 @@ def make_trace(n: int, success: bool = True, binary: str = "b1", minutes_ago: in
         return_code=0 if success else None,
         fuel_limit=100,
         fuel_consumed=n,
-        events=(TraceEvent(0, TraceEventType.EXECUTION_START, binary, "Starting execution", {"n": n}),),
+        events=(
+            TraceEvent(0, TraceEventType.EXECUTION_START, binary, "Starting execution", {"n": n}),
+        ),
     )
 
 

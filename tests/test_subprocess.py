@@ -26,7 +26,9 @@ def wasmcli_exe() -> str:
     return str(candidate)
 
 
-def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [wasmcli_exe(), *args],
         input=stdin,

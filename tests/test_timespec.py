@@ -94,8 +94,21 @@ def test_the_error_message_says_what_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "3x", "yesterday", "2h30m", "-2h", "2.5h", "h", "2026-13-01", "2026-11-31",
-     "2026-11-26T25:00", "26/11/2026", "1 month"],
+    [
+        "",
+        "   ",
+        "3x",
+        "yesterday",
+        "2h30m",
+        "-2h",
+        "2.5h",
+        "h",
+        "2026-13-01",
+        "2026-11-31",
+        "2026-11-26T25:00",
+        "26/11/2026",
+        "1 month",
+    ],
 )
 def test_anything_else_is_one_clear_line(text: str) -> None:
     with pytest.raises(ValueError) as info:

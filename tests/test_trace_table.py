@@ -127,8 +127,16 @@ def test_a_binary_without_a_name_shows_its_short_id() -> None:
 
 def test_empty_table_has_headers_only() -> None:
     lines = render(traces_table([]), 100).splitlines()
-    assert lines[0].split() == ["id", "started", "binary", "engine", "status", "return",
-                                "duration", "fuel"]
+    assert lines[0].split() == [
+        "id",
+        "started",
+        "binary",
+        "engine",
+        "status",
+        "return",
+        "duration",
+        "fuel",
+    ]
     assert len(lines) == 2
 
 
@@ -175,13 +183,24 @@ def test_summary_of_other_failures() -> None:
 
 
 def test_summary_without_a_trace() -> None:
-    run = RunSummary(binary="hello", success=True, duration_us=840, return_code=0,
-                     fuel_consumed=31, fuel_limit=5_000_000_000)
+    run = RunSummary(
+        binary="hello",
+        success=True,
+        duration_us=840,
+        return_code=0,
+        fuel_consumed=31,
+        fuel_limit=5_000_000_000,
+    )
     assert summary(run_summary_line(run)) == (
         "✓ hello · SUCCESS (0) · 0.84 ms · fuel 31 of 5,000,000,000"
     )
-    bare = RunSummary(binary="hello", success=False, duration_us=1_230_000,
-                      error_kind="io", error_message="Output is not valid UTF-8")
+    bare = RunSummary(
+        binary="hello",
+        success=False,
+        duration_us=1_230_000,
+        error_kind="io",
+        error_message="Output is not valid UTF-8",
+    )
     assert summary(run_summary_line(bare)) == "✗ hello · io: Output is not valid UTF-8 · 1.23 s"
 
 
@@ -191,8 +210,13 @@ def test_summary_from_trace_matches_explicit_fields() -> None:
 
 
 def test_summary_keeps_untrusted_text_literal_and_on_one_line() -> None:
-    run = RunSummary(binary="[bold]x[/bold]", success=False, duration_us=10, error_kind="trap",
-                     error_message="line one\nline two \x1b[2J" + "y" * 300)
+    run = RunSummary(
+        binary="[bold]x[/bold]",
+        success=False,
+        duration_us=10,
+        error_kind="trap",
+        error_message="line one\nline two \x1b[2J" + "y" * 300,
+    )
     text = summary(run_summary_line(run))
     assert text.startswith("✗ [bold]x[/bold] · trap: line one↵line two \\x1b[2J")
     assert "\n" not in text and "\x1b" not in text
@@ -231,21 +255,46 @@ def test_summary_of_a_run_result_with_tracing_off() -> None:
     assert summary(run_summary_line(ok)) == (
         "✓ hello · SUCCESS (0) · 0.84 ms · fuel 31 of 5,000,000,000"
     )
-    trapped = FakeResult(None, "d2e9a6f3-x", 0.913, None, 31, 5_000_000_000, "d2e9a6f3-y",
-                         FakeError(ErrorKind.TRAP, "wasm trap: integer divide by zero"))
+    trapped = FakeResult(
+        None,
+        "d2e9a6f3-x",
+        0.913,
+        None,
+        31,
+        5_000_000_000,
+        "d2e9a6f3-y",
+        FakeError(ErrorKind.TRAP, "wasm trap: integer divide by zero"),
+    )
     assert summary(run_summary_line(trapped)) == (
         "✗ d2e9a6f3 · trap: wasm trap: integer divide by zero · 0.91 ms"
         " · fuel 31 of 5,000,000,000 · trace d2e9a6f3"
     )
-    rejected = FakeResult("parser", None, 0.76, -5, 402, 5_000_000_000, None,
-                          FakeError(ErrorKind.PLUGIN_ERROR, "Plugin returned ERROR_PARSE_ERROR"))
+    rejected = FakeResult(
+        "parser",
+        None,
+        0.76,
+        -5,
+        402,
+        5_000_000_000,
+        None,
+        FakeError(ErrorKind.PLUGIN_ERROR, "Plugin returned ERROR_PARSE_ERROR"),
+    )
     assert summary(run_summary_line(rejected)).startswith("✗ parser · ERROR_PARSE_ERROR (-5) · ")
 
 
 def test_summary_of_a_run_result_with_its_trace_names_what_failed_to_load() -> None:
     trace = load_error_trace()
-    result = FakeResult(None, None, 0.17, None, None, 5_000_000_000, trace.trace_id,
-                        FakeError(ErrorKind.LOAD, trace.error_message or ""), trace)
+    result = FakeResult(
+        None,
+        None,
+        0.17,
+        None,
+        None,
+        5_000_000_000,
+        trace.trace_id,
+        FakeError(ErrorKind.LOAD, trace.error_message or ""),
+        trace,
+    )
     assert summary(run_summary_line(result)) == summary(run_summary_line(trace))
 
 
@@ -254,9 +303,19 @@ def test_summary_of_a_run_result_with_its_trace_names_what_failed_to_load() -> N
 
 @pytest.mark.parametrize(
     ("us", "shown"),
-    [(None, "—"), (0, "0 µs"), (84, "84 µs"), (840, "0.84 ms"), (2_310, "2.31 ms"),
-     (12_345, "12.3 ms"), (123_456, "123 ms"), (1_230_000, "1.23 s"), (12_300_000, "12.3 s"),
-     (125_000_000, "2m05s"), (-840, "-0.84 ms")],
+    [
+        (None, "—"),
+        (0, "0 µs"),
+        (84, "84 µs"),
+        (840, "0.84 ms"),
+        (2_310, "2.31 ms"),
+        (12_345, "12.3 ms"),
+        (123_456, "123 ms"),
+        (1_230_000, "1.23 s"),
+        (12_300_000, "12.3 s"),
+        (125_000_000, "2m05s"),
+        (-840, "-0.84 ms"),
+    ],
 )
 def test_format_duration(us: int | None, shown: str) -> None:
     assert format_duration(us) == shown
@@ -264,8 +323,15 @@ def test_format_duration(us: int | None, shown: str) -> None:
 
 @pytest.mark.parametrize(
     ("count", "shown"),
-    [(None, "—"), (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
-     (64 * 1024 * 1024, "64.0 MiB"), (3 * 1024**3, "3.0 GiB")],
+    [
+        (None, "—"),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (64 * 1024 * 1024, "64.0 MiB"),
+        (3 * 1024**3, "3.0 GiB"),
+    ],
 )
 def test_format_bytes(count: int | None, shown: str) -> None:
     assert format_bytes(count) == shown

@@ -18,9 +18,19 @@ from .test_run_bad_input import BAD_MODULES
 
 HELLO = str(SAMPLES / "hello.wasm")
 FLOW = [
-    "ExecutionStart", "LoadStart", "LoadComplete", "FuelCheckpoint", "HostFunctionCall",
-    "FunctionCall", "MemoryOp", "MemoryOp", "MemoryOp", "FunctionCall", "PluginLog",
-    "FuelCheckpoint", "ExecutionComplete",
+    "ExecutionStart",
+    "LoadStart",
+    "LoadComplete",
+    "FuelCheckpoint",
+    "HostFunctionCall",
+    "FunctionCall",
+    "MemoryOp",
+    "MemoryOp",
+    "MemoryOp",
+    "FunctionCall",
+    "PluginLog",
+    "FuelCheckpoint",
+    "ExecutionComplete",
 ]
 
 
@@ -41,7 +51,10 @@ def test_a_run_records_the_documented_event_flow(cli) -> None:
     by_message = {e["message"]: e["metadata"] for e in trace["events"]}
     assert by_message["Input written"]["placement"] == "fresh_pages"
     assert by_message["Input written"]["bytes"] == 5
-    assert by_message["Input written"]["pages_after"] == by_message["Input written"]["pages_before"] + 1
+    assert (
+        by_message["Input written"]["pages_after"]
+        == by_message["Input written"]["pages_before"] + 1
+    )
     assert by_message["Hello, world!"] == {"line": 1, "bytes": 13}
     assert by_message["Fuel consumed"]["fuel_remaining"] == 5_000_000_000 - run["fuel_consumed"]
 
@@ -141,9 +154,15 @@ def test_list_filters(cli, wat_file) -> None:
     cli("run", str(wat_file(plugin_wat("unreachable"), "bad")))
     assert [t["binary_name"] for t in cli("traces", "list", "--json").json()] == ["bad", "hello"]
     assert [t["binary_name"] for t in cli("traces", "list", "--failed", "--json").json()] == ["bad"]
-    assert [t["binary_name"] for t in cli("traces", "list", "--succeeded", "--json").json()] == ["hello"]
-    assert [t["binary_name"] for t in cli("traces", "list", "--binary", "hello", "--json").json()] == ["hello"]
-    assert [t["binary_name"] for t in cli("traces", "list", "--binary", "bad", "--json").json()] == ["bad"]
+    assert [t["binary_name"] for t in cli("traces", "list", "--succeeded", "--json").json()] == [
+        "hello"
+    ]
+    assert [
+        t["binary_name"] for t in cli("traces", "list", "--binary", "hello", "--json").json()
+    ] == ["hello"]
+    assert [
+        t["binary_name"] for t in cli("traces", "list", "--binary", "bad", "--json").json()
+    ] == ["bad"]
     assert len(cli("traces", "list", "--since", "1h", "--json").json()) == 2
     assert cli("traces", "list", "--until", "2000-01-01", "--json").json() == []
     assert len(cli("traces", "list", "--limit", "1", "--json").json()) == 1
@@ -158,7 +177,14 @@ def test_show_by_prefix_and_renders_a_timeline(cli) -> None:
     trace_id = cli("run", HELLO, "--input", "world", "--json").json()["trace_id"]
     shown = cli("traces", "show", trace_id[:8])
     assert shown.exit_code == 0
-    for text in ("hello", trace_id, "ExecutionStart", "Calling process", "Hello, world!", "SUCCESS"):
+    for text in (
+        "hello",
+        trace_id,
+        "ExecutionStart",
+        "Calling process",
+        "Hello, world!",
+        "SUCCESS",
+    ):
         assert text in shown.stdout
     assert cli("traces", "show", "ffffffff").exit_code == 2
     assert cli("traces", "show").exit_code == 2
@@ -215,7 +241,9 @@ def test_killed_run_leaves_the_database_intact(wasmcli_home: Path, wat_file) -> 
         pytest.skip("wasmcli console script not installed")
     loop = wat_file(plugin_wat("(loop $l (br $l)) (i32.const 0)"))
     subprocess.run([str(exe), "run", HELLO, "--input", "before"], check=True, capture_output=True)
-    proc = subprocess.Popen([str(exe), "run", str(loop), "--timeout-ms", "20000", "--fuel", str(10**15)])
+    proc = subprocess.Popen(
+        [str(exe), "run", str(loop), "--timeout-ms", "20000", "--fuel", str(10**15)]
+    )
     time.sleep(1.0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -46,8 +46,9 @@ def _trace_id(n: int) -> str:
 def _ev(
     ts: int, kind: TraceEventType, message: str, binary_id: str | None, **meta: Any
 ) -> TraceEvent:
-    return TraceEvent(timestamp=ts, event_type=kind, binary_id=binary_id, message=message,
-                      metadata=meta)
+    return TraceEvent(
+        timestamp=ts, event_type=kind, binary_id=binary_id, message=message, metadata=meta
+    )
 
 
 def _setup(
@@ -61,26 +62,85 @@ def _setup(
     """ExecutionStart up to the `process` call, as a registered plugin would record it."""
     b = binary_id
     return [
-        _ev(0, T.EXECUTION_START, "Starting execution", b, input_length=input_len,
-            env_length=62, timeout_ms=5000, memory_limit_mb=64, fuel_limit=fuel_limit,
-            max_output=1_048_576, engine="wasmtime"),
-        _ev(12, T.LOAD_START, f"Loading binary {reference or name}", b,
-            reference=reference or name, source="registry"),
-        _ev(412, T.LOAD_COMPLETE, "Module loaded", b, size_bytes=1187,
-            sha256="a3f1" + "0" * 60, from_cache=True, compile_ms=0.0),
+        _ev(
+            0,
+            T.EXECUTION_START,
+            "Starting execution",
+            b,
+            input_length=input_len,
+            env_length=62,
+            timeout_ms=5000,
+            memory_limit_mb=64,
+            fuel_limit=fuel_limit,
+            max_output=1_048_576,
+            engine="wasmtime",
+        ),
+        _ev(
+            12,
+            T.LOAD_START,
+            f"Loading binary {reference or name}",
+            b,
+            reference=reference or name,
+            source="registry",
+        ),
+        _ev(
+            412,
+            T.LOAD_COMPLETE,
+            "Module loaded",
+            b,
+            size_bytes=1187,
+            sha256="a3f1" + "0" * 60,
+            from_cache=True,
+            compile_ms=0.0,
+        ),
         _ev(430, T.FUEL_CHECKPOINT, "Fuel limit set", b, fuel_limit=fuel_limit),
         _ev(436, T.HOST_FUNCTION_CALL, "Registered host.log", b, function="host.log"),
-        _ev(581, T.FUNCTION_CALL, "Module instantiated", b, function="instantiate",
-            memory_pages=1),
-        _ev(590, T.MEMORY_OP, "Memory size checked", b, operation="size_check",
-            memory_pages=1, memory_max_pages=None, memory_limit_pages=1024),
-        _ev(602, T.MEMORY_OP, "Input written", b, operation="write_input", ptr=65536,
-            bytes=input_len, placement="fresh_pages", pages_before=1, pages_after=2),
-        _ev(611, T.MEMORY_OP, "Env written", b, operation="write_env",
-            ptr=65536 + input_len, bytes=62, placement="fresh_pages", pages_before=2,
-            pages_after=2),
-        _ev(620, T.FUNCTION_CALL, "Calling process", b, function="process", input_ptr=65536,
-            input_len=input_len, env_ptr=65536 + input_len, env_len=62),
+        _ev(581, T.FUNCTION_CALL, "Module instantiated", b, function="instantiate", memory_pages=1),
+        _ev(
+            590,
+            T.MEMORY_OP,
+            "Memory size checked",
+            b,
+            operation="size_check",
+            memory_pages=1,
+            memory_max_pages=None,
+            memory_limit_pages=1024,
+        ),
+        _ev(
+            602,
+            T.MEMORY_OP,
+            "Input written",
+            b,
+            operation="write_input",
+            ptr=65536,
+            bytes=input_len,
+            placement="fresh_pages",
+            pages_before=1,
+            pages_after=2,
+        ),
+        _ev(
+            611,
+            T.MEMORY_OP,
+            "Env written",
+            b,
+            operation="write_env",
+            ptr=65536 + input_len,
+            bytes=62,
+            placement="fresh_pages",
+            pages_before=2,
+            pages_after=2,
+        ),
+        _ev(
+            620,
+            T.FUNCTION_CALL,
+            "Calling process",
+            b,
+            function="process",
+            input_ptr=65536,
+            input_len=input_len,
+            env_ptr=65536 + input_len,
+            env_len=62,
+        ),
     ]
 
 
@@ -123,13 +183,29 @@ def success_trace() -> ExecutionTrace:
         _ev(655, T.PLUGIN_LOG, "Hello, world!", b, line=1, bytes=13),
         _ev(702, T.PLUGIN_LOG, "input had 5 bytes", b, line=2, bytes=17),
         _ev(741, T.PLUGIN_LOG, "done", b, line=3, bytes=4),
-        _ev(790, T.FUEL_CHECKPOINT, "Fuel consumed", b, fuel_limit=FUEL_LIMIT,
-            fuel_consumed=1234, fuel_remaining=FUEL_LIMIT - 1234),
-        _ev(801, T.EXECUTION_COMPLETE, "Execution complete", b, return_code=0,
-            return_code_name="SUCCESS", output_bytes=36, output_lines=3),
+        _ev(
+            790,
+            T.FUEL_CHECKPOINT,
+            "Fuel consumed",
+            b,
+            fuel_limit=FUEL_LIMIT,
+            fuel_consumed=1234,
+            fuel_remaining=FUEL_LIMIT - 1234,
+        ),
+        _ev(
+            801,
+            T.EXECUTION_COMPLETE,
+            "Execution complete",
+            b,
+            return_code=0,
+            return_code_name="SUCCESS",
+            output_bytes=36,
+            output_lines=3,
+        ),
     ]
-    return _trace(1, b, "hello", events, duration_us=840, success=True, return_code=0,
-                  fuel_consumed=1234)
+    return _trace(
+        1, b, "hello", events, duration_us=840, success=True, return_code=0, fuel_consumed=1234
+    )
 
 
 def suppressed_logs_trace() -> ExecutionTrace:
@@ -139,15 +215,43 @@ def suppressed_logs_trace() -> ExecutionTrace:
         _ev(700 + 40 * i, T.PLUGIN_LOG, f"tick {i + 1}", b, line=i + 1, bytes=len(f"tick {i + 1}"))
         for i in range(10)
     ]
-    events = _setup(b, "chatty", input_len=3) + logs + [
-        _ev(9_480, T.PLUGIN_LOG, "200 log lines not recorded", b, suppressed=200),
-        _ev(9_510, T.FUEL_CHECKPOINT, "Fuel consumed", b, fuel_limit=FUEL_LIMIT,
-            fuel_consumed=48_211, fuel_remaining=FUEL_LIMIT - 48_211),
-        _ev(9_522, T.EXECUTION_COMPLETE, "Execution complete", b, return_code=0,
-            return_code_name="SUCCESS", output_bytes=1_893, output_lines=210),
-    ]
-    return _trace(2, b, "chatty", events, duration_us=9_560, success=True, return_code=0,
-                  fuel_consumed=48_211, minutes_later=1)
+    events = (
+        _setup(b, "chatty", input_len=3)
+        + logs
+        + [
+            _ev(9_480, T.PLUGIN_LOG, "200 log lines not recorded", b, suppressed=200),
+            _ev(
+                9_510,
+                T.FUEL_CHECKPOINT,
+                "Fuel consumed",
+                b,
+                fuel_limit=FUEL_LIMIT,
+                fuel_consumed=48_211,
+                fuel_remaining=FUEL_LIMIT - 48_211,
+            ),
+            _ev(
+                9_522,
+                T.EXECUTION_COMPLETE,
+                "Execution complete",
+                b,
+                return_code=0,
+                return_code_name="SUCCESS",
+                output_bytes=1_893,
+                output_lines=210,
+            ),
+        ]
+    )
+    return _trace(
+        2,
+        b,
+        "chatty",
+        events,
+        duration_us=9_560,
+        success=True,
+        return_code=0,
+        fuel_consumed=48_211,
+        minutes_later=1,
+    )
 
 
 BACKTRACE = [
@@ -163,12 +267,30 @@ def trap_trace() -> ExecutionTrace:
     message = "wasm trap: integer divide by zero"
     events = _setup(b, "divider", input_len=1) + [
         _ev(652, T.PLUGIN_LOG, "dividing 10 by 0", b, line=1, bytes=16),
-        _ev(907, T.EXECUTION_ERROR, message, b, error_kind="trap", error=message,
-            backtrace=BACKTRACE, stage="process", memory_pages=2),
+        _ev(
+            907,
+            T.EXECUTION_ERROR,
+            message,
+            b,
+            error_kind="trap",
+            error=message,
+            backtrace=BACKTRACE,
+            stage="process",
+            memory_pages=2,
+        ),
     ]
-    return _trace(3, b, "divider", events, duration_us=913, success=False,
-                  error_kind="trap", error_message=message, fuel_consumed=31,
-                  minutes_later=2)
+    return _trace(
+        3,
+        b,
+        "divider",
+        events,
+        duration_us=913,
+        success=False,
+        error_kind="trap",
+        error_message=message,
+        fuel_consumed=31,
+        minutes_later=2,
+    )
 
 
 def timeout_trace() -> ExecutionTrace:
@@ -176,29 +298,75 @@ def timeout_trace() -> ExecutionTrace:
     b = SPINNER_ID
     events = _setup(b, "spinner", input_len=0) + [
         _ev(1_204, T.PLUGIN_LOG, "spinning", b, line=1, bytes=8),
-        _ev(5_000_913, T.EXECUTION_ERROR, "Execution timeout", b, error_kind="timeout",
-            error="Execution timeout", backtrace=[], stage="process"),
+        _ev(
+            5_000_913,
+            T.EXECUTION_ERROR,
+            "Execution timeout",
+            b,
+            error_kind="timeout",
+            error="Execution timeout",
+            backtrace=[],
+            stage="process",
+        ),
     ]
-    return _trace(4, b, "spinner", events, duration_us=5_001_020, success=False,
-                  error_kind="timeout", error_message="Execution timeout",
-                  fuel_consumed=912_664_117, minutes_later=3)
+    return _trace(
+        4,
+        b,
+        "spinner",
+        events,
+        duration_us=5_001_020,
+        success=False,
+        error_kind="timeout",
+        error_message="Execution timeout",
+        fuel_consumed=912_664_117,
+        minutes_later=3,
+    )
 
 
 def load_error_trace() -> ExecutionTrace:
     """A reference that names no registered binary: nothing is loaded."""
     message = "Failed to get binary: Binary not found: abc-123"
     events = [
-        _ev(0, T.EXECUTION_START, "Starting execution", None, input_length=5, env_length=62,
-            timeout_ms=5000, memory_limit_mb=64, fuel_limit=FUEL_LIMIT,
-            max_output=1_048_576, engine="wasmtime"),
-        _ev(9, T.LOAD_START, "Loading binary abc-123", None, reference="abc-123",
-            source="registry"),
+        _ev(
+            0,
+            T.EXECUTION_START,
+            "Starting execution",
+            None,
+            input_length=5,
+            env_length=62,
+            timeout_ms=5000,
+            memory_limit_mb=64,
+            fuel_limit=FUEL_LIMIT,
+            max_output=1_048_576,
+            engine="wasmtime",
+        ),
+        _ev(
+            9, T.LOAD_START, "Loading binary abc-123", None, reference="abc-123", source="registry"
+        ),
         _ev(157, T.LOAD_ERROR, message, None, error_kind="load", error=message),
-        _ev(163, T.EXECUTION_ERROR, message, None, error_kind="load", error=message,
-            backtrace=[], stage="load"),
+        _ev(
+            163,
+            T.EXECUTION_ERROR,
+            message,
+            None,
+            error_kind="load",
+            error=message,
+            backtrace=[],
+            stage="load",
+        ),
     ]
-    return _trace(5, None, None, events, duration_us=170, success=False, error_kind="load",
-                  error_message=message, fuel_consumed=None, minutes_later=4)
+    return _trace(
+        5,
+        None,
+        None,
+        events,
+        duration_us=170,
+        success=False,
+        error_kind="load",
+        error_message=message,
+        fuel_consumed=None,
+        minutes_later=4,
+    )
 
 
 def out_of_fuel_trace() -> ExecutionTrace:
@@ -207,13 +375,31 @@ def out_of_fuel_trace() -> ExecutionTrace:
     limit = 100_000
     message = "Out of fuel: the limit of 100,000 was reached"
     events = _setup(b, "spinner", input_len=0, fuel_limit=limit) + [
-        _ev(2_377, T.EXECUTION_ERROR, message, b, error_kind="out_of_fuel", error=message,
+        _ev(
+            2_377,
+            T.EXECUTION_ERROR,
+            message,
+            b,
+            error_kind="out_of_fuel",
+            error=message,
             backtrace=["0: 0x2f - spinner!spin", "1: 0x58 - spinner!process"],
-            stage="process", memory_pages=2),
+            stage="process",
+            memory_pages=2,
+        ),
     ]
-    return _trace(6, b, "spinner", events, duration_us=2_390, success=False,
-                  error_kind="out_of_fuel", error_message=message, fuel_limit=limit,
-                  fuel_consumed=limit, minutes_later=5)
+    return _trace(
+        6,
+        b,
+        "spinner",
+        events,
+        duration_us=2_390,
+        success=False,
+        error_kind="out_of_fuel",
+        error_message=message,
+        fuel_limit=limit,
+        fuel_consumed=limit,
+        minutes_later=5,
+    )
 
 
 def plugin_error_trace() -> ExecutionTrace:
@@ -221,15 +407,39 @@ def plugin_error_trace() -> ExecutionTrace:
     b = HELLO_ID
     events = _setup(b, "parser", input_len=7) + [
         _ev(688, T.PLUGIN_LOG, "unexpected '}' at 1:7", b, line=1, bytes=21),
-        _ev(731, T.FUEL_CHECKPOINT, "Fuel consumed", b, fuel_limit=FUEL_LIMIT,
-            fuel_consumed=402, fuel_remaining=FUEL_LIMIT - 402),
-        _ev(744, T.EXECUTION_COMPLETE, "Execution complete", b, return_code=-5,
-            return_code_name="ERROR_PARSE_ERROR", output_bytes=21, output_lines=1),
+        _ev(
+            731,
+            T.FUEL_CHECKPOINT,
+            "Fuel consumed",
+            b,
+            fuel_limit=FUEL_LIMIT,
+            fuel_consumed=402,
+            fuel_remaining=FUEL_LIMIT - 402,
+        ),
+        _ev(
+            744,
+            T.EXECUTION_COMPLETE,
+            "Execution complete",
+            b,
+            return_code=-5,
+            return_code_name="ERROR_PARSE_ERROR",
+            output_bytes=21,
+            output_lines=1,
+        ),
     ]
-    return _trace(7, b, "parser", events, duration_us=760, success=False, return_code=-5,
-                  error_kind="plugin_error",
-                  error_message="Plugin returned ERROR_PARSE_ERROR (-5)",
-                  fuel_consumed=402, minutes_later=6)
+    return _trace(
+        7,
+        b,
+        "parser",
+        events,
+        duration_us=760,
+        success=False,
+        return_code=-5,
+        error_kind="plugin_error",
+        error_message="Plugin returned ERROR_PARSE_ERROR (-5)",
+        fuel_consumed=402,
+        minutes_later=6,
+    )
 
 
 MARKUP_LINE = "[bold]not bold[/bold] and [red]not red[/] \\[escaped]"
@@ -244,13 +454,37 @@ def tricky_logs_trace() -> ExecutionTrace:
         _ev(655, T.PLUGIN_LOG, MARKUP_LINE, b, line=1, bytes=len(MARKUP_LINE)),
         _ev(700, T.PLUGIN_LOG, LONG_LINE, b, line=2, bytes=len(LONG_LINE)),
         _ev(731, T.PLUGIN_LOG, CONTROL_LINE, b, line=3, bytes=len(CONTROL_LINE)),
-        _ev(790, T.FUEL_CHECKPOINT, "Fuel consumed", b, fuel_limit=FUEL_LIMIT,
-            fuel_consumed=77, fuel_remaining=FUEL_LIMIT - 77),
-        _ev(801, T.EXECUTION_COMPLETE, "Execution complete", b, return_code=0,
-            return_code_name="SUCCESS", output_bytes=460, output_lines=3),
+        _ev(
+            790,
+            T.FUEL_CHECKPOINT,
+            "Fuel consumed",
+            b,
+            fuel_limit=FUEL_LIMIT,
+            fuel_consumed=77,
+            fuel_remaining=FUEL_LIMIT - 77,
+        ),
+        _ev(
+            801,
+            T.EXECUTION_COMPLETE,
+            "Execution complete",
+            b,
+            return_code=0,
+            return_code_name="SUCCESS",
+            output_bytes=460,
+            output_lines=3,
+        ),
     ]
-    return _trace(8, b, "[red]hello[/red]", events, duration_us=840, success=True,
-                  return_code=0, fuel_consumed=77, minutes_later=7)
+    return _trace(
+        8,
+        b,
+        "[red]hello[/red]",
+        events,
+        duration_us=840,
+        success=True,
+        return_code=0,
+        fuel_consumed=77,
+        minutes_later=7,
+    )
 
 
 def all_samples() -> list[ExecutionTrace]:

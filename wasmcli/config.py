@@ -67,7 +67,9 @@ def _env_int(name: str, default: int | None, minimum: int = 1) -> int | None:
     try:
         value = int(raw.strip().replace("_", ""))
     except ValueError:
-        raise WasmcliError(ErrorKind.USAGE, f"invalid {name}={raw!r}: expected a whole number")
+        raise WasmcliError(
+            ErrorKind.USAGE, f"invalid {name}={raw!r}: expected a whole number"
+        ) from None
     if value < minimum:
         raise WasmcliError(ErrorKind.USAGE, f"invalid {name}={raw!r}: must be at least {minimum}")
     return value

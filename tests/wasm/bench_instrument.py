@@ -116,12 +116,15 @@ def bench(name: str, wasm: bytes, repeat: int = 5) -> None:
     t_info = _time(lambda: read_module_info(wasm), repeat)
     t_fuel = _time(lambda: instrument_fuel(wasm), repeat)
     mb = len(wasm) / 1e6
-    print(f"{name}: {len(wasm):,} bytes ({code:,} of code), "
-          f"{info.num_defined_functions:,} functions")
+    print(
+        f"{name}: {len(wasm):,} bytes ({code:,} of code), {info.num_defined_functions:,} functions"
+    )
     print(f"  read_module_info  {t_info * 1e3:8.2f} ms   {mb / t_info:8.1f} MB/s")
-    print(f"  instrument_fuel   {t_fuel * 1e3:8.2f} ms   {mb / t_fuel:8.1f} MB/s of module, "
-          f"{code / 1e6 / t_fuel:.1f} MB/s of code "
-          f"(output {len(instrumented) / len(wasm):.2f}x the input)")
+    print(
+        f"  instrument_fuel   {t_fuel * 1e3:8.2f} ms   {mb / t_fuel:8.1f} MB/s of module, "
+        f"{code / 1e6 / t_fuel:.1f} MB/s of code "
+        f"(output {len(instrumented) / len(wasm):.2f}x the input)"
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -131,8 +134,7 @@ def main(argv: list[str]) -> None:
         samples = sorted((ROOT / "sample_plugins").rglob("*.wasm"), key=lambda p: p.stat().st_size)
         paths = samples[-1:]
     for path in paths:
-        bench(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
-              path.read_bytes())
+        bench(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path), path.read_bytes())
     bench("generated module", generated_module())
 
 

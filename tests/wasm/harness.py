@@ -37,6 +37,7 @@ def engine(consume_fuel: bool) -> wasmtime.Engine:
 
 def module_with_code(bodies: list[bytes]) -> bytes:
     """A module of `() -> ()` functions with these raw bodies (locals + code)."""
+
     def section(section_id: int, payload: bytes) -> bytes:
         return bytes((section_id,)) + encode_u(len(payload)) + payload
 

@@ -349,8 +349,10 @@ INFINITE = '(module (func (export "f") (loop $l (br $l))))'
 
 
 def test_fuel_global_is_appended_exported_and_starts_at_zero() -> None:
-    wasm = wat('(module (global $a i32 (i32.const 1)) (global $b (mut i64) (i64.const 2)) '
-               '(func (export "f")))')
+    wasm = wat(
+        "(module (global $a i32 (i32.const 1)) (global $b (mut i64) (i64.const 2)) "
+        '(func (export "f")))'
+    )
     instrumented = instrument_fuel(wasm)
     info = read_module_info(instrumented)
     assert info.num_globals == 3
@@ -391,8 +393,10 @@ def test_plugin_trap_leaves_the_global_non_negative() -> None:
 
 def test_out_of_bounds_bulk_copy_is_a_plugin_trap_not_out_of_fuel() -> None:
     # wasmtime checks bounds before charging the length; so does the metered module.
-    wasm = wat('(module (memory 1) (func (export "f") (param i32) '
-               "(memory.copy (i32.const 0) (i32.const 0) (local.get 0))))")
+    wasm = wat(
+        '(module (memory 1) (func (export "f") (param i32) '
+        "(memory.copy (i32.const 0) (i32.const 0) (local.get 0))))"
+    )
     outcome = run_metered(instrument_fuel(wasm), "f", (0x7FFFFFFF,), fuel=1000)
     assert outcome.trap is not None
     assert outcome.trap.trap_code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS
@@ -522,8 +526,16 @@ def test_other_sections_are_kept_byte_for_byte() -> None:
         return out
 
     before, after = by_id(wasm), by_id(instrumented)
-    for sid in (sections.CUSTOM, sections.TYPE, sections.IMPORT, sections.FUNCTION,
-                sections.MEMORY, sections.TABLE, sections.ELEMENT, sections.DATA):
+    for sid in (
+        sections.CUSTOM,
+        sections.TYPE,
+        sections.IMPORT,
+        sections.FUNCTION,
+        sections.MEMORY,
+        sections.TABLE,
+        sections.ELEMENT,
+        sections.DATA,
+    ):
         assert after[sid] == before[sid], sections.describe(sid)
     assert read_module_info(instrumented).function_names == {0: "log", 1: "f"}
 
@@ -542,8 +554,10 @@ def test_locals_and_names_survive() -> None:
     ("text", "message"),
     [
         ('(module (tag $e) (func (export "f") (throw $e)))', "exception handling"),
-        ('(module (tag $e) (func (export "f") (block $h (try_table (catch_all $h)))))',
-         "exception handling"),
+        (
+            '(module (tag $e) (func (export "f") (block $h (try_table (catch_all $h)))))',
+            "exception handling",
+        ),
     ],
 )
 def test_unsupported_proposals_are_refused_by_name(text: str, message: str) -> None:

@@ -26,6 +26,18 @@ def test_generator_is_deterministic_and_varied() -> None:
     assert len({generate(seed) for seed in range(20)}) == 20
     # The generated programs do exercise what they are meant to.
     text = " ".join(generate(seed) for seed in SEEDS)
-    for construct in ("br_table", "br_if", "(br ", "loop", "(else", "return", "unreachable",
-                      "call_indirect", "memory.copy", "memory.fill", "memory.grow", "select"):
+    for construct in (
+        "br_table",
+        "br_if",
+        "(br ",
+        "loop",
+        "(else",
+        "return",
+        "unreachable",
+        "call_indirect",
+        "memory.copy",
+        "memory.fill",
+        "memory.grow",
+        "select",
+    ):
         assert construct in text, construct

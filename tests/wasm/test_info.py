@@ -141,20 +141,22 @@ def test_damaged_name_section_is_ignored_like_engines_do() -> None:
 
 
 def test_gc_and_rec_group_types_keep_their_indices() -> None:
-    info = read_module_info(wat("""(module
+    info = read_module_info(
+        wat("""(module
       (rec (type $s (struct (field i32) (field (mut i8))))
            (type $a (array (mut f64))))
       (type $f (func (param (ref $s) (ref null $a) anyref) (result i31ref)))
-      (func (export "f") (type $f) (ref.i31 (i32.const 1))))"""))
+      (func (export "f") (type $f) (ref.i31 (i32.const 1))))""")
+    )
     assert info.types[:2] == (None, None)
-    assert info.exports[0].signature == FuncType(("(ref 0)", "(ref null 1)", "anyref"),
-                                                 ("i31ref",))
+    assert info.exports[0].signature == FuncType(("(ref 0)", "(ref null 1)", "anyref"), ("i31ref",))
 
 
 def test_large_module_function_section() -> None:
     # More than 127 types: multi-byte type indices in the function section.
-    types = "".join(f"(type $t{i} (func (param {'i32 ' * (i % 5)}) (result i64)))"
-                    for i in range(300))
+    types = "".join(
+        f"(type $t{i} (func (param {'i32 ' * (i % 5)}) (result i64)))" for i in range(300)
+    )
     funcs = "".join(f'(func (export "f{i}") (type $t{i}) (i64.const {i}))' for i in range(300))
     info = read_module_info(wat(f"(module {types} {funcs})"))
     assert info.num_defined_functions == 300
@@ -199,8 +201,7 @@ def test_section_length_past_the_end() -> None:
     wasm[code.start + 1] += 20
     end = code.end + 20
     assert _error(bytes(wasm)) == (
-        f"truncated module: section 10 (code) ends at byte {end} but the file has "
-        f"{len(wasm)} bytes"
+        f"truncated module: section 10 (code) ends at byte {end} but the file has {len(wasm)} bytes"
     )
 
 

@@ -49,9 +49,7 @@ def test_single_byte_opcodes(op: int) -> None:
         assert _wasmtime_knows(bytes([op]))
 
 
-@pytest.mark.parametrize(
-    ("prefix", "limit"), [(0xFC, 0x40), (0xFD, 0x140), (0xFE, 0x60)], ids=hex
-)
+@pytest.mark.parametrize(("prefix", "limit"), [(0xFC, 0x40), (0xFD, 0x140), (0xFE, 0x60)], ids=hex)
 def test_prefixed_opcodes(prefix: int, limit: int) -> None:
     disagreements = []
     for sub in range(limit):

@@ -41,8 +41,11 @@ def _run(wasm: bytes, func: str, args: tuple[Any, ...], fuel: int = BIG) -> tupl
     module = _module(store, instrument_fuel(wasm))
     imports = wasmer.ImportObject()
     if any(i.module == "host" for i in module.imports):
-        log = wasmer.Function(store, lambda ptr, length: None,
-                              wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], []))
+        log = wasmer.Function(
+            store,
+            lambda ptr, length: None,
+            wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], []),
+        )
         imports.register("host", {"log": log})
     instance = wasmer.Instance(module, imports)
     counter = getattr(instance.exports, FUEL_EXPORT)
@@ -96,8 +99,9 @@ def test_out_of_fuel_on_wasmer() -> None:
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_plugins"
 
 
-@pytest.mark.parametrize("name", ["hello.wasm", "counter.wasm", "json_fields.wasm",
-                                  "word_freq.wasm", "uppercase.wasm"])
+@pytest.mark.parametrize(
+    "name", ["hello.wasm", "counter.wasm", "json_fields.wasm", "word_freq.wasm", "uppercase.wasm"]
+)
 def test_sample_plugin_on_wasmer(name: str) -> None:
     path = SAMPLES / name
     if not path.exists():
@@ -115,8 +119,14 @@ def test_sample_plugin_on_wasmer(name: str) -> None:
         logs.append(bytes(memory[0].uint8_view()[ptr : ptr + length]))
 
     imports = wasmer.ImportObject()
-    imports.register("host", {"log": wasmer.Function(
-        store, log, wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], []))})
+    imports.register(
+        "host",
+        {
+            "log": wasmer.Function(
+                store, log, wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], [])
+            )
+        },
+    )
     instance = wasmer.Instance(module, imports)
     exports = instance.exports
     memory.append(exports.memory)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -32,12 +32,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     home: Annotated[
-        Optional[Path],
-        typer.Option("--home", help="Data folder [env WASMCLI_HOME; default ~/.local/share/wasmcli]."),
+        Path | None,
+        typer.Option(
+            "--home", help="Data folder [env WASMCLI_HOME; default ~/.local/share/wasmcli]."
+        ),
     ] = None,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Run WebAssembly plugins under fuel, time and memory limits, and see what they did."""

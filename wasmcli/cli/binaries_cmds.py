@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,12 +22,14 @@ def _print_json(data: object) -> None:
 def register(
     path: Annotated[Path, typer.Argument(help="The .wasm or .wat file to register.")],
     name: Annotated[
-        Optional[str], typer.Option("--name", "-n", help="Name to run it by (default: the file name).")
+        str | None, typer.Option("--name", "-n", help="Name to run it by (default: the file name).")
     ] = None,
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Register even if the module fails the ABI check.")
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the registered binary as JSON.")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the registered binary as JSON.")
+    ] = False,
 ) -> None:
     """Register a plugin; prints its binary id."""
     from wasmcli.engines.wasmtime_engine import validate
@@ -82,9 +84,14 @@ def list_binaries(
 
 @guard
 def inspect(
-    binary: Annotated[str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")],
+    binary: Annotated[
+        str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")
+    ],
     memory_limit_mb: Annotated[
-        Optional[int], typer.Option("--memory-limit-mb", help="Check the initial memory against this cap [default 64].")
+        int | None,
+        typer.Option(
+            "--memory-limit-mb", help="Check the initial memory against this cap [default 64]."
+        ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -55,35 +55,66 @@ def parse_env_pairs(pairs: list[str]) -> dict[str, str]:
 
 @guard
 def run(
-    binary: Annotated[str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")],
-    input_text: Annotated[Optional[str], typer.Option("--input", "-i", help="Input text.")] = None,
+    binary: Annotated[
+        str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")
+    ],
+    input_text: Annotated[str | None, typer.Option("--input", "-i", help="Input text.")] = None,
     input_file: Annotated[
-        Optional[str], typer.Option("--input-file", "-f", help="Read input from a file ('-': stdin).")
+        str | None, typer.Option("--input-file", "-f", help="Read input from a file ('-': stdin).")
     ] = None,
     env: Annotated[
-        Optional[list[str]], typer.Option("--env", "-e", help="KEY=VALUE added to the env JSON (repeatable).")
+        list[str] | None,
+        typer.Option("--env", "-e", help="KEY=VALUE added to the env JSON (repeatable)."),
     ] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="random_seed in the env JSON (reproducible runs).")] = None,
-    timestamp: Annotated[Optional[int], typer.Option("--timestamp", help="timestamp in the env JSON, unix ns.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="random_seed in the env JSON (reproducible runs).")
+    ] = None,
+    timestamp: Annotated[
+        int | None, typer.Option("--timestamp", help="timestamp in the env JSON, unix ns.")
+    ] = None,
     timeout_ms: Annotated[
-        Optional[int], typer.Option("--timeout-ms", help="Wall-clock limit in ms [env WASMCLI_TIMEOUT_MS; default 5000].")
+        int | None,
+        typer.Option(
+            "--timeout-ms", help="Wall-clock limit in ms [env WASMCLI_TIMEOUT_MS; default 5000]."
+        ),
     ] = None,
     memory_limit_mb: Annotated[
-        Optional[int], typer.Option("--memory-limit-mb", help="Memory cap in MB [env WASMCLI_MEMORY_LIMIT_MB; default 64].")
+        int | None,
+        typer.Option(
+            "--memory-limit-mb", help="Memory cap in MB [env WASMCLI_MEMORY_LIMIT_MB; default 64]."
+        ),
     ] = None,
     fuel: Annotated[
-        Optional[int], typer.Option("--fuel", help="Fuel limit [env WASMCLI_FUEL; default timeout_ms * 1,000,000].")
+        int | None,
+        typer.Option(
+            "--fuel", help="Fuel limit [env WASMCLI_FUEL; default timeout_ms * 1,000,000]."
+        ),
     ] = None,
     max_output: Annotated[
-        Optional[str], typer.Option("--max-output", help="Output cap: bytes, or 64K, 1M [env WASMCLI_MAX_OUTPUT; default 1M].")
+        str | None,
+        typer.Option(
+            "--max-output",
+            help="Output cap: bytes, or 64K, 1M [env WASMCLI_MAX_OUTPUT; default 1M].",
+        ),
     ] = None,
     engine: Annotated[
-        Optional[str], typer.Option("--engine", help="auto, wasmtime or wasmer [env WASMCLI_ENGINE; default auto].")
+        str | None,
+        typer.Option(
+            "--engine", help="auto, wasmtime or wasmer [env WASMCLI_ENGINE; default auto]."
+        ),
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object with the output and the outcome.")] = False,
-    trace: Annotated[bool, typer.Option("--trace", help="Print the run's timeline on stderr.")] = False,
-    no_trace: Annotated[bool, typer.Option("--no-trace", help="Record no trace for this run.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line on stderr (errors still shown).")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with the output and the outcome.")
+    ] = False,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Print the run's timeline on stderr.")
+    ] = False,
+    no_trace: Annotated[
+        bool, typer.Option("--no-trace", help="Record no trace for this run.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line on stderr (errors still shown).")
+    ] = False,
 ) -> None:
     """Run a plugin and print its output."""
     if trace and no_trace:

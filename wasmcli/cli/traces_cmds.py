@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,17 +28,21 @@ EXPORT_FORMATS = ("json", "jsonl", "chrome")
 
 # Filter options shared by list, export and clear.
 BinaryOpt = Annotated[
-    Optional[str], typer.Option("--binary", "-b", help="Only runs of this binary (name, id, prefix or file).")
+    str | None,
+    typer.Option("--binary", "-b", help="Only runs of this binary (name, id, prefix or file)."),
 ]
 SinceOpt = Annotated[
-    Optional[str], typer.Option("--since", help="Only runs from this time on: ISO time or 30m, 2h, 7d.")
+    str | None,
+    typer.Option("--since", help="Only runs from this time on: ISO time or 30m, 2h, 7d."),
 ]
 UntilOpt = Annotated[
-    Optional[str], typer.Option("--until", help="Only runs up to this time: ISO time or 30m, 2h, 7d.")
+    str | None, typer.Option("--until", help="Only runs up to this time: ISO time or 30m, 2h, 7d.")
 ]
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Only failed runs.")]
 SucceededOpt = Annotated[bool, typer.Option("--succeeded", help="Only successful runs.")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many, newest first.")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", help="At most this many, newest first.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -129,7 +133,7 @@ def _filtered(query: TraceFilter) -> bool:
 @app.command("show")
 @guard
 def show(
-    trace_id: Annotated[Optional[str], typer.Argument(help="Trace id or unique prefix.")] = None,
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id or unique prefix.")] = None,
     last: Annotated[bool, typer.Option("--last", help="Show the newest trace.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -157,9 +161,11 @@ def show(
 @guard
 def export(
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="File to write ('-' or none: stdout).")
+        str | None, typer.Option("--output", "-o", help="File to write ('-' or none: stdout).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, jsonl or chrome (Perfetto).")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", help="json, jsonl or chrome (Perfetto).")
+    ] = "json",
     binary: BinaryOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,

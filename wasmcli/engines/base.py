@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wasmcli.store.cache import ArtifactCache
@@ -79,7 +79,7 @@ class PluginInstance(ABC):
         running code when it is interrupted or traps).
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most adapters hold nothing to release
         """Release what the instance holds (timers); safe to call twice."""
 
 
@@ -106,9 +106,7 @@ class Engine(ABC):
         """The engine package's version, part of every compiled-artifact cache key."""
 
     @abstractmethod
-    def load(
-        self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None
-    ) -> LoadedModule:
+    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
         """Compile (or load from cache) a module; compile errors are WasmcliError(LOAD)."""
 
     @abstractmethod

@@ -19,6 +19,6 @@ def check_imports(imports: Iterable[tuple[str, str, str | None]]) -> None:
         if signature != HOST_LOG_SIGNATURE:
             raise WasmcliError(
                 ErrorKind.ABI,
-                f"Failed to instantiate module: import `host::log` has type {signature or 'non-function'}"
-                f", expected {HOST_LOG_SIGNATURE}",
+                "Failed to instantiate module: import `host::log` has type "
+                f"{signature or 'non-function'}, expected {HOST_LOG_SIGNATURE}",
             )

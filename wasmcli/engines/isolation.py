@@ -53,7 +53,10 @@ class _RelaySink:
 
     def _add(self, item: tuple[Any, ...]) -> None:
         self.batch.append(item)
-        if len(self.batch) >= _FLUSH_EVERY_ITEMS or time.monotonic() - self.last_flush > _FLUSH_EVERY_S:
+        if (
+            len(self.batch) >= _FLUSH_EVERY_ITEMS
+            or time.monotonic() - self.last_flush > _FLUSH_EVERY_S
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -75,7 +78,9 @@ def _child_main(engine: Engine, request: SessionRequest, conn: Connection) -> No
                 outcome.memory_pages,
             )
         except WasmcliError as error:
-            details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, type(None)))}
+            details = {
+                k: v for k, v in error.details.items() if isinstance(v, (str, int, type(None)))
+            }
             final = ("error", error.kind.value, error.message, list(error.backtrace), details)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
             final = ("error", ErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}", [], {})
@@ -90,7 +95,7 @@ def _child_main(engine: Engine, request: SessionRequest, conn: Connection) -> No
 def run_isolated(engine: Engine, request: SessionRequest, sink: Any) -> SessionOutcome:
     """Run `run_session` in a child process; the parent enforces the wall-clock limit."""
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context(method)
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child_main, args=(engine, request, sender), daemon=True)
     child.start()

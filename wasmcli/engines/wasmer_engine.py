@@ -30,7 +30,7 @@ from wasmcli.engines.base import (
     PluginInstance,
 )
 from wasmcli.engines.imports import check_imports
-from wasmcli.engines.traps import clip_backtrace, describe_trap, first_line
+from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache, cache_key
@@ -70,12 +70,17 @@ class WasmerEngine(Engine):
 
     @property
     def version(self) -> str:
-        return f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
+        return (
+            f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
+        )
 
     def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> WasmerModule:
         store = _store()
         key = cache_key(
-            sha256_hex(wasm), self.name, self.version, INSTRUMENTATION_VERSION,
+            sha256_hex(wasm),
+            self.name,
+            self.version,
+            INSTRUMENTATION_VERSION,
             limits.memory_limit_pages,
         )
         if cache is not None:
@@ -267,10 +272,8 @@ def _backtrace(exc: Exception) -> list[str]:
     for line in str(exc)[:20000].splitlines()[1:]:
         match = _FRAME.match(line)
         if match:
-            name = match["name"]
+            name = demangle(match["name"])
             if name == "<unnamed>":
                 name = f"<wasm function {match['index']}>"
             frames.append(f"{name} @ {match['offset']}")
     return clip_backtrace(frames)
-
-

@@ -23,7 +23,13 @@ from wasmcli.engines.base import (
     PluginInstance,
 )
 from wasmcli.engines.imports import check_imports
-from wasmcli.engines.traps import caused_by, clip_backtrace, describe_trap, first_line
+from wasmcli.engines.traps import (
+    caused_by,
+    clip_backtrace,
+    demangle,
+    describe_trap,
+    first_line,
+)
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache, cache_key
@@ -45,7 +51,9 @@ def validate(wasm: bytes) -> None:
     try:
         wasmtime.Module.validate(_engine(), wasm)
     except wasmtime.WasmtimeError as exc:
-        raise WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}")
+        raise WasmcliError(
+            ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}"
+        ) from None
 
 
 def _compile_message(exc: Exception) -> str:
@@ -128,11 +136,13 @@ class WasmtimeInstance(PluginInstance):
         # Compiled code keeps its fuel count in a register and writes it back at calls
         # and returns; after a trap or an interrupt the store's count is stale.
         self._fuel_unknown = False
+        check_imports(
+            [(imp.module, imp.name or "", _signature(imp.type)) for imp in module.imports]
+        )
         self.deadline = _Deadline(limits.timeout_ms)
-        check_imports([(imp.module, imp.name, _signature(imp.type)) for imp in module.imports])
         log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
         imports: list[Any] = []
-        for imp in module.imports:  # check_imports allowed only host.log
+        for _ in module.imports:  # check_imports allowed only host.log
             imports.append(wasmtime.Func(self.store, log_type, self._log, access_caller=True))
         self.store.set_epoch_deadline(1)
         try:
@@ -268,7 +278,9 @@ class WasmtimeInstance(PluginInstance):
 def _backtrace(trap: wasmtime.Trap) -> list[str]:
     frames = []
     for frame in trap.frames or []:
-        name = frame.func_name or f"<wasm function {frame.func_index}>"
+        name = (
+            demangle(frame.func_name) if frame.func_name else f"<wasm function {frame.func_index}>"
+        )
         offset = frame.module_offset
         frames.append(name if offset in (None, 2**64 - 1) else f"{name} @ 0x{offset:x}")
     return clip_backtrace(frames)
@@ -280,5 +292,3 @@ def _signature(ty: object) -> str | None:
         results = ", ".join(str(r) for r in ty.results)
         return f"({params}) -> ({results})"
     return None
-
-

@@ -40,7 +40,9 @@ def binaries_table(records: list[BinaryRecord]) -> Table:
 def register_note(outcome: RegisterOutcome) -> None:
     record = outcome.record
     what = "Registered" if outcome.created else "Already registered"
-    line = Text(f"{what} {record.name or record.id[:8]} ({_size(record.size_bytes)}) as {record.id}")
+    line = Text(
+        f"{what} {record.name or record.id[:8]} ({_size(record.size_bytes)}) as {record.id}"
+    )
     if outcome.name_moved_from:
         line.append(f"; the name {record.name!r} moved from {outcome.name_moved_from[:8]}")
     diag_console().print(line)
@@ -69,8 +71,10 @@ def inspect_view(report: InspectReport) -> RenderableType:
         table.add_column("KIND")
         table.add_column("SIGNATURE")
         for item in items:
-            row = [Text(item.name), item.kind, Text(item.signature or "")]
-            table.add_row(*([Text(item.module or "")] if title == "Imports" else []), *row)
+            row: list[Text] = [Text(item.name), Text(item.kind), Text(item.signature or "")]
+            if title == "Imports":
+                row.insert(0, Text(item.module or ""))
+            table.add_row(*row)
         if not items:
             table.add_row(*(["-"] * len(table.columns)))
         parts.append(table)

@@ -198,12 +198,14 @@ def event_details(event: TraceEvent) -> str:
         timeout = _int(meta, "timeout_ms")
         memory = _int(meta, "memory_limit_mb")
         input_len, env_len = _int(meta, "input_length"), _int(meta, "env_length")
-        return _join([
-            f"input {format_bytes(input_len)}" if input_len is not None else None,
-            f"timeout {_limit_duration(timeout)}" if timeout is not None else None,
-            f"memory {memory:,} MiB" if memory is not None else None,
-            f"env {format_bytes(env_len)}" if env_len is not None else None,
-        ])
+        return _join(
+            [
+                f"input {format_bytes(input_len)}" if input_len is not None else None,
+                f"timeout {_limit_duration(timeout)}" if timeout is not None else None,
+                f"memory {memory:,} MiB" if memory is not None else None,
+                f"env {format_bytes(env_len)}" if env_len is not None else None,
+            ]
+        )
     if kind is T.LOAD_START:
         source = _str(meta, "source")
         return _join([_str(meta, "reference"), f"from {source}" if source else None], message)
@@ -219,20 +221,25 @@ def event_details(event: TraceEvent) -> str:
         return _join([format_bytes(size) if size is not None else None, how], message)
     if kind.is_error:
         error_kind, stage = _str(meta, "error_kind"), _str(meta, "stage")
-        return _join([
-            f"{error_kind} during {stage}"
-            if error_kind and stage and stage != error_kind
-            else error_kind or stage,
-            _str(meta, "error"),
-        ], message)
+        return _join(
+            [
+                f"{error_kind} during {stage}"
+                if error_kind and stage and stage != error_kind
+                else error_kind or stage,
+                _str(meta, "error"),
+            ],
+            message,
+        )
     if kind is T.FUEL_CHECKPOINT:
         consumed, remaining = _int(meta, "fuel_consumed"), _int(meta, "fuel_remaining")
         if consumed is None:
             return f"limit {format_fuel(_int(meta, 'fuel_limit'))}"
-        return _join([
-            f"used {format_fuel(consumed)}",
-            f"left {format_fuel(remaining)}" if remaining is not None else None,
-        ])
+        return _join(
+            [
+                f"used {format_fuel(consumed)}",
+                f"left {format_fuel(remaining)}" if remaining is not None else None,
+            ]
+        )
     if kind is T.HOST_FUNCTION_CALL:
         return _join([_str(meta, "function")], message)
     if kind is T.FUNCTION_CALL:
@@ -245,19 +252,24 @@ def event_details(event: TraceEvent) -> str:
     if kind is T.MEMORY_OP:
         if _str(meta, "operation") == "size_check":
             maximum = _int(meta, "memory_max_pages")
-            return _join([
-                _pages(_int(meta, "memory_pages")),
-                f"limit {_count(_int(meta, 'memory_limit_pages'))}",
-                f"max {maximum:,}" if maximum is not None else "no max",
-            ])
+            return _join(
+                [
+                    _pages(_int(meta, "memory_pages")),
+                    f"limit {_count(_int(meta, 'memory_limit_pages'))}",
+                    f"max {maximum:,}" if maximum is not None else "no max",
+                ]
+            )
         written, ptr = _int(meta, "bytes"), _int(meta, "ptr")
-        return _join([
-            None if message else _str(meta, "operation"),
-            format_bytes(written) + (f" at {ptr}" if ptr is not None else "")
-            if written is not None else None,
-            _str(meta, "placement"),
-            _page_change(meta),
-        ])
+        return _join(
+            [
+                None if message else _str(meta, "operation"),
+                format_bytes(written) + (f" at {ptr}" if ptr is not None else "")
+                if written is not None
+                else None,
+                _str(meta, "placement"),
+                _page_change(meta),
+            ]
+        )
     if kind is T.PLUGIN_LOG:
         suppressed = _int(meta, "suppressed")
         if suppressed is not None:
@@ -337,9 +349,7 @@ def _events_table(trace: ExecutionTrace, width: int) -> Table:
 
     previous_pos: int | None = None
     previous_ts: int | None = None
-    for event, at, delta, (message, details) in zip(
-        events, times, deltas, messages, strict=True
-    ):
+    for event, at, delta, (message, details) in zip(events, times, deltas, messages, strict=True):
         style = styles.event_style(event.event_type)
         row: list[RenderableType] = [Text(at)]
         if show_delta:

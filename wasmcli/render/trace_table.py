@@ -251,8 +251,9 @@ def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
 
     parts: list[Text] = []
     if summary.return_code is not None and summary.error_kind in (None, "plugin_error"):
-        parts.append(Text(f"{return_code_name(summary.return_code)} ({summary.return_code})",
-                          style=status))
+        parts.append(
+            Text(f"{return_code_name(summary.return_code)} ({summary.return_code})", style=status)
+        )
     elif not summary.success:
         message = truncate(one_line(summary.error_message or ""), MAX_SUMMARY_ERROR)
         kind = summary.error_kind or "failed"
@@ -260,8 +261,10 @@ def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
     parts.append(Text(format_duration(summary.duration_us)))
     if summary.fuel_consumed is not None:
         parts.append(
-            Text("fuel " + format_fuel_usage(summary.fuel_consumed, summary.fuel_limit,
-                                              percent=False))
+            Text(
+                "fuel "
+                + format_fuel_usage(summary.fuel_consumed, summary.fuel_limit, percent=False)
+            )
         )
     if summary.trace_id:
         parts.append(Text.assemble("trace ", (short_id(summary.trace_id), styles.ID_STYLE)))

@@ -82,14 +82,13 @@ def abi_problems(info: ModuleInfo, memory_limit_bytes: int | None = None) -> lis
             if name == "process":
                 problems.append(AbiProblem(ErrorKind.ABI, "the module does not export `process`"))
             continue
-        found = _shape(export.signature) if export.kind == "func" else None
-        if found != wanted:
-            what = signature_text(*found) if found else f"a {export.kind}, not a function"
+        shape = _shape(export.signature) if export.kind == "func" else None
+        if shape != wanted:
+            what = signature_text(*shape) if shape else f"a {export.kind}, not a function"
             problems.append(
                 AbiProblem(
                     ErrorKind.ABI,
-                    f"`{name}` has the wrong signature: {what}, expected "
-                    f"{signature_text(*wanted)}",
+                    f"`{name}` has the wrong signature: {what}, expected {signature_text(*wanted)}",
                 )
             )
     return problems

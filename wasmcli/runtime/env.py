@@ -9,7 +9,9 @@ import time
 RESERVED_ENV_KEYS = ("timestamp", "random_seed")
 
 
-def build_env(extra: dict[str, str], seed: int | None, timestamp_ns: int | None) -> dict[str, object]:
+def build_env(
+    extra: dict[str, str], seed: int | None, timestamp_ns: int | None
+) -> dict[str, object]:
     """`{"timestamp": <unix ns>, "random_seed": <i64>}` plus the --env pairs (as strings).
 
     The seed and timestamp used are returned in the dict, so the trace can record them

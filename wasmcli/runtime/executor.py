@@ -49,7 +49,9 @@ class RunSink:
 
     def log_at(self, at_ns: int, line: str, size: int) -> None:
         self.lines.append(line)
-        self.recorder.record_at(at_ns, Ev.PLUGIN_LOG, line, {"line": len(self.lines), "bytes": size})
+        self.recorder.record_at(
+            at_ns, Ev.PLUGIN_LOG, line, {"line": len(self.lines), "bytes": size}
+        )
 
 
 class Executor:
@@ -167,8 +169,9 @@ class Executor:
         fuel_consumed = outcome.fuel_consumed if outcome else None
         return_code = outcome.return_code if outcome else None
         if error is not None:
-            if fuel_consumed is None and isinstance(error.details.get("fuel_consumed"), int):
-                fuel_consumed = int(error.details["fuel_consumed"])
+            detail = error.details.get("fuel_consumed")
+            if fuel_consumed is None and isinstance(detail, int):
+                fuel_consumed = detail
             _record_error(recorder, error)
         elif outcome is not None:
             recorder.record(
@@ -216,7 +219,7 @@ class Executor:
             error=run_error,
             trace=trace,
             warnings=tuple(warnings),
-            exception=error.details.get("exception") if error else None,
+            exception=_exception_of(error),
         )
 
 
@@ -267,3 +270,8 @@ def _engine_label(config: RunConfig) -> str:
         return resolve_engine_name(config.engine)
     except WasmcliError:
         return config.engine
+
+
+def _exception_of(error: WasmcliError | None) -> BaseException | None:
+    exception = error.details.get("exception") if error else None
+    return exception if isinstance(exception, BaseException) else None

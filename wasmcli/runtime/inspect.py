@@ -83,9 +83,7 @@ class InspectReport:
             "abi": {
                 "ok": self.abi_ok,
                 "memory_limit_bytes": self.memory_limit_bytes,
-                "problems": [
-                    {"kind": p.kind.value, "message": p.message} for p in self.problems
-                ],
+                "problems": [{"kind": p.kind.value, "message": p.message} for p in self.problems],
             },
         }
 

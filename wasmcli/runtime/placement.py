@@ -76,8 +76,10 @@ def place_without_alloc(
 def _does_not_fit(
     total: int, pages: int, needed: int, declared_max: int | None, limits: EngineLimits
 ) -> WasmcliError:
-    if declared_max is not None and pages + needed > declared_max and (
-        declared_max <= limits.memory_limit_pages
+    if (
+        declared_max is not None
+        and pages + needed > declared_max
+        and (declared_max <= limits.memory_limit_pages)
     ):
         reason = f"its declared maximum is {_pages(declared_max)}"
     else:

@@ -20,7 +20,12 @@ class RunError:
     @classmethod
     def from_exception(cls, error: WasmcliError) -> RunError:
         stage = error.details.get("stage")
-        return cls(error.kind, error.message, tuple(error.backtrace), stage if stage else None)
+        return cls(
+            error.kind,
+            error.message,
+            tuple(error.backtrace),
+            stage if isinstance(stage, str) else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -55,7 +55,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX traces_started_at ON traces(started_at);
         CREATE INDEX traces_binary_started_at ON traces(binary_id, started_at);
-        """
+        """,
     )
 
 

@@ -118,8 +118,7 @@ class Registry:
         moved_from = None
         with Transaction(self.conn) as conn:
             created = (
-                conn.execute("SELECT 1 FROM binaries WHERE id = ?", (binary_id,)).fetchone()
-                is None
+                conn.execute("SELECT 1 FROM binaries WHERE id = ?", (binary_id,)).fetchone() is None
             )
             if created:
                 conn.execute(

@@ -90,7 +90,9 @@ class TraceStore:
                 (max(max_traces, 0),),
             )
 
-    def list(self, query: TraceFilter | None = None, with_events: bool = True) -> list[ExecutionTrace]:
+    def list(
+        self, query: TraceFilter | None = None, with_events: bool = True
+    ) -> list[ExecutionTrace]:
         """Matching traces, newest first."""
         where, params = (query or TraceFilter()).where()
         sql = "SELECT * FROM traces" + where + _NEWEST_FIRST

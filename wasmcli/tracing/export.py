@@ -158,9 +158,7 @@ def _chrome_events(trace: ExecutionTrace, *, pid: int, offset_us: int) -> list[d
 
     # Timestamps count from the trace's start, which is where the run slice begins; it
     # ends at the recorded duration (or the last event, should one be stamped later).
-    end_index = max(
-        (i for i, e in enumerate(evs) if e.event_type in _END_TYPES), default=None
-    )
+    end_index = max((i for i, e in enumerate(evs) if e.event_type in _END_TYPES), default=None)
     run_end = max([trace.duration_us, *(e.timestamp for e in evs)])
     fallback_end = evs[end_index].timestamp if end_index is not None else run_end
 
@@ -228,20 +226,32 @@ def _chrome_events(trace: ExecutionTrace, *, pid: int, offset_us: int) -> list[d
         if kind.is_error:
             error_kind = meta.get("error_kind") or trace.error_kind or "error"
             message = meta.get("error") or event.message
-            instant(event, f"{kind.value}: {error_kind}",
-                    {**meta, "error_kind": error_kind, "message": message})
+            instant(
+                event,
+                f"{kind.value}: {error_kind}",
+                {**meta, "error_kind": error_kind, "message": message},
+            )
         elif kind is TraceEventType.PLUGIN_LOG:
             instant(event, "log", {"message": event.message, **meta})
         elif kind is TraceEventType.MEMORY_OP:
-            instant(event, f"memory {meta.get('operation') or 'operation'}",
-                    {"message": event.message, **meta})
+            instant(
+                event,
+                f"memory {meta.get('operation') or 'operation'}",
+                {"message": event.message, **meta},
+            )
         elif kind is TraceEventType.HOST_FUNCTION_CALL:
-            instant(event, str(meta.get("function") or "host function"),
-                    {"message": event.message, **meta})
+            instant(
+                event,
+                str(meta.get("function") or "host function"),
+                {"message": event.message, **meta},
+            )
         elif kind is TraceEventType.FUEL_CHECKPOINT:
             limit_only = "fuel_consumed" not in meta
-            instant(event, "fuel limit set" if limit_only else "fuel checkpoint",
-                    {"message": event.message, **meta})
+            instant(
+                event,
+                "fuel limit set" if limit_only else "fuel checkpoint",
+                {"message": event.message, **meta},
+            )
             # The counter starts at 0 when the limit is set, then follows the checkpoints.
             consumed = 0 if limit_only and not fuel_started else meta.get("fuel_consumed")
             if isinstance(consumed, int) and not isinstance(consumed, bool):

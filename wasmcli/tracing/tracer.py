@@ -38,7 +38,10 @@ class Tracer:
         self.enabled = enabled
 
     def start(
-        self, binary_id: str | None = None, binary_name: str | None = None, engine: str | None = None
+        self,
+        binary_id: str | None = None,
+        binary_name: str | None = None,
+        engine: str | None = None,
     ) -> TraceRecorder:
         if not self.enabled:
             return _NULL

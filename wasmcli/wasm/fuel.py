@@ -131,5 +131,3 @@ def _meter_code(
         func_index += 1
         count += 1
     return encode_u(count) + b"".join(parts)
-
-

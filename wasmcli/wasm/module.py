@@ -37,8 +37,21 @@ SECTION_NAMES = {
 
 # The order the spec requires of non-custom sections (tag sits between memory and global,
 # datacount between element and code).
-_ORDER = [TYPE, IMPORT, FUNCTION, TABLE, MEMORY, TAG, GLOBAL, EXPORT, START, ELEMENT,
-          DATACOUNT, CODE, DATA]
+_ORDER = [
+    TYPE,
+    IMPORT,
+    FUNCTION,
+    TABLE,
+    MEMORY,
+    TAG,
+    GLOBAL,
+    EXPORT,
+    START,
+    ELEMENT,
+    DATACOUNT,
+    CODE,
+    DATA,
+]
 SECTION_RANK = {sid: rank for rank, sid in enumerate(_ORDER)}
 
 
