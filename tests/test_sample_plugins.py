@@ -185,3 +185,9 @@ def test_rust_frames_are_demangled(cli) -> None:
     names = [frame.split(" @ ")[0] for frame in backtrace]
     assert "panic::fail" in names and "core::panicking::panic_fmt" in names
     assert not any(name.startswith("_ZN") for name in names)
+
+
+def test_stack_overflow_backtrace_folds_repeated_frames(cli) -> None:
+    backtrace = cli("run", str(FAULTY / "stack_overflow.wasm"), "--json").json()["error"]["backtrace"]
+    assert len(backtrace) <= 3
+    assert any(frame.startswith("recurse @ ") and "(× " in frame for frame in backtrace)

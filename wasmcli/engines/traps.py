@@ -91,8 +91,19 @@ def demangle(name: str) -> str:
 
 
 def clip_backtrace(frames: list[str]) -> list[str]:
-    """At most MAX_BACKTRACE_FRAMES frames, with a line saying how many were left out."""
-    if len(frames) <= MAX_BACKTRACE_FRAMES:
-        return frames
-    kept = frames[: MAX_BACKTRACE_FRAMES - 1]
-    return [*kept, f"… {len(frames) - len(kept)} more frames"]
+    """Runs of the same frame folded into one line (a stack overflow is thousands of
+    them), then at most MAX_BACKTRACE_FRAMES lines, with one saying how many were left out.
+    """
+    folded: list[str] = []
+    index = 0
+    while index < len(frames):
+        end = index
+        while end + 1 < len(frames) and frames[end + 1] == frames[index]:
+            end += 1
+        repeats = end - index + 1
+        folded.append(frames[index] if repeats == 1 else f"{frames[index]} (× {repeats:,})")
+        index = end + 1
+    if len(folded) <= MAX_BACKTRACE_FRAMES:
+        return folded
+    kept = folded[: MAX_BACKTRACE_FRAMES - 1]
+    return [*kept, f"… {len(folded) - len(kept)} more frames"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from wasmcli.render.console import diag_console
-from wasmcli.runtime.inspect import InspectReport
-from wasmcli.store.registry import BinaryRecord, RegisterOutcome
+
+if TYPE_CHECKING:  # importing them for real would load the wasm parser for `list`
+    from wasmcli.runtime.inspect import InspectReport
+    from wasmcli.store.registry import BinaryRecord, RegisterOutcome
 
 
 def _size(count: int) -> str:

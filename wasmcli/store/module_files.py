@@ -20,7 +20,15 @@ def read_module_file(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise WasmcliError(ErrorKind.LOAD, f"Failed to read {path}: file not found") from None
+        hint = next(
+            (
+                f" (did you mean {path}{suffix}?)"
+                for suffix in (".wasm", ".wat")
+                if Path(f"{path}{suffix}").is_file()
+            ),
+            "",
+        )
+        raise WasmcliError(ErrorKind.LOAD, f"Failed to read {path}: file not found{hint}") from None
     except IsADirectoryError:
         raise WasmcliError(ErrorKind.LOAD, f"Failed to read {path}: it is a directory") from None
     except PermissionError:

@@ -1,10 +1,10 @@
 """Benchmark read_module_info and instrument_fuel.
 
-    python tests/wasm/bench_instrument.py [module.wasm ...]
+    python benchmarks/bench_instrument.py [module.wasm ...]
 
 Times the largest .wasm under sample_plugins/ (or the files given), and a generated module
 of about 5,000 functions and 1 MB of code, shaped like compiler output (locals, memory
-traffic, small blocks and loops, calls). Not collected by pytest (its name is bench_*).
+traffic, small blocks and loops, calls).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from wasmcli.wasm import instrument_fuel, read_module_info  # noqa: E402
