@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wasmcli.store.cache import ArtifactCache
@@ -83,13 +83,12 @@ class PluginInstance(ABC):
         """Release what the instance holds (timers); safe to call twice."""
 
 
-class LoadedModule(ABC):
-    """A compiled module, ready to be instantiated."""
+@dataclass(frozen=True)
+class LoadedModule:
+    """A compiled module, ready to be instantiated by the engine that compiled it."""
 
-    @property
-    @abstractmethod
-    def from_cache(self) -> bool:
-        """Whether the compiled artifact came from the on-disk cache."""
+    native: Any  # the engine's own module object
+    from_cache: bool  # whether the compiled artifact came from the on-disk cache
 
 
 class Engine(ABC):

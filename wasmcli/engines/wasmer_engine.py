@@ -54,16 +54,6 @@ def _store() -> wasmer.Store:
     return wasmer.Store(wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
 
 
-class WasmerModule(LoadedModule):
-    def __init__(self, module: wasmer.Module, from_cache: bool) -> None:
-        self.module = module
-        self._from_cache = from_cache
-
-    @property
-    def from_cache(self) -> bool:
-        return self._from_cache
-
-
 class WasmerEngine(Engine):
     name = "wasmer"
     needs_isolation = True
@@ -74,7 +64,7 @@ class WasmerEngine(Engine):
             f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
         )
 
-    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> WasmerModule:
+    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
         store = _store()
         key = cache_key(
             sha256_hex(wasm),
@@ -87,7 +77,7 @@ class WasmerEngine(Engine):
             artifact = cache.load(key)
             if artifact is not None:
                 try:
-                    return WasmerModule(wasmer.Module.deserialize(store, artifact), True)
+                    return LoadedModule(wasmer.Module.deserialize(store, artifact), True)
                 except Exception:  # noqa: BLE001 - a stale artifact: recompile
                     pass
         # Validate the plugin as written first, so compile errors name its own bytes.
@@ -111,13 +101,12 @@ class WasmerEngine(Engine):
             ) from None
         if cache is not None:
             cache.store(key, bytes(module.serialize()))
-        return WasmerModule(module, False)
+        return LoadedModule(module, False)
 
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmerInstance:
-        assert isinstance(module, WasmerModule)
-        return WasmerInstance(module.module, limits, host_log)
+        return WasmerInstance(module.native, limits, host_log)
 
 
 def _compile_message(store: wasmer.Store, wasm: bytes) -> str:

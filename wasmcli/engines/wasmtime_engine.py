@@ -62,16 +62,6 @@ def _compile_message(exc: Exception) -> str:
     return head if head == cause else f"{head}: {cause}"
 
 
-class WasmtimeModule(LoadedModule):
-    def __init__(self, module: wasmtime.Module, from_cache: bool) -> None:
-        self.module = module
-        self._from_cache = from_cache
-
-    @property
-    def from_cache(self) -> bool:
-        return self._from_cache
-
-
 class WasmtimeEngine(Engine):
     name = "wasmtime"
     needs_isolation = False
@@ -80,16 +70,14 @@ class WasmtimeEngine(Engine):
     def version(self) -> str:
         return package_version("wasmtime")
 
-    def load(
-        self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None
-    ) -> WasmtimeModule:
+    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
         engine = _engine()
         key = cache_key(sha256_hex(wasm), self.name, self.version, _CONFIG_FINGERPRINT)
         if cache is not None:
             artifact = cache.load(key)
             if artifact is not None:
                 try:
-                    return WasmtimeModule(wasmtime.Module.deserialize(engine, artifact), True)
+                    return LoadedModule(wasmtime.Module.deserialize(engine, artifact), True)
                 except wasmtime.WasmtimeError:
                     pass  # another wasmtime build wrote it: recompile and overwrite
         try:
@@ -100,13 +88,12 @@ class WasmtimeEngine(Engine):
             ) from None
         if cache is not None:
             cache.store(key, bytes(module.serialize()))
-        return WasmtimeModule(module, False)
+        return LoadedModule(module, False)
 
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmtimeInstance:
-        assert isinstance(module, WasmtimeModule)
-        return WasmtimeInstance(module.module, limits, host_log)
+        return WasmtimeInstance(module.native, limits, host_log)
 
 
 class _Deadline:
