@@ -186,7 +186,9 @@ LOOP = plugin_wat("(loop $forever (br $forever)) (i32.const 0)")
 
 @pytest.mark.slow
 def test_infinite_loop_stops_at_timeout(cli, wat_file) -> None:
-    result = cli("run", str(wat_file(LOOP)), "--timeout-ms", "1000", "--fuel", str(10**15), "--json")
+    result = cli(
+        "run", str(wat_file(LOOP)), "--timeout-ms", "1000", "--fuel", str(10**15), "--json"
+    )
     assert result.exit_code == 5, result
     assert result.json()["error"]["message"] == "Execution timeout"
     # The limit covers the plugin's code, from the moment host.log is registered (right

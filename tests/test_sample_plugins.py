@@ -188,6 +188,8 @@ def test_rust_frames_are_demangled(cli) -> None:
 
 
 def test_stack_overflow_backtrace_folds_repeated_frames(cli) -> None:
-    backtrace = cli("run", str(FAULTY / "stack_overflow.wasm"), "--json").json()["error"]["backtrace"]
+    backtrace = cli("run", str(FAULTY / "stack_overflow.wasm"), "--json").json()["error"][
+        "backtrace"
+    ]
     assert len(backtrace) <= 3
     assert any(frame.startswith("recurse @ ") and "(× " in frame for frame in backtrace)

@@ -83,3 +83,47 @@ def test_read_only_commands_do_not_import_an_engine() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert b"ENGINES=\n" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_ctrl_c_stops_a_running_plugin_and_keeps_its_trace(
+    engine_name: str, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from wasmcli.engines import available_engines
+
+    if engine_name not in available_engines():
+        pytest.skip(f"{engine_name} is not available on this Python")
+    loop = SAMPLES / "faulty" / "infinite_loop.wasm"
+    env = {**os.environ, "WASMCLI_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [
+            wasmcli_exe(),
+            "run",
+            str(loop),
+            "--engine",
+            engine_name,
+            "--timeout-ms",
+            "30000",
+            "--fuel",
+            str(10**15),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # A shell's background jobs inherit SIGINT ignored; a terminal's Ctrl-C does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(1.5)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=40)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - sent < 5  # stopped now, not at the 30 s timeout
+    assert b"Traceback" not in stderr
+    listed = subprocess.run(
+        [wasmcli_exe(), "traces", "list", "--json"], capture_output=True, env=env, check=True
+    )
+    assert [t["error_kind"] for t in json.loads(listed.stdout)] == ["interrupted"]

@@ -91,7 +91,10 @@ def test_log_flood_keeps_a_bounded_number_of_events(cli, wat_file) -> None:
         (i32.const 0)""",
         extra='(data (i32.const 0) "x")',
     )
-    run = cli("run", str(wat_file(source)), "--max-output", "1M", "--json").json()
+    # A generous time limit: 200,000 host calls take seconds on a busy machine.
+    run = cli(
+        "run", str(wat_file(source)), "--max-output", "1M", "--timeout-ms", "120000", "--json"
+    ).json()
     assert run["output"].count("\n") == 199_999
     events = last_trace(cli)["events"]
     logs = [e for e in events if e["event_type"] == "PluginLog"]

@@ -67,6 +67,8 @@ class _RelaySink:
 
 
 def _child_main(engine: Engine, request: SessionRequest, conn: Connection) -> None:
+    # Ctrl-C reaches the whole process group; the parent handles it (and kills us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sink = _RelaySink(conn)
     try:
         try:

@@ -7,6 +7,10 @@ interrupted (the start function included).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import select
+import signal
 import threading
 import time
 from functools import lru_cache
@@ -97,19 +101,67 @@ class WasmtimeEngine(Engine):
 
 
 class _Deadline:
-    """The run's wall-clock deadline: one timer that bumps the engine epoch when it passes."""
+    """The run's wall-clock deadline, and Ctrl-C: both bump the engine epoch.
+
+    Python runs signal handlers only between bytecodes, so a Ctrl-C would otherwise wait
+    for the wasm call to end, i.e. for the timeout. In the main thread, the deadline sets
+    Python's signal wakeup fd to a pipe that its watcher thread reads: whichever thread
+    the signal lands on (wasmtime compiles on worker threads), Python's own handler
+    writes the signal number there, and the watcher interrupts the plugin. Python's
+    KeyboardInterrupt then follows as usual once the call has returned.
+    """
+
+    _POLL_S = 0.05
 
     def __init__(self, timeout_ms: int) -> None:
         self.at = time.monotonic() + timeout_ms / 1000
-        self.timer = threading.Timer(timeout_ms / 1000, _engine().increment_epoch)
-        self.timer.daemon = True
-        self.timer.start()
+        self.interrupted = False
+        self._done = threading.Event()
+        self._pipe: tuple[int, int] | None = None
+        self._old_wakeup_fd = -1
+        if _can_watch_sigint():
+            self._pipe = os.pipe()
+            for fd in self._pipe:
+                os.set_blocking(fd, False)
+            self._old_wakeup_fd = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
+        self._watcher = threading.Thread(target=self._watch, name="wasmcli-deadline", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            remaining = self.at - time.monotonic()
+            if remaining <= 0:
+                _engine().increment_epoch()
+                return
+            wait = min(remaining, self._POLL_S)
+            if self._pipe is None:
+                self._done.wait(wait)
+                continue
+            readable, _, _ = select.select([self._pipe[0]], [], [], wait)
+            if readable and signal.SIGINT in os.read(self._pipe[0], 512):
+                self.interrupted = True
+                _engine().increment_epoch()
+                return
 
     def passed(self) -> bool:
         return time.monotonic() >= self.at
 
     def cancel(self) -> None:
-        self.timer.cancel()
+        self._done.set()
+        if self._watcher is not threading.current_thread():
+            self._watcher.join()
+        if self._pipe is not None:
+            signal.set_wakeup_fd(self._old_wakeup_fd)
+            for fd in self._pipe:
+                os.close(fd)
+            self._pipe = None
+
+
+def _can_watch_sigint() -> bool:
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
 
 
 class WasmtimeInstance(PluginInstance):
@@ -147,7 +199,9 @@ class WasmtimeInstance(PluginInstance):
     # -- host.log -------------------------------------------------------------------
 
     def _log(self, caller: wasmtime.Caller, ptr: int, length: int) -> None:
-        memory = caller.get("memory")
+        # The export lookup is the slowest part of a host call; do it once (a start
+        # function can log before the instance, and so self._memory, exists).
+        memory = self._memory if self._memory is not None else caller.get("memory")
         if not isinstance(memory, wasmtime.Memory):
             raise WasmcliError(ErrorKind.TRAP, "host.log called but the plugin exports no memory")
         start, size = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
@@ -158,7 +212,10 @@ class WasmtimeInstance(PluginInstance):
                 f"host.log range {start}..{start + size} is outside the plugin's memory "
                 f"({available} bytes)",
             )
-        self._host_log(bytes(memory.read(caller, start, start + size)))
+        # string_at copies straight from linear memory (bounds checked just above);
+        # Memory.read would check the length and build a ctypes array again per call.
+        base = ctypes.addressof(memory.data_ptr(caller).contents)
+        self._host_log(ctypes.string_at(base + start, size))
 
     # -- memory ---------------------------------------------------------------------
 
@@ -206,6 +263,8 @@ class WasmtimeInstance(PluginInstance):
         func = self.exports.get(name)
         if not isinstance(func, wasmtime.Func):
             raise WasmcliError(ErrorKind.ABI, f"the module does not export a function `{name}`")
+        if self.deadline.interrupted:
+            raise WasmcliError(ErrorKind.INTERRUPTED, "Interrupted")
         if self.deadline.passed():
             raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
         self.store.set_epoch_deadline(1)  # re-arm: the deadline timer bumps the epoch once
@@ -231,6 +290,8 @@ class WasmtimeInstance(PluginInstance):
         code = trap.trap_code
         self._fuel_unknown = code != wasmtime.TrapCode.OUT_OF_FUEL
         backtrace = _backtrace(trap)
+        if code == wasmtime.TrapCode.INTERRUPT and self.deadline.interrupted:
+            return WasmcliError(ErrorKind.INTERRUPTED, "Interrupted", backtrace=backtrace)
         if code == wasmtime.TrapCode.INTERRUPT:
             return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout", backtrace=backtrace)
         if code == wasmtime.TrapCode.OUT_OF_FUEL:

@@ -42,16 +42,14 @@ class RunSink:
 
     def log(self, line: str, size: int) -> None:
         self.lines.append(line)
-        self.recorder.record(Ev.PLUGIN_LOG, line, line=len(self.lines), bytes=size)
+        self.recorder.record_log(time.monotonic_ns(), line, len(self.lines), size)
 
     def wasm_starting(self) -> None:
         """In-process engines arm their own deadline."""
 
     def log_at(self, at_ns: int, line: str, size: int) -> None:
         self.lines.append(line)
-        self.recorder.record_at(
-            at_ns, Ev.PLUGIN_LOG, line, {"line": len(self.lines), "bytes": size}
-        )
+        self.recorder.record_log(at_ns, line, len(self.lines), size)
 
 
 class Executor:
@@ -136,7 +134,10 @@ class Executor:
         except Exception as exc:  # a bug: keep the trace, tell the user to report it
             error = internal_error(exc)
             error.details["exception"] = exc
-        return self._finish(recorder, sink, config, binary, outcome, error, started)
+        result = self._finish(recorder, sink, config, binary, outcome, error, started)
+        if error is not None and error.kind is ErrorKind.INTERRUPTED:
+            raise KeyboardInterrupt  # the engine stopped the plugin for a Ctrl-C; trace kept
+        return result
 
     def _load(self, ref: str | ResolvedBinary, recorder: TraceRecorder) -> ResolvedBinary:
         reference = ref.name or ref.binary_id if isinstance(ref, ResolvedBinary) else ref

@@ -44,6 +44,13 @@ class TraceRecorder:
     def record(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
         self.record_at(time.monotonic_ns(), event_type, message, metadata)
 
+    def record_log(self, at_ns: int, line: str, number: int, size: int) -> None:
+        """A PluginLog event; past the cap only counted (this is a plugin's hot path)."""
+        if self.log_events >= self.max_log_events:
+            self.suppressed_logs += 1
+            return
+        self.record_at(at_ns, TraceEventType.PLUGIN_LOG, line, {"line": number, "bytes": size})
+
     def record_at(
         self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
     ) -> None:
@@ -131,4 +138,7 @@ class NullRecorder(TraceRecorder):
     def record_at(
         self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
     ) -> None:
+        return None
+
+    def record_log(self, at_ns: int, line: str, number: int, size: int) -> None:
         return None
