@@ -64,6 +64,25 @@ def bench_engine(engine: str, home: Path, repeat: int) -> None:
     )
 
 
+FLOOD_WAT = """(module (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1) (data (i32.const 0) "x")
+  (func (export "process") (param i32 i32 i32 i32) (result i32) (local $i i32)
+    (loop $again (call $log (i32.const 0) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 100000))))
+    (i32.const 0)))"""
+
+
+def bench_host_calls(engine: str, home: Path) -> None:
+    flood = home / "flood.wat"
+    flood.write_text(FLOOD_WAT)
+    executor = Executor(Registry(home), tracer=Tracer(enabled=True, max_traces=10))
+    config = RunConfig(engine=engine, timeout_ms=120_000)
+    executor.execute(str(flood), "", config)
+    ms = median_ms(lambda: executor.execute(str(flood), "", config), 3)
+    print(f"  100,000 host.log calls {ms:8.0f} ms per run ({ms / 100:.1f} us per call, traced)")
+
+
 def bench_startup(home: Path, repeat: int) -> None:
     exe = Path(sys.executable).with_name("wasmcli")
     if not exe.exists():
@@ -86,6 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for engine in available_engines():
             bench_engine(engine, Path(tmp) / engine, args.repeat)
+            bench_host_calls(engine, Path(tmp) / engine)
         bench_startup(Path(tmp) / "cli", args.repeat)
 
 

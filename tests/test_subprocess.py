@@ -127,3 +127,42 @@ def test_ctrl_c_stops_a_running_plugin_and_keeps_its_trace(
         [wasmcli_exe(), "traces", "list", "--json"], capture_output=True, env=env, check=True
     )
     assert [t["error_kind"] for t in json.loads(listed.stdout)] == ["interrupted"]
+
+
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_killing_wasmcli_leaves_no_plugin_running(engine_name: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from wasmcli.engines import available_engines
+
+    if engine_name not in available_engines():
+        pytest.skip(f"{engine_name} is not available on this Python")
+    marker = f"no-orphans-{engine_name}-{os.getpid()}"
+    loop = tmp_path / f"{marker}.wasm"
+    loop.write_bytes((SAMPLES / "faulty" / "infinite_loop.wasm").read_bytes())
+    env = {**os.environ, "WASMCLI_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [
+            wasmcli_exe(),
+            "run",
+            str(loop),
+            "--engine",
+            engine_name,
+            "--timeout-ms",
+            "60000",
+            "--fuel",
+            str(10**15),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    for pid in survivors.split():
+        os.kill(int(pid), signal.SIGKILL)  # clean up before failing
+    assert survivors.strip() == ""

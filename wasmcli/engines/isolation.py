@@ -13,6 +13,7 @@ holds every event relayed so far, so the trace is stored.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -30,16 +31,13 @@ from wasmcli.tracing.events import TraceEventType
 # forever must not hang wasmcli either.
 COMPILE_LIMIT_S = 120.0
 _FLUSH_EVERY_S = 0.02
+_CHILD_GRACE_S = 1.0
+_PR_SET_PDEATHSIG = 1
 _FLUSH_EVERY_ITEMS = 512
 
 
 class _RelaySink:
     """The child's sink: batches events and log lines and sends them to the parent."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.batch: list[tuple[Any, ...]] = []
-        self.last_flush = time.monotonic()
 
     def event(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
         self._add(("event", time.monotonic_ns(), event_type.value, message, metadata))
@@ -47,9 +45,20 @@ class _RelaySink:
     def log(self, line: str, size: int) -> None:
         self._add(("log", time.monotonic_ns(), line, size))
 
+    def __init__(self, conn: Connection, timeout_ms: int) -> None:
+        self.conn = conn
+        self.timeout_ms = timeout_ms
+        self.batch: list[tuple[Any, ...]] = []
+        self.last_flush = time.monotonic()
+
     def wasm_starting(self) -> None:
         self._add(("arm", time.monotonic_ns()))
         self.flush()
+        # A safety net that needs no GIL and no parent: SIGALRM's default action ends
+        # the process. The parent kills us at the deadline; this fires a little later,
+        # only if the parent could not (it was killed itself, say).
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout_ms / 1000 + _CHILD_GRACE_S)
 
     def _add(self, item: tuple[Any, ...]) -> None:
         self.batch.append(item)
@@ -66,10 +75,24 @@ class _RelaySink:
         self.last_flush = time.monotonic()
 
 
-def _child_main(engine: Engine, request: SessionRequest, conn: Connection) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this process when its parent dies: a killed wasmcli must not
+    leave a plugin running (it would spin until its own deadline otherwise)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child_main(engine: Engine, request: SessionRequest, conn: Connection, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     # Ctrl-C reaches the whole process group; the parent handles it (and kills us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sink = _RelaySink(conn)
+    sink = _RelaySink(conn, request.limits.timeout_ms)
     try:
         try:
             outcome = run_session(engine, request, sink)
@@ -99,7 +122,9 @@ def run_isolated(engine: Engine, request: SessionRequest, sink: Any) -> SessionO
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx: Any = multiprocessing.get_context(method)
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_main, args=(engine, request, sender), daemon=True)
+    child = ctx.Process(
+        target=_child_main, args=(engine, request, sender, os.getpid()), daemon=True
+    )
     child.start()
     sender.close()
     try:
@@ -159,6 +184,8 @@ def _relay(
 def _child_died(child: multiprocessing.process.BaseProcess) -> WasmcliError:
     child.join(5)
     code = child.exitcode
+    if code == -signal.SIGALRM:  # the child's own deadline fired first
+        return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
     if code is not None and code < 0:
         try:
             how = f"signal {signal.Signals(-code).name}"

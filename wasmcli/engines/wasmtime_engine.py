@@ -148,6 +148,8 @@ class _Deadline:
 
     def cancel(self) -> None:
         self._done.set()
+        if self._pipe is not None:
+            os.write(self._pipe[1], b"\0")  # wake the watcher from its select now
         if self._watcher is not threading.current_thread():
             self._watcher.join()
         if self._pipe is not None:
