@@ -134,6 +134,11 @@ def test_timeout_and_fuel_failures_store_traces(cli, wat_file) -> None:
     cli("run", loop, "--timeout-ms", "100", "--fuel", str(10**15))
     trace = last_trace(cli)
     assert trace["error_kind"] == "timeout" and trace["error_message"] == "Execution timeout"
+    # Everything up to the call is there, on every engine (wasmer's come from its child).
+    events = [(e["event_type"], e["message"]) for e in trace["events"]]
+    assert ("FunctionCall", "Calling process") in events and events[-3][1] == "Calling process"
+    assert [t for t, _ in events[-2:]] == ["FuelCheckpoint", "ExecutionError"]
+    assert trace["fuel_consumed"] is None  # stopped mid-block: unknown, not a wrong number
 
 
 def test_no_trace_and_env_switch_record_nothing(cli, monkeypatch) -> None:

@@ -24,55 +24,48 @@ from typing import Any
 
 from wasmcli.engines.base import Engine
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.runtime.session import SessionOutcome, SessionRequest, run_session
+from wasmcli.runtime.session import (
+    SessionOutcome,
+    SessionRequest,
+    run_session,
+    unknown_fuel_checkpoint,
+)
 from wasmcli.tracing.events import TraceEventType
 
 # Compiling is not covered by the plugin's timeout, but a module crafted to compile
 # forever must not hang wasmcli either.
 COMPILE_LIMIT_S = 120.0
-_FLUSH_EVERY_S = 0.02
 _CHILD_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1
-_FLUSH_EVERY_ITEMS = 512
 
 
 class _RelaySink:
-    """The child's sink: batches events and log lines and sends them to the parent."""
+    """The child's sink: sends each event and log line to the parent as it happens.
 
-    def event(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
-        self._add(("event", time.monotonic_ns(), event_type.value, message, metadata))
-
-    def log(self, line: str, size: int) -> None:
-        self._add(("log", time.monotonic_ns(), line, size))
+    Nothing is held back in this process: the plugin may loop forever right after a log
+    line, and the parent then kills us. What is in the pipe survives that.
+    """
 
     def __init__(self, conn: Connection, timeout_ms: int) -> None:
         self.conn = conn
         self.timeout_ms = timeout_ms
-        self.batch: list[tuple[Any, ...]] = []
-        self.last_flush = time.monotonic()
+
+    def event(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
+        self.conn.send(("event", time.monotonic_ns(), event_type.value, message, metadata))
+
+    def log(self, line: str, size: int) -> None:
+        self.conn.send(("log", time.monotonic_ns(), line, size))
 
     def wasm_starting(self) -> None:
-        self._add(("arm", time.monotonic_ns()))
-        self.flush()
+        self.conn.send(("arm", time.monotonic_ns()))
         # A safety net that needs no GIL and no parent: SIGALRM's default action ends
         # the process. The parent kills us at the deadline; this fires a little later,
         # only if the parent could not (it was killed itself, say).
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.setitimer(signal.ITIMER_REAL, self.timeout_ms / 1000 + _CHILD_GRACE_S)
 
-    def _add(self, item: tuple[Any, ...]) -> None:
-        self.batch.append(item)
-        if (
-            len(self.batch) >= _FLUSH_EVERY_ITEMS
-            or time.monotonic() - self.last_flush > _FLUSH_EVERY_S
-        ):
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.conn.send(self.batch)
-            self.batch = []
-        self.last_flush = time.monotonic()
+    def send(self, item: tuple[Any, ...]) -> None:
+        self.conn.send(item)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -109,8 +102,7 @@ def _child_main(engine: Engine, request: SessionRequest, conn: Connection, paren
             final = ("error", error.kind.value, error.message, list(error.backtrace), details)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
             final = ("error", ErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}", [], {})
-        sink.batch.append(final)
-        sink.flush()
+        sink.send(final)
         conn.close()
     finally:
         # Never run the parent's atexit handlers or flush its inherited stdio buffers.
@@ -148,37 +140,57 @@ def _relay(
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not receiver.poll(remaining):
-            if time.monotonic() >= deadline:
-                _kill(child)
-                if armed:
-                    raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
-                raise WasmcliError(
-                    ErrorKind.LOAD,
-                    f"Failed to compile module: compiling took longer than {COMPILE_LIMIT_S:g} s",
-                )
-            continue
+            if time.monotonic() < deadline:
+                continue
+            _kill(child)
+            _drain(receiver, sink)  # what the child said before it was killed
+            if armed:
+                unknown_fuel_checkpoint(request.limits, sink)  # its counter died with it
+                raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
+            raise WasmcliError(
+                ErrorKind.LOAD,
+                f"Failed to compile module: compiling took longer than {COMPILE_LIMIT_S:g} s",
+            )
         try:
-            batch = receiver.recv()
+            item = receiver.recv()
         except (EOFError, OSError):
             raise _child_died(child) from None
-        for item in batch:
-            tag = item[0]
-            if tag == "event":
-                _, at_ns, event_type, message, metadata = item
-                sink.event_at(at_ns, TraceEventType(event_type), message, metadata)
-            elif tag == "log":
-                _, at_ns, line, size = item
-                sink.log_at(at_ns, line, size)
-            elif tag == "arm":
-                # The plugin's time starts now, measured on the child's clock.
-                armed = True
-                deadline = item[1] / 1e9 + request.limits.timeout_ms / 1000
-            elif tag == "done":
-                _, return_code, fuel_consumed, memory_pages = item
-                return SessionOutcome(return_code, fuel_consumed, memory_pages)
-            elif tag == "error":
-                _, kind, message, backtrace, details = item
-                raise WasmcliError(ErrorKind(kind), message, backtrace=backtrace, details=details)
+        if item[0] == "arm":
+            # The plugin's time starts now, measured on the child's clock.
+            armed = True
+            deadline = item[1] / 1e9 + request.limits.timeout_ms / 1000
+        else:
+            outcome = _handle(item, sink)
+            if outcome is not None:
+                return outcome
+
+
+def _handle(item: tuple[Any, ...], sink: Any) -> SessionOutcome | None:
+    """Pass one message on to the sink; the outcome when it is the last one."""
+    tag = item[0]
+    if tag == "event":
+        _, at_ns, event_type, message, metadata = item
+        sink.event_at(at_ns, TraceEventType(event_type), message, metadata)
+    elif tag == "log":
+        _, at_ns, line, size = item
+        sink.log_at(at_ns, line, size)
+    elif tag == "done":
+        _, return_code, fuel_consumed, memory_pages = item
+        return SessionOutcome(return_code, fuel_consumed, memory_pages)
+    elif tag == "error":
+        _, kind, message, backtrace, details = item
+        raise WasmcliError(ErrorKind(kind), message, backtrace=backtrace, details=details)
+    return None
+
+
+def _drain(receiver: Connection, sink: Any) -> None:
+    try:
+        while receiver.poll(0):
+            item = receiver.recv()
+            if item[0] in ("event", "log"):
+                _handle(item, sink)
+    except (EOFError, OSError):
+        pass
 
 
 def _child_died(child: multiprocessing.process.BaseProcess) -> WasmcliError:

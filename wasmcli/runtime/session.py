@@ -153,13 +153,7 @@ def _fuel_checkpoint(
 ) -> int | None:
     consumed = instance.fuel_consumed()
     if consumed is None:
-        sink.event(
-            Ev.FUEL_CHECKPOINT,
-            "Fuel consumed: unknown (the engine stopped the plugin mid-block)",
-            fuel_limit=limits.fuel,
-            fuel_consumed=None,
-            fuel_remaining=None,
-        )
+        unknown_fuel_checkpoint(limits, sink)
         return None
     consumed = min(consumed, limits.fuel)
     sink.event(
@@ -170,6 +164,17 @@ def _fuel_checkpoint(
         fuel_remaining=limits.fuel - consumed,
     )
     return consumed
+
+
+def unknown_fuel_checkpoint(limits: EngineLimits, sink: SessionSink) -> None:
+    """The closing fuel checkpoint of a run whose fuel the engine cannot tell."""
+    sink.event(
+        Ev.FUEL_CHECKPOINT,
+        "Fuel consumed: unknown (the plugin was stopped mid-block)",
+        fuel_limit=limits.fuel,
+        fuel_consumed=None,
+        fuel_remaining=None,
+    )
 
 
 def _pages_or_none(instance: PluginInstance) -> int | None:

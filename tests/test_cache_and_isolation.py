@@ -1,0 +1,125 @@
+"""The compiled-module cache and the child-process runner, on every engine."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+from wasmcli.engines.base import EngineLimits
+from wasmcli.engines.isolation import run_isolated
+from wasmcli.engines.wasmtime_engine import WasmtimeEngine
+from wasmcli.errors import WasmcliError
+from wasmcli.runtime.env import encode_env
+from wasmcli.runtime.executor import RunSink
+from wasmcli.runtime.session import SessionRequest
+from wasmcli.store.blobs import sha256_hex
+from wasmcli.tracing.recorder import TraceRecorder
+
+from .conftest import SAMPLES, plugin_wat
+
+HELLO = str(SAMPLES / "hello.wasm")
+
+
+def load_event(cli) -> dict:
+    events = cli("traces", "show", "--last", "--json").json()["events"]
+    return next(e for e in events if e["event_type"] == "LoadComplete")["metadata"]
+
+
+def test_second_run_loads_from_cache_and_damage_is_recompiled(cli, wasmcli_home: Path) -> None:
+    cli("run", HELLO, "--input", "a")
+    assert load_event(cli)["from_cache"] is False
+    assert cli("run", HELLO, "--input", "b").stdout == "Hello, b!\n"
+    assert load_event(cli)["from_cache"] is True
+    artifacts = list((wasmcli_home / "cache").rglob("*.bin"))
+    assert len(artifacts) == 1
+    artifacts[0].write_bytes(artifacts[0].read_bytes()[: len(artifacts[0].read_bytes()) // 2])
+    assert cli("run", HELLO, "--input", "c").stdout == "Hello, c!\n"
+    assert load_event(cli)["from_cache"] is False  # damaged: recompiled, never loaded
+    assert cli("run", HELLO, "--input", "d").exit_code == 0
+    assert load_event(cli)["from_cache"] is True
+
+
+def test_home_option_keeps_everything_in_that_folder(
+    cli, tmp_path: Path, wasmcli_home: Path
+) -> None:
+    other = tmp_path / "elsewhere"
+    assert cli("--home", str(other), "register", HELLO, "--name", "hello").exit_code == 0
+    assert (other / "wasmcli.db").exists() and list((other / "binaries").glob("*.wasm"))
+    assert cli("run", "hello").exit_code == 3  # not in the default home
+    assert cli("--home", str(other), "run", "hello", "--input", "x").stdout == "Hello, x!\n"
+
+
+class IsolatedWasmtime(WasmtimeEngine):
+    """wasmtime run through the child-process runner, to test the runner on any Python.
+
+    wasmtime is not fork-safe once initialised (its compiler threads do not survive a
+    fork), so these checks run in a fresh interpreter that forks before touching it;
+    that is also how the CLI uses the runner (one run per process, wasmer only).
+    """
+
+    needs_isolation = True
+
+
+class CrashingEngine(IsolatedWasmtime):
+    def instantiate(self, module, limits, host_log):  # type: ignore[no-untyped-def]
+        signal.signal(signal.SIGSEGV, signal.SIG_DFL)  # no faulthandler: die as a crash does
+        os.kill(os.getpid(), signal.SIGSEGV)  # an engine crash inside the child
+
+
+def request_for(wat_wasm: bytes, timeout_ms: int = 5000) -> SessionRequest:
+    return SessionRequest(
+        wasm=wat_wasm,
+        sha256=sha256_hex(wat_wasm),
+        input=b"hi",
+        env=encode_env({"timestamp": 1, "random_seed": 2}),
+        limits=EngineLimits(fuel=10**15, timeout_ms=timeout_ms, memory_limit_bytes=64 << 20),
+        max_output=1 << 20,
+        cache_home=None,
+    )
+
+
+def run_in_child_process(engine_name: str, wasm: bytes, timeout_ms: int) -> dict:
+    """Runs in a fresh interpreter: the outcome, the output and the event types."""
+    engine = {"isolated": IsolatedWasmtime, "crashing": CrashingEngine}[engine_name]()
+    sink = RunSink(TraceRecorder())
+    result: dict = {"lines": sink.lines}
+    try:
+        outcome = run_isolated(engine, request_for(wasm, timeout_ms), sink)
+        result["return_code"] = outcome.return_code
+    except WasmcliError as error:
+        result["error"] = (error.kind.value, error.message)
+    result["events"] = [(e.event_type.value, e.message) for e in sink.recorder.events]
+    return result
+
+
+def in_fresh_interpreter(engine_name: str, source: str, timeout_ms: int = 5000) -> dict:
+    from wasmcli.engines.wat import wat_to_wasm
+
+    wasm = wat_to_wasm(source)
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        return pool.submit(run_in_child_process, engine_name, wasm, timeout_ms).result(60)
+
+
+def test_isolated_run_relays_events_and_output() -> None:
+    source = plugin_wat("(call $log (local.get $in) (local.get $in_len)) (i32.const 0)")
+    result = in_fresh_interpreter("isolated", source)
+    assert result["return_code"] == 0 and result["lines"] == ["hi"]
+    types = [event_type for event_type, _ in result["events"]]
+    assert types[0] == "LoadComplete" and "PluginLog" in types
+
+
+def test_isolated_run_is_killed_at_the_deadline() -> None:
+    result = in_fresh_interpreter("isolated", plugin_wat("(loop $l (br $l)) (i32.const 0)"), 300)
+    assert result["error"] == ("timeout", "Execution timeout")
+    assert ("FunctionCall", "Calling process") in result["events"]
+
+
+def test_a_crashed_child_is_an_internal_error_with_the_events_so_far() -> None:
+    result = in_fresh_interpreter("crashing", plugin_wat("i32.const 0"))
+    kind, message = result["error"]
+    assert kind == "internal" and "signal SIGSEGV" in message
+    assert result["events"][-1][0] == "HostFunctionCall"
