@@ -34,7 +34,9 @@ def main_options(
     home: Annotated[
         Path | None,
         typer.Option(
-            "--home", help="Data folder [env WASMCLI_HOME; default ~/.local/share/wasmcli]."
+            "--home",
+            metavar="DIR",
+            help="Data folder [env WASMCLI_HOME; default ~/.local/share/wasmcli].",
         ),
     ] = None,
     version: Annotated[

@@ -20,9 +20,14 @@ def _print_json(data: object) -> None:
 
 @guard
 def register(
-    path: Annotated[Path, typer.Argument(help="The .wasm or .wat file to register.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The .wasm or .wat file to register.")
+    ],
     name: Annotated[
-        str | None, typer.Option("--name", "-n", help="Name to run it by (default: the file name).")
+        str | None,
+        typer.Option(
+            "--name", "-n", metavar="NAME", help="Name to run it by (default: the file name)."
+        ),
     ] = None,
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Register even if the module fails the ABI check.")
@@ -85,12 +90,17 @@ def list_binaries(
 @guard
 def inspect(
     binary: Annotated[
-        str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")
+        str,
+        typer.Argument(
+            metavar="BINARY", help="A .wasm/.wat file, a registered name, an id or an id prefix."
+        ),
     ],
     memory_limit_mb: Annotated[
         int | None,
         typer.Option(
-            "--memory-limit-mb", help="Check the initial memory against this cap [default 64]."
+            "--memory-limit-mb",
+            metavar="MB",
+            help="Check the initial memory against this cap [default 64].",
         ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -115,7 +125,9 @@ def inspect(
 
 @guard
 def remove(
-    binary: Annotated[str, typer.Argument(help="A registered name, an id or an id prefix.")],
+    binary: Annotated[
+        str, typer.Argument(metavar="BINARY", help="A registered name, an id or an id prefix.")
+    ],
 ) -> None:
     """Remove a registered plugin (its traces are kept)."""
     from wasmcli.store.module_files import looks_like_path

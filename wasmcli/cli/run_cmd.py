@@ -56,51 +56,74 @@ def parse_env_pairs(pairs: list[str]) -> dict[str, str]:
 @guard
 def run(
     binary: Annotated[
-        str, typer.Argument(help="A .wasm/.wat file, a registered name, an id or an id prefix.")
+        str,
+        typer.Argument(
+            metavar="BINARY", help="A .wasm/.wat file, a registered name, an id or an id prefix."
+        ),
     ],
-    input_text: Annotated[str | None, typer.Option("--input", "-i", help="Input text.")] = None,
+    input_text: Annotated[
+        str | None, typer.Option("--input", "-i", metavar="TEXT", help="Input text.")
+    ] = None,
     input_file: Annotated[
-        str | None, typer.Option("--input-file", "-f", help="Read input from a file ('-': stdin).")
+        str | None,
+        typer.Option(
+            "--input-file", "-f", metavar="PATH", help="Read input from a file ('-': stdin)."
+        ),
     ] = None,
     env: Annotated[
         list[str] | None,
-        typer.Option("--env", "-e", help="KEY=VALUE added to the env JSON (repeatable)."),
+        typer.Option(
+            "--env", "-e", metavar="KEY=VALUE", help="KEY=VALUE added to the env JSON (repeatable)."
+        ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="random_seed in the env JSON (reproducible runs).")
+        int | None,
+        typer.Option(
+            "--seed", metavar="N", help="random_seed in the env JSON (reproducible runs)."
+        ),
     ] = None,
     timestamp: Annotated[
-        int | None, typer.Option("--timestamp", help="timestamp in the env JSON, unix ns.")
+        int | None,
+        typer.Option("--timestamp", metavar="NS", help="timestamp in the env JSON, unix ns."),
     ] = None,
     timeout_ms: Annotated[
         int | None,
         typer.Option(
-            "--timeout-ms", help="Wall-clock limit in ms [env WASMCLI_TIMEOUT_MS; default 5000]."
+            "--timeout-ms",
+            metavar="MS",
+            help="Wall-clock limit in ms [env WASMCLI_TIMEOUT_MS; default 5000].",
         ),
     ] = None,
     memory_limit_mb: Annotated[
         int | None,
         typer.Option(
-            "--memory-limit-mb", help="Memory cap in MB [env WASMCLI_MEMORY_LIMIT_MB; default 64]."
+            "--memory-limit-mb",
+            metavar="MB",
+            help="Memory cap in MB [env WASMCLI_MEMORY_LIMIT_MB; default 64].",
         ),
     ] = None,
     fuel: Annotated[
         int | None,
         typer.Option(
-            "--fuel", help="Fuel limit [env WASMCLI_FUEL; default timeout_ms * 1,000,000]."
+            "--fuel",
+            metavar="N",
+            help="Fuel limit [env WASMCLI_FUEL; default timeout_ms * 1,000,000].",
         ),
     ] = None,
     max_output: Annotated[
         str | None,
         typer.Option(
             "--max-output",
+            metavar="SIZE",
             help="Output cap: bytes, or 64K, 1M [env WASMCLI_MAX_OUTPUT; default 1M].",
         ),
     ] = None,
     engine: Annotated[
         str | None,
         typer.Option(
-            "--engine", help="auto, wasmtime or wasmer [env WASMCLI_ENGINE; default auto]."
+            "--engine",
+            metavar="ENGINE",
+            help="auto, wasmtime or wasmer [env WASMCLI_ENGINE; default auto].",
         ),
     ] = None,
     json_: Annotated[

@@ -29,19 +29,26 @@ EXPORT_FORMATS = ("json", "jsonl", "chrome")
 # Filter options shared by list, export and clear.
 BinaryOpt = Annotated[
     str | None,
-    typer.Option("--binary", "-b", help="Only runs of this binary (name, id, prefix or file)."),
+    typer.Option(
+        "--binary", "-b", metavar="REF", help="Only runs of this binary (name, id, prefix or file)."
+    ),
 ]
 SinceOpt = Annotated[
     str | None,
-    typer.Option("--since", help="Only runs from this time on: ISO time or 30m, 2h, 7d."),
+    typer.Option(
+        "--since", metavar="TIME", help="Only runs from this time on: ISO time or 30m, 2h, 7d."
+    ),
 ]
 UntilOpt = Annotated[
-    str | None, typer.Option("--until", help="Only runs up to this time: ISO time or 30m, 2h, 7d.")
+    str | None,
+    typer.Option(
+        "--until", metavar="TIME", help="Only runs up to this time: ISO time or 30m, 2h, 7d."
+    ),
 ]
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Only failed runs.")]
 SucceededOpt = Annotated[bool, typer.Option("--succeeded", help="Only successful runs.")]
 LimitOpt = Annotated[
-    int | None, typer.Option("--limit", "-n", help="At most this many, newest first.")
+    int | None, typer.Option("--limit", "-n", metavar="N", help="At most this many, newest first.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -133,7 +140,9 @@ def _filtered(query: TraceFilter) -> bool:
 @app.command("show")
 @guard
 def show(
-    trace_id: Annotated[str | None, typer.Argument(help="Trace id or unique prefix.")] = None,
+    trace_id: Annotated[
+        str | None, typer.Argument(metavar="TRACE_ID", help="Trace id or unique prefix.")
+    ] = None,
     last: Annotated[bool, typer.Option("--last", help="Show the newest trace.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -161,10 +170,11 @@ def show(
 @guard
 def export(
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="File to write ('-' or none: stdout).")
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="File to write ('-' or none: stdout)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="json, jsonl or chrome (Perfetto).")
+        str, typer.Option("--format", metavar="FORMAT", help="json, jsonl or chrome (Perfetto).")
     ] = "json",
     binary: BinaryOpt = None,
     since: SinceOpt = None,
