@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import io
 import re
-import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from rich.console import Console
 
-from tests.trace_samples import (
+from tests.trace_samples import (  # noqa: F401 - eastern_time is a fixture
     BACKTRACE,
     CONTROL_LINE,
     MARKUP_LINE,
     all_samples,
+    eastern_time,
     load_error_trace,
     local_timezone,
     out_of_fuel_trace,
@@ -30,13 +29,7 @@ from tests.trace_samples import (
 from wasmcli.render.timeline import TraceTimeline, event_details, print_trace
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
-
-@pytest.fixture(autouse=True)
-def eastern_time() -> Iterator[None]:
-    if not hasattr(time, "tzset"):
-        pytest.skip("needs time.tzset to fix the local time zone")
-    with local_timezone():
-        yield
+pytestmark = pytest.mark.usefixtures("eastern_time")
 
 
 def timeline(trace: ExecutionTrace, width: int = 100) -> list[str]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import pytest
 from rich.text import Text
 
-from tests.trace_samples import (
+from tests.trace_samples import (  # noqa: F401 - eastern_time is a fixture
     all_samples,
+    eastern_time,
     load_error_trace,
     local_timezone,
     out_of_fuel_trace,
@@ -38,13 +37,7 @@ from wasmcli.render.formatting import (
 from wasmcli.render.trace_table import RunSummary, run_summary_line, traces_table
 from wasmcli.tracing.events import ExecutionTrace
 
-
-@pytest.fixture(autouse=True)
-def eastern_time() -> Iterator[None]:
-    if not hasattr(time, "tzset"):
-        pytest.skip("needs time.tzset to fix the local time zone")
-    with local_timezone():
-        yield
+pytestmark = pytest.mark.usefixtures("eastern_time")
 
 
 FULL = [

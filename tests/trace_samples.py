@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from rich.console import Console, RenderableType
 
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
@@ -521,6 +522,18 @@ def local_timezone(tz: str = TEST_TZ) -> Iterator[None]:
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+@pytest.fixture
+def eastern_time() -> Iterator[None]:
+    """Fix the local time zone, so rendered local times are the same on every machine.
+
+    Test modules that render times use it with `pytestmark = pytest.mark.usefixtures(...)`
+    after importing it."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("needs time.tzset to fix the local time zone")
+    with local_timezone():
+        yield
 
 
 def render(renderable: RenderableType, width: int = 100) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from wasmcli.store.cache import ArtifactCache
+from wasmcli.store.blobs import sha256_hex
+from wasmcli.store.cache import ArtifactCache, cache_key
 
 WASM_PAGE_SIZE = 65536
 MIB = 1024 * 1024
@@ -104,9 +104,39 @@ class Engine(ABC):
     def version(self) -> str:
         """The engine package's version, part of every compiled-artifact cache key."""
 
-    @abstractmethod
     def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
-        """Compile (or load from cache) a module; compile errors are WasmcliError(LOAD)."""
+        """Compile a module, or load it from the cache; compile errors are WasmcliError(LOAD).
+
+        The cache key holds the module's hash, the engine's version and whatever else
+        changes the compiled code (`compile_settings`); the cache itself verifies each
+        artifact's checksum before it reaches `deserialize`.
+        """
+        key = cache_key(sha256_hex(wasm), self.name, self.version, *self.compile_settings(limits))
+        artifact = cache.load(key) if cache is not None else None
+        if artifact is not None:
+            native = self.deserialize(artifact)
+            if native is not None:
+                return LoadedModule(native, True)
+        native = self.compile(wasm, limits)
+        if cache is not None:
+            cache.store(key, self.serialize(native))
+        return LoadedModule(native, False)
+
+    @abstractmethod
+    def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
+        """Everything besides the module and the version that changes the compiled code."""
+
+    @abstractmethod
+    def compile(self, wasm: bytes, limits: EngineLimits) -> Any:
+        """The engine's compiled module; WasmcliError(LOAD) when the module is invalid."""
+
+    @abstractmethod
+    def serialize(self, native: Any) -> bytes:
+        """A compiled module as bytes for the cache."""
+
+    @abstractmethod
+    def deserialize(self, artifact: bytes) -> Any | None:
+        """A compiled module from the cache, or None when this engine build cannot load it."""
 
     @abstractmethod
     def instantiate(

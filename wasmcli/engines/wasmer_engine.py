@@ -32,8 +32,6 @@ from wasmcli.engines.base import (
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.store.blobs import sha256_hex
-from wasmcli.store.cache import ArtifactCache, cache_key
 from wasmcli.wasm import (
     FUEL_EXPORT,
     START_EXPORT,
@@ -64,22 +62,12 @@ class WasmerEngine(Engine):
             f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
         )
 
-    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
+    def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
+        # The memory limit is compiled in: it lowers the module's declared maximum.
+        return (INSTRUMENTATION_VERSION, limits.memory_limit_pages)
+
+    def compile(self, wasm: bytes, limits: EngineLimits) -> wasmer.Module:
         store = _store()
-        key = cache_key(
-            sha256_hex(wasm),
-            self.name,
-            self.version,
-            INSTRUMENTATION_VERSION,
-            limits.memory_limit_pages,
-        )
-        if cache is not None:
-            artifact = cache.load(key)
-            if artifact is not None:
-                try:
-                    return LoadedModule(wasmer.Module.deserialize(store, artifact), True)
-                except Exception:  # noqa: BLE001 - a stale artifact: recompile
-                    pass
         # Validate the plugin as written first, so compile errors name its own bytes.
         if not wasmer.Module.validate(store, wasm):
             raise WasmcliError(
@@ -94,14 +82,20 @@ class WasmerEngine(Engine):
         except WasmFormatError as exc:
             raise WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {exc}") from None
         try:
-            module = wasmer.Module(store, prepared)
+            return wasmer.Module(store, prepared)
         except Exception as exc:  # noqa: BLE001 - wasmer raises plain exceptions
             raise WasmcliError(
                 ErrorKind.LOAD, f"Failed to compile module: {first_line(str(exc))}"
             ) from None
-        if cache is not None:
-            cache.store(key, bytes(module.serialize()))
-        return LoadedModule(module, False)
+
+    def serialize(self, native: Any) -> bytes:
+        return bytes(native.serialize())
+
+    def deserialize(self, artifact: bytes) -> wasmer.Module | None:
+        try:
+            return wasmer.Module.deserialize(_store(), artifact)
+        except Exception:  # noqa: BLE001 - a stale artifact: recompile
+            return None
 
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog

@@ -35,8 +35,6 @@ from wasmcli.engines.traps import (
     first_line,
 )
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.store.blobs import sha256_hex
-from wasmcli.store.cache import ArtifactCache, cache_key
 
 # Everything in the engine config that changes compiled code belongs in the cache key.
 _CONFIG_FINGERPRINT = "consume_fuel=1;epoch_interruption=1"
@@ -74,25 +72,25 @@ class WasmtimeEngine(Engine):
     def version(self) -> str:
         return package_version("wasmtime")
 
-    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
-        engine = _engine()
-        key = cache_key(sha256_hex(wasm), self.name, self.version, _CONFIG_FINGERPRINT)
-        if cache is not None:
-            artifact = cache.load(key)
-            if artifact is not None:
-                try:
-                    return LoadedModule(wasmtime.Module.deserialize(engine, artifact), True)
-                except wasmtime.WasmtimeError:
-                    pass  # another wasmtime build wrote it: recompile and overwrite
+    def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
+        return (_CONFIG_FINGERPRINT,)
+
+    def compile(self, wasm: bytes, limits: EngineLimits) -> wasmtime.Module:
         try:
-            module = wasmtime.Module(engine, wasm)
+            return wasmtime.Module(_engine(), wasm)
         except wasmtime.WasmtimeError as exc:
             raise WasmcliError(
                 ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}"
             ) from None
-        if cache is not None:
-            cache.store(key, bytes(module.serialize()))
-        return LoadedModule(module, False)
+
+    def serialize(self, native: Any) -> bytes:
+        return bytes(native.serialize())
+
+    def deserialize(self, artifact: bytes) -> wasmtime.Module | None:
+        try:
+            return wasmtime.Module.deserialize(_engine(), artifact)
+        except wasmtime.WasmtimeError:
+            return None  # another wasmtime build wrote it: recompile and overwrite
 
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
