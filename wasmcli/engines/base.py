@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache, cache_key
 
@@ -130,9 +131,9 @@ class Engine(ABC):
     def compile(self, wasm: bytes, limits: EngineLimits) -> Any:
         """The engine's compiled module; WasmcliError(LOAD) when the module is invalid."""
 
-    @abstractmethod
     def serialize(self, native: Any) -> bytes:
-        """A compiled module as bytes for the cache."""
+        """A compiled module as bytes for the cache (both engines' modules serialize)."""
+        return bytes(native.serialize())
 
     @abstractmethod
     def deserialize(self, artifact: bytes) -> Any | None:
@@ -147,3 +148,8 @@ class Engine(ABC):
         Arms the wall-clock deadline (it covers the start function too). Unknown imports
         and a failing start function are WasmcliError(ABI).
         """
+
+
+def compile_error(detail: str) -> WasmcliError:
+    """The load error of a module an engine cannot compile, worded the same everywhere."""
+    return WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {detail}")

@@ -22,7 +22,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from wasmcli.engines.base import Engine
+from wasmcli.engines.base import Engine, compile_error
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.runtime.session import (
     SessionOutcome,
@@ -147,10 +147,7 @@ def _relay(
             if armed:
                 unknown_fuel_checkpoint(request.limits, sink)  # its counter died with it
                 raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
-            raise WasmcliError(
-                ErrorKind.LOAD,
-                f"Failed to compile module: compiling took longer than {COMPILE_LIMIT_S:g} s",
-            )
+            raise compile_error(f"compiling took longer than {COMPILE_LIMIT_S:g} s")
         try:
             item = receiver.recv()
         except (EOFError, OSError):

@@ -28,6 +28,7 @@ from wasmcli.engines.base import (
     HostLog,
     LoadedModule,
     PluginInstance,
+    compile_error,
 )
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
@@ -70,9 +71,7 @@ class WasmerEngine(Engine):
         store = _store()
         # Validate the plugin as written first, so compile errors name its own bytes.
         if not wasmer.Module.validate(store, wasm):
-            raise WasmcliError(
-                ErrorKind.LOAD, f"Failed to compile module: {_compile_message(store, wasm)}"
-            )
+            raise compile_error(_compile_message(store, wasm))
         try:
             prepared = instrument_fuel(wasm)
             try:
@@ -80,16 +79,11 @@ class WasmerEngine(Engine):
             except MemoryAboveLimit:
                 pass  # refused by the ABI check before instantiation, as on wasmtime
         except WasmFormatError as exc:
-            raise WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {exc}") from None
+            raise compile_error(str(exc)) from None
         try:
             return wasmer.Module(store, prepared)
         except Exception as exc:  # noqa: BLE001 - wasmer raises plain exceptions
-            raise WasmcliError(
-                ErrorKind.LOAD, f"Failed to compile module: {first_line(str(exc))}"
-            ) from None
-
-    def serialize(self, native: Any) -> bytes:
-        return bytes(native.serialize())
+            raise compile_error(first_line(str(exc))) from None
 
     def deserialize(self, artifact: bytes) -> wasmer.Module | None:
         try:

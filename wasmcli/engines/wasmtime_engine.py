@@ -25,6 +25,7 @@ from wasmcli.engines.base import (
     HostLog,
     LoadedModule,
     PluginInstance,
+    compile_error,
 )
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import (
@@ -53,9 +54,7 @@ def validate(wasm: bytes) -> None:
     try:
         wasmtime.Module.validate(_engine(), wasm)
     except wasmtime.WasmtimeError as exc:
-        raise WasmcliError(
-            ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}"
-        ) from None
+        raise compile_error(_compile_message(exc)) from None
 
 
 def _compile_message(exc: Exception) -> str:
@@ -79,12 +78,7 @@ class WasmtimeEngine(Engine):
         try:
             return wasmtime.Module(_engine(), wasm)
         except wasmtime.WasmtimeError as exc:
-            raise WasmcliError(
-                ErrorKind.LOAD, f"Failed to compile module: {_compile_message(exc)}"
-            ) from None
-
-    def serialize(self, native: Any) -> bytes:
-        return bytes(native.serialize())
+            raise compile_error(_compile_message(exc)) from None
 
     def deserialize(self, artifact: bytes) -> wasmtime.Module | None:
         try:

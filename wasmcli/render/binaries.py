@@ -9,18 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from wasmcli.render.console import diag_console
+from wasmcli.render.formatting import format_bytes
 
 if TYPE_CHECKING:  # importing them for real would load the wasm parser for `list`
     from wasmcli.runtime.inspect import InspectReport
     from wasmcli.store.registry import BinaryRecord, RegisterOutcome
-
-
-def _size(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / 1024 / 1024:.1f} MiB"
-    if count >= 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count} B"
 
 
 def binaries_table(records: list[BinaryRecord]) -> Table:
@@ -34,7 +27,7 @@ def binaries_table(records: list[BinaryRecord]) -> Table:
         table.add_row(
             Text(record.id[:8]),
             Text(", ".join(record.names) or "-"),
-            _size(record.size_bytes),
+            format_bytes(record.size_bytes),
             record.registered_at.astimezone().strftime("%Y-%m-%d %H:%M"),
             Text(record.sha256[:12]),
         )
@@ -45,7 +38,7 @@ def register_note(outcome: RegisterOutcome) -> None:
     record = outcome.record
     what = "Registered" if outcome.created else "Already registered"
     line = Text(
-        f"{what} {record.name or record.id[:8]} ({_size(record.size_bytes)}) as {record.id}"
+        f"{what} {record.name or record.id[:8]} ({format_bytes(record.size_bytes)}) as {record.id}"
     )
     if outcome.name_moved_from:
         line.append(f"; the name {record.name!r} moved from {outcome.name_moved_from[:8]}")
@@ -59,7 +52,7 @@ def inspect_view(report: InspectReport) -> RenderableType:
     header.add_column()
     header.add_row("binary", Text(f"{report.name or '-'}  {report.binary_id}"))
     header.add_row("sha256", report.sha256)
-    header.add_row("size", f"{_size(report.size_bytes)} ({report.size_bytes:,} bytes)")
+    header.add_row("size", f"{format_bytes(report.size_bytes)} ({report.size_bytes:,} bytes)")
     header.add_row("functions", str(report.function_count))
     if report.start_function is not None:
         header.add_row("start", f"function {report.start_function}")
@@ -109,7 +102,7 @@ def inspect_view(report: InspectReport) -> RenderableType:
 
 
 def _pages(count: int) -> str:
-    return f"{count} page{'s' if count != 1 else ''} ({_size(count * 65536)})"
+    return f"{count} page{'s' if count != 1 else ''} ({format_bytes(count * 65536)})"
 
 
 def codes_tables() -> list[Table]:
