@@ -1,6 +1,6 @@
 """Realistic synthetic traces with fixed ids and times, for renderer and export tests.
 
-Each follows the event flow of DESIGN.md section 3 with the metadata keys of
+Each follows the event flow of docs/design.md section 7 with the metadata keys of
 docs/trace-events.md, so tests read like real runs of the sample plugins.
 """
 

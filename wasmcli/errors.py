@@ -1,7 +1,7 @@
 """wasmcli's error kinds and the one exception that carries them.
 
 Every failure a user can see is a `WasmcliError` with an `ErrorKind`. The kind decides
-the process exit code (DESIGN.md section 4) and is stored in the trace as `error_kind`.
+the process exit code (docs/design.md section 3) and is stored in the trace as `error_kind`.
 Engine adapters translate engine exceptions into these kinds, so nothing above them
 knows which engine ran.
 """
@@ -31,7 +31,8 @@ class ErrorKind(str, enum.Enum):
         return EXIT_CODES[self]
 
 
-# The exit-code table of DESIGN.md section 4 (README's table is checked against this).
+# The exit-code table of docs/design.md section 3 (its table and README's are checked
+# against this).
 EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.PLUGIN_ERROR: 1,
     ErrorKind.USAGE: 2,

@@ -1,4 +1,4 @@
-"""The plugin return-code table (DESIGN.md section 1).
+"""The plugin return-code table (docs/design.md section 2).
 
 This is the one table in the code; the plugin SDK headers in sample_plugins/sdk/ mirror
 it and a test keeps them in sync.

@@ -1,5 +1,5 @@
 ;; tiny_memory: a memory of exactly one page that cannot grow (maximum 1) and no alloc
-;; export, so the host writes the input at offset 0 and the env after it (DESIGN.md
+;; export, so the host writes the input at offset 0 and the env after it (docs/design.md
 ;; section 1, case 3). Logs its input back. An input and env that do not fit in 64 KiB
 ;; must fail cleanly in the host, before process is called.
 (module

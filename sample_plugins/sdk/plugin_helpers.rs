@@ -115,7 +115,7 @@ pub fn env_str(ptr: i32, len: i32) -> PluginResult<&'static str> {
 // which suits a plugin that handles one call and is thrown away.
 //
 // It never assumes that memory above its data is free: the host may have put the input
-// and env there (DESIGN.md section 1), so every region comes from a memory.grow call.
+// and env there (docs/design.md section 1), so every region comes from a memory.grow call.
 
 static mut HEAP_NEXT: usize = 0;
 static mut HEAP_END: usize = 0;

@@ -15,7 +15,7 @@
  *         return WASMCLI_SUCCESS;
  *     }
  *
- * The host places input and env in pages it adds to the memory (DESIGN.md section 1). It
+ * The host places input and env in pages it adds to the memory (docs/design.md section 1). It
  * writes at address 0 only into a memory that cannot grow, and wasm-ld declares no
  * maximum, so the pointers are never NULL. The input is the host's: write only to memory
  * the plugin owns (its static data, or pages it grew with __builtin_wasm_memory_grow).

@@ -181,7 +181,7 @@ class PluginRun:
 
 
 def _place(store: wasmtime.Store, instance: wasmtime.Instance) -> tuple[int, int, int, int]:
-    """Write input and env as the host does (DESIGN.md section 1)."""
+    """Write input and env as the host does (docs/design.md section 1)."""
     exports = instance.exports(store)
     memory = exports["memory"]
     assert isinstance(memory, wasmtime.Memory)

@@ -51,7 +51,7 @@ def available_engines() -> list[str]:
 
 
 def resolve_engine_name(name: str) -> str:
-    """`auto` picks wasmer where it imports, else wasmtime (DESIGN.md section 2)."""
+    """`auto` picks wasmer where it imports, else wasmtime (docs/design.md section 5)."""
     if name == "auto":
         return "wasmer" if wasmer_unavailable_reason() is None else "wasmtime"
     if name not in ENGINE_NAMES:

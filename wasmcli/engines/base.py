@@ -69,7 +69,7 @@ class PluginInstance(ABC):
         """Call an exported function under the run's deadline and fuel.
 
         Returns its i32 result (None for no result); every failure is a WasmcliError
-        with the kind of DESIGN.md section 4 and, for traps, the wasm backtrace.
+        with the kind of docs/design.md section 3 and, for traps, the wasm backtrace.
         """
 
     @abstractmethod

@@ -1,4 +1,4 @@
-"""The two consoles: stdout for data, stderr for diagnostics (DESIGN.md section 5).
+"""The two consoles: stdout for data, stderr for diagnostics (docs/design.md section 8).
 
 Colors follow the terminal; rich itself honours NO_COLOR. Plugin output and JSON never
 go through these consoles (no markup, no wrapping): the CLI writes them to stdout raw.

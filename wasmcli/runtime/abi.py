@@ -1,4 +1,4 @@
-"""The plugin ABI check (DESIGN.md section 1), from the module's bytes alone.
+"""The plugin ABI check (docs/design.md section 1), from the module's bytes alone.
 
 `abi_problems` lists everything wrong with a module, for `wasmcli inspect`;
 `check_module` raises the first problem as the run's error. Neither imports an engine:

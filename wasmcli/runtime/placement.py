@@ -1,4 +1,4 @@
-"""Where the input and env bytes go in the plugin's memory (DESIGN.md section 1).
+"""Where the input and env bytes go in the plugin's memory (docs/design.md section 1).
 
 1. The plugin exports `alloc(len) -> ptr`: call it for each buffer.
 2. Otherwise grow the memory by enough fresh pages and put input then env there; a

@@ -1,6 +1,6 @@
 """The trace data model: event types, events and finished traces.
 
-Field names follow the original tracer (DESIGN.md section 3) so exported JSON stays
+Field names follow the original tracer (docs/design.md section 7) so exported JSON stays
 compatible; the extensions (engine, error_kind, fuel, return code) sit beside them.
 """
 
