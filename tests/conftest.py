@@ -22,11 +22,7 @@ def wasmcli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("WASMCLI_HOME", str(home))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
-    from wasmcli.render import console
-
-    console.reset_consoles()
     yield home
-    console.reset_consoles()
 
 
 @pytest.fixture
@@ -100,9 +96,6 @@ def any_engine_cli() -> Callable[..., CliResult]:
     runner = CliRunner()
 
     def invoke(*args: str, input: bytes | str | None = None) -> CliResult:
-        from wasmcli.render import console
-
-        console.reset_consoles()
         result = runner.invoke(app, list(args), input=input)
         return CliResult(result.exit_code, result.stdout, result.stderr, result.exception)
 

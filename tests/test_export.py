@@ -25,7 +25,6 @@ from wasmcli.tracing.events import ExecutionTrace, TraceEventType
 from wasmcli.tracing.export import (
     EXPORT_FORMATS,
     chrome_trace,
-    event_category,
     export_traces,
     write_export,
 )
@@ -232,7 +231,7 @@ def test_chrome_trace_returns_the_same_document() -> None:
 
 
 def test_every_event_type_has_a_category() -> None:
-    assert {event_category(t) for t in TraceEventType} == {
+    assert {t.category for t in TraceEventType} == {
         "load",
         "execution",
         "function",

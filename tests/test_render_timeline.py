@@ -358,25 +358,6 @@ def test_print_trace_uses_the_given_console() -> None:
     assert "╭─ ✗ trap ─" in buffer.getvalue()
 
 
-def test_execution_trace_print_is_the_timeline(capsys: pytest.CaptureFixture[str]) -> None:
-    success_trace().print()
-    assert "Hello, world!" in plain(capsys.readouterr().err)
-
-
-def test_no_color_drops_colors(monkeypatch: pytest.MonkeyPatch) -> None:
-    def colored_output() -> str:
-        buffer = io.StringIO()
-        console = Console(file=buffer, width=100, force_terminal=True, color_system="standard")
-        console.print(TraceTimeline(trap_trace()))
-        return buffer.getvalue()
-
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert "\x1b[31m" in colored_output() or "\x1b[1;31m" in colored_output()
-    monkeypatch.setenv("NO_COLOR", "1")
-    output = colored_output()
-    assert "31m" not in output and "32m" not in output and "wasm backtrace" in output
-
-
 def test_a_trace_without_events_still_renders() -> None:
     trace = replace(success_trace(), events=())
     text = render(TraceTimeline(trace))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Final
 
 from wasmcli.tracing.events import TraceEventType
-from wasmcli.tracing.export import event_category
 
 CATEGORY_STYLES: Final[dict[str, str]] = {
     "load": "cyan",
@@ -41,7 +40,7 @@ def category_style(category: str) -> str:
 
 def event_style(event_type: TraceEventType) -> str:
     """The style an event type is drawn in, by its category."""
-    return category_style(event_category(event_type))
+    return category_style(event_type.category)
 
 
 def status_style(success: bool) -> str:

@@ -32,6 +32,27 @@ class TraceEventType(str, enum.Enum):
     def is_error(self) -> bool:
         return self in (TraceEventType.LOAD_ERROR, TraceEventType.EXECUTION_ERROR)
 
+    @property
+    def category(self) -> str:
+        """'load', 'execution', 'function', 'host', 'memory', 'fuel', 'log' or 'error':
+        what renderers color alike and what the Chrome export calls `cat`."""
+        return _CATEGORIES[self]
+
+
+_CATEGORIES: dict[TraceEventType, str] = {
+    TraceEventType.LOAD_START: "load",
+    TraceEventType.LOAD_COMPLETE: "load",
+    TraceEventType.LOAD_ERROR: "error",
+    TraceEventType.EXECUTION_START: "execution",
+    TraceEventType.EXECUTION_COMPLETE: "execution",
+    TraceEventType.EXECUTION_ERROR: "error",
+    TraceEventType.FUNCTION_CALL: "function",
+    TraceEventType.HOST_FUNCTION_CALL: "host",
+    TraceEventType.MEMORY_OP: "memory",
+    TraceEventType.FUEL_CHECKPOINT: "fuel",
+    TraceEventType.PLUGIN_LOG: "log",
+}
+
 
 @dataclass(frozen=True)
 class TraceEvent:
@@ -143,12 +164,6 @@ class ExecutionTrace:
             fuel_consumed=data.get("fuel_consumed"),
             events=tuple(TraceEvent.from_dict(e) for e in data.get("events", ())),
         )
-
-    def print(self) -> None:
-        """Pretty-print the timeline to stderr (the original API's `print`)."""
-        from wasmcli.render.timeline import print_trace
-
-        print_trace(self)
 
     def __str__(self) -> str:
         status = "ok" if self.success else f"failed ({self.error_kind})"

@@ -13,7 +13,7 @@ No rich here: exports go to files and pipes, never through markup.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TextIO
 
@@ -23,30 +23,9 @@ from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType, f
 ExportFormat = Literal["json", "jsonl", "chrome"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("json", "jsonl", "chrome")
 
-# The category of each event type, shared by the renderers (colors) and the Chrome
-# export ("cat"). It describes the event, so it would sit best on TraceEventType.
-EVENT_CATEGORIES: Final[Mapping[TraceEventType, str]] = {
-    TraceEventType.LOAD_START: "load",
-    TraceEventType.LOAD_COMPLETE: "load",
-    TraceEventType.LOAD_ERROR: "error",
-    TraceEventType.EXECUTION_START: "execution",
-    TraceEventType.EXECUTION_COMPLETE: "execution",
-    TraceEventType.EXECUTION_ERROR: "error",
-    TraceEventType.FUNCTION_CALL: "function",
-    TraceEventType.HOST_FUNCTION_CALL: "host",
-    TraceEventType.MEMORY_OP: "memory",
-    TraceEventType.FUEL_CHECKPOINT: "fuel",
-    TraceEventType.PLUGIN_LOG: "log",
-}
-
 _TID: Final = 1
 _END_TYPES: Final = (TraceEventType.EXECUTION_COMPLETE, TraceEventType.EXECUTION_ERROR)
 _ONE_US: Final = timedelta(microseconds=1)
-
-
-def event_category(event_type: TraceEventType) -> str:
-    """'load', 'execution', 'function', 'host', 'memory', 'fuel', 'log' or 'error'."""
-    return EVENT_CATEGORIES[event_type]
 
 
 def export_traces(traces: Iterable[ExecutionTrace], fmt: str) -> str:
@@ -215,7 +194,7 @@ def _chrome_events(trace: ExecutionTrace, *, pid: int, offset_us: int) -> list[d
         )
 
     def instant(event: TraceEvent, name: str, args: dict[str, Any]) -> None:
-        marker = base(name, "i", event.timestamp, event_category(event.event_type))
+        marker = base(name, "i", event.timestamp, event.event_type.category)
         marker["s"] = "t"
         marker["args"] = args
         out.append(marker)
