@@ -25,7 +25,7 @@ HELLO = str(SAMPLES / "hello.wasm")
 
 def load_event(cli) -> dict:
     events = cli("traces", "show", "--last", "--json").json()["events"]
-    return next(e for e in events if e["event_type"] == "LoadComplete")["metadata"]
+    return next(e for e in events if e["metadata"].get("step") == "module")["metadata"]
 
 
 def test_second_run_loads_from_cache_and_damage_is_recompiled(cli, wasmcli_home: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, replace
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 
 from tests.trace_samples import (  # noqa: F401 - eastern_time is a fixture
@@ -13,6 +15,7 @@ from tests.trace_samples import (  # noqa: F401 - eastern_time is a fixture
     load_error_trace,
     local_timezone,
     out_of_fuel_trace,
+    panic_trace,
     plugin_error_trace,
     render,
     success_trace,
@@ -34,7 +37,7 @@ from wasmcli.render.formatting import (
     short_id,
     truncate,
 )
-from wasmcli.render.trace_table import RunSummary, run_summary_line, traces_table
+from wasmcli.render.trace_table import RunSummary, SummaryLine, run_summary_line, traces_table
 from wasmcli.tracing.events import ExecutionTrace
 
 pytestmark = pytest.mark.usefixtures("eastern_time")
@@ -42,24 +45,40 @@ pytestmark = pytest.mark.usefixtures("eastern_time")
 
 FULL = [
     "id        started              binary                engine    status        return"
-    "                duration         fuel",
-    "─" * 120,
-    "7ad3c6e1  2026-11-26 17:47:00  [red]hello[/red]      wasmtime  ok            0 SUCCESS"
-    "              0.84 ms           77",
-    "19f8e4a7  2026-11-26 17:46:00  parser                wasmtime  plugin_error  "
-    "-5 ERROR_PARSE_ERROR   0.76 ms          402",
-    "e47b2c15  2026-11-26 17:45:00  spinner               wasmtime  out_of_fuel   —"
-    "                      2.39 ms      100,000",
+    "                duration     fuel",
+    "─" * 116,
+    "c0ffee11  2026-11-26 17:48:00  panic                 wasmtime  trap          —"
+    "                       203 ms        —",
+    "7ad3c6e1  2026-11-26 17:47:00  tricky_logs           wasmtime  ok            0 SUCCESS"
+    "              83.9 ms       14",
+    "19f8e4a7  2026-11-26 17:46:00  json_fields           wasmtime  plugin_error  "
+    "-5 ERROR_PARSE_ERROR    136 ms    3,945",
+    "e47b2c15  2026-11-26 17:45:00  infinite_loop         wasmtime  out_of_fuel   —"
+    "                      75.7 ms  100,000",
     "a06c3d92  2026-11-26 17:44:00  abc-123 (not loaded)  wasmtime  load          —"
-    "                      0.17 ms            —",
-    "5b7f1e08  2026-11-26 17:43:00  spinner               wasmtime  timeout       —"
-    "                       5.00 s  912,664,117",
-    "d2e9a6f3  2026-11-26 17:42:00  divider               wasmtime  trap          —"
-    "                      0.91 ms           31",
+    "                      0.64 ms        —",
+    "5b7f1e08  2026-11-26 17:43:00  infinite_loop         wasmtime  timeout       —"
+    "                       1.11 s        —",
+    "d2e9a6f3  2026-11-26 17:42:00  divide_by_zero        wasmtime  trap          —"
+    "                      81.7 ms        —",
     "8c41d07e  2026-11-26 17:41:00  chatty                wasmtime  ok            0 SUCCESS"
-    "              9.56 ms       48,211",
+    "               533 ms   55,002",
     "3f2a9c1b  2026-11-26 17:40:00  hello                 wasmtime  ok            0 SUCCESS"
-    "              0.84 ms        1,234",
+    "               143 ms       40",
+]
+
+AT_80 = [
+    "id        started      binary      engine    status        rc  duration     fuel",
+    "─" * 80,
+    "c0ffee11  11-26 17:48  panic       wasmtime  trap          —     203 ms        —",
+    "7ad3c6e1  11-26 17:47  tricky_lo…  wasmtime  ok            0    83.9 ms       14",
+    "19f8e4a7  11-26 17:46  json_fiel…  wasmtime  plugin_error  -5    136 ms    3,945",
+    "e47b2c15  11-26 17:45  infinite_…  wasmtime  out_of_fuel   —    75.7 ms  100,000",
+    "a06c3d92  11-26 17:44  abc-123 (…  wasmtime  load          —    0.64 ms        —",
+    "5b7f1e08  11-26 17:43  infinite_…  wasmtime  timeout       —     1.11 s        —",
+    "d2e9a6f3  11-26 17:42  divide_by…  wasmtime  trap          —    81.7 ms        —",
+    "8c41d07e  11-26 17:41  chatty      wasmtime  ok            0     533 ms   55,002",
+    "3f2a9c1b  11-26 17:40  hello       wasmtime  ok            0     143 ms       40",
 ]
 
 
@@ -77,29 +96,37 @@ def test_a_given_width_that_fits_changes_nothing() -> None:
     assert render(traces_table(all_samples(), width=120), 140).splitlines() == FULL
 
 
-def test_narrower_widths_leave_out_the_least_telling_columns() -> None:
+def test_at_100_columns_the_binary_and_the_time_shrink_first() -> None:
     lines = render(traces_table(all_samples(), width=100), 100).splitlines()
-    assert lines[0].split() == ["id", "started", "binary", "status", "return", "duration"]
-    assert lines[3] == (
-        "19f8e4a7  2026-11-26 17:46:00  parser                plugin_error  -5 ERROR_PARSE_ERROR"
-        "   0.76 ms"
+    assert lines[0].split() == [
+        "id", "started", "binary", "engine", "status", "return", "duration", "fuel"
+    ]  # fmt: skip
+    assert lines[4] == (
+        "19f8e4a7  11-26 17:46  json_fields   wasmtime  plugin_error  -5 ERROR_PARSE_ERROR"
+        "    136 ms    3,945"
     )
-    lines = render(traces_table(all_samples(), width=80), 80).splitlines()
-    assert lines[0].split() == ["id", "started", "binary", "status", "return"]
-    assert lines[2] == "7ad3c6e1  11-26 17:47  [red]hello[/red]      ok            0 SUCCESS"
+    assert "infinite_lo…" in lines[5]
 
 
-@pytest.mark.parametrize("width", [60, 80, 100])
-def test_a_table_fits_itself_to_the_console_it_is_printed_on(width: int) -> None:
-    assert render(traces_table(all_samples()), width) == render(
-        traces_table(all_samples(), width=width), width
-    )
-    assert render(traces_table(all_samples(), width=140), width) == render(
-        traces_table(all_samples(), width=width), width
-    )
+def test_at_80_columns_duration_fuel_and_engine_stay() -> None:
+    assert render(traces_table(all_samples(), width=80), 80).splitlines() == AT_80
 
 
-@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_only_very_narrow_terminals_lose_columns() -> None:
+    lines = render(traces_table(all_samples(), width=60), 60).splitlines()
+    assert lines[0].split() == ["id", "started", "binary", "status", "duration"]
+    assert lines[2] == "c0ffee11  11-26 17:48  panic          trap            203 ms"
+
+
+@pytest.mark.parametrize(("width", "expected"), [(80, AT_80), (140, FULL)])
+def test_a_table_fits_itself_to_the_console_it_is_printed_on(
+    width: int, expected: list[str]
+) -> None:
+    assert render(traces_table(all_samples()), width).splitlines() == expected
+    assert render(traces_table(all_samples(), width=140), width).splitlines() == expected
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 100, 120])
 def test_rows_fit_the_width_and_ids_are_never_cut(width: int) -> None:
     lines = render(traces_table(all_samples(), width=width), width).splitlines()
     assert all(len(line) <= width for line in lines)
@@ -115,21 +142,14 @@ def test_unknown_return_codes_and_long_binary_names() -> None:
 
 def test_a_binary_without_a_name_shows_its_short_id() -> None:
     trace = replace(success_trace(), binary_name=None)
-    assert "  4f1c2a9e  " in render(traces_table([trace]), 140).splitlines()[2]
+    assert "  54b443ef  " in render(traces_table([trace]), 140).splitlines()[2]
 
 
 def test_empty_table_has_headers_only() -> None:
     lines = render(traces_table([]), 100).splitlines()
     assert lines[0].split() == [
-        "id",
-        "started",
-        "binary",
-        "engine",
-        "status",
-        "return",
-        "duration",
-        "fuel",
-    ]
+        "id", "started", "binary", "engine", "status", "return", "duration", "fuel"
+    ]  # fmt: skip
     assert len(lines) == 2
 
 
@@ -143,35 +163,34 @@ def summary(run: object) -> str:
 
 def test_summary_of_a_successful_run() -> None:
     assert summary(run_summary_line(success_trace())) == (
-        "✓ hello · SUCCESS (0) · 0.84 ms · fuel 1,234 of 5,000,000,000 · trace 3f2a9c1b"
+        "✓ hello · SUCCESS (0) · 143 ms · fuel 40 of 5,000,000,000 · trace 3f2a9c1b"
     )
 
 
 def test_summary_of_a_trap() -> None:
     assert summary(run_summary_line(trap_trace())) == (
-        "✗ divider · trap: wasm trap: integer divide by zero · 0.91 ms"
-        " · fuel 31 of 5,000,000,000 · trace d2e9a6f3"
+        "✗ divide_by_zero · trap: Plugin trapped: integer divide by zero · 81.7 ms · trace d2e9a6f3"
     )
 
 
 def test_summary_of_a_plugin_error_names_the_code() -> None:
     assert summary(run_summary_line(plugin_error_trace())) == (
-        "✗ parser · ERROR_PARSE_ERROR (-5) · 0.76 ms · fuel 402 of 5,000,000,000 · trace 19f8e4a7"
+        "✗ json_fields · ERROR_PARSE_ERROR (-5) · 136 ms · fuel 3,945 of 5,000,000,000"
+        " · trace 19f8e4a7"
     )
 
 
 def test_summary_of_other_failures() -> None:
     assert summary(run_summary_line(timeout_trace())) == (
-        "✗ spinner · timeout: Execution timeout · 5.00 s · fuel 912,664,117 of 5,000,000,000"
-        " · trace 5b7f1e08"
+        "✗ infinite_loop · timeout: Execution timeout · 1.11 s · trace 5b7f1e08"
     )
     assert summary(run_summary_line(out_of_fuel_trace())) == (
-        "✗ spinner · out_of_fuel: Out of fuel: the limit of 100,000 was reached · 2.39 ms"
-        " · fuel 100,000 of 100,000 · trace e47b2c15"
+        "✗ infinite_loop · out_of_fuel: Out of fuel: the plugin used all 100,000 units"
+        " · 75.7 ms · fuel 100,000 of 100,000 · trace e47b2c15"
     )
     assert summary(run_summary_line(load_error_trace())) == (
         "✗ abc-123 (not loaded) · load: Failed to get binary: Binary not found: abc-123"
-        " · 0.17 ms · trace a06c3d92"
+        " · 0.64 ms · trace a06c3d92"
     )
 
 
@@ -197,9 +216,18 @@ def test_summary_without_a_trace() -> None:
     assert summary(run_summary_line(bare)) == "✗ hello · io: Output is not valid UTF-8 · 1.23 s"
 
 
-def test_summary_from_trace_matches_explicit_fields() -> None:
+def test_summary_from_explicit_fields_of_a_trace() -> None:
     trace = trap_trace()
-    assert run_summary_line(RunSummary.from_trace(trace)).plain == run_summary_line(trace).plain
+    run = RunSummary(
+        binary="divide_by_zero",
+        success=False,
+        duration_us=trace.duration_us,
+        error_kind="trap",
+        error_message="Plugin trapped: integer divide by zero",
+        fuel_limit=5_000_000_000,
+        trace_id=trace.trace_id,
+    )
+    assert RunSummary.from_trace(trace) == run
 
 
 def test_summary_keeps_untrusted_text_literal_and_on_one_line() -> None:
@@ -214,7 +242,6 @@ def test_summary_keeps_untrusted_text_literal_and_on_one_line() -> None:
     assert text.startswith("✗ [bold]x[/bold] · trap: line one↵line two \\x1b[2J")
     assert "\n" not in text and "\x1b" not in text
     assert "y…" in text and len(text) < 220
-    assert "[red]hello[/red]" in summary(run_summary_line(tricky_logs_trace()))
 
 
 def test_summary_is_colored_by_outcome() -> None:
@@ -280,7 +307,7 @@ def test_summary_of_a_run_result_with_its_trace_names_what_failed_to_load() -> N
     result = FakeResult(
         None,
         None,
-        0.17,
+        0.64,
         None,
         None,
         5_000_000_000,
@@ -288,7 +315,40 @@ def test_summary_of_a_run_result_with_its_trace_names_what_failed_to_load() -> N
         FakeError(ErrorKind.LOAD, trace.error_message or ""),
         trace,
     )
-    assert summary(run_summary_line(result)) == summary(run_summary_line(trace))
+    assert summary(run_summary_line(result)) == (
+        "✗ abc-123 (not loaded) · load: Failed to get binary: Binary not found: abc-123"
+        " · 0.64 ms · trace a06c3d92"
+    )
+
+
+# The summary on a terminal ------------------------------------------------------------
+
+
+def summary_on(run: object, width: int, terminal: bool) -> list[str]:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=terminal, color_system=None)
+    console.print(SummaryLine(run), soft_wrap=True)  # as `wasmcli run` prints it
+    return buffer.getvalue().splitlines()
+
+
+def test_a_summary_wider_than_the_terminal_breaks_only_between_fields() -> None:
+    assert summary_on(out_of_fuel_trace(), 80, terminal=True) == [
+        "✗ infinite_loop · out_of_fuel: Out of fuel: the plugin used all 100,000 units ·",
+        "  75.7 ms · fuel 100,000 of 100,000 · trace e47b2c15",
+    ]
+    assert summary_on(panic_trace(), 60, terminal=True) == [
+        "✗ panic ·",
+        "  trap: Plugin trapped: unreachable instruction executed (a",
+        "  plugin panic or abort) · 203 ms · trace c0ffee11",
+    ]
+
+
+def test_a_summary_that_fits_or_goes_to_a_pipe_is_one_line() -> None:
+    assert summary_on(success_trace(), 80, terminal=True) == [
+        "✓ hello · SUCCESS (0) · 143 ms · fuel 40 of 5,000,000,000 · trace 3f2a9c1b"
+    ]
+    lines = summary_on(out_of_fuel_trace(), 60, terminal=False)  # scripts read one line
+    assert lines == [summary(run_summary_line(out_of_fuel_trace()))]
 
 
 # Shared formatting helpers ------------------------------------------------------------

@@ -20,7 +20,10 @@ HELLO = str(SAMPLES / "hello.wasm")
 FLOW = [
     "ExecutionStart",
     "LoadStart",
-    "LoadComplete",
+    "LoadComplete",  # binary read
+    "LoadComplete",  # engine imported
+    "LoadComplete",  # engine started
+    "LoadComplete",  # module loaded
     "FuelCheckpoint",
     "HostFunctionCall",
     "FunctionCall",

@@ -178,9 +178,9 @@ def run(
 
         diag_console().print(TraceTimeline(result.trace))
     elif not quiet or result.error is not None:
-        from wasmcli.render.trace_table import run_summary_line
+        from wasmcli.render.trace_table import SummaryLine
 
-        diag_console().print(run_summary_line(result), soft_wrap=True)
+        diag_console().print(SummaryLine(result), soft_wrap=True)
     for warning in result.warnings:
         print_error(f"warning: {warning}")
     if result.exception is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from wasmcli.cli.state import open_registry
 from wasmcli.errors import WasmcliError
 from wasmcli.store.registry import Registry
 from wasmcli.store.traces import TraceFilter, TraceStore
+from wasmcli.tracing.events import TraceEventType
 
 app = typer.Typer(
     help="List, show, export and clear execution traces.",
@@ -144,11 +146,23 @@ def show(
         str | None, typer.Argument(metavar="TRACE_ID", help="Trace id or unique prefix.")
     ] = None,
     last: Annotated[bool, typer.Option("--last", help="Show the newest trace.")] = False,
+    no_logs: Annotated[
+        bool, typer.Option("--no-logs", help="Leave the plugin's log lines (PluginLog) out.")
+    ] = False,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            metavar="TYPE,...",
+            help="Only these event types, e.g. FunctionCall,MemoryOp (case-insensitive).",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Show one trace as a timeline."""
     if (trace_id is None) == (not last):
         raise usage_error("give a trace id or --last (not both)")
+    shown = _event_types(events, no_logs)
     store = _store(open_registry())
     if last:
         trace = store.latest()
@@ -158,12 +172,35 @@ def show(
         assert trace_id is not None
         trace = store.get(trace_id)
     if json_:
+        if shown is not None:
+            trace = replace(trace, events=tuple(e for e in trace.events if e.event_type in shown))
         sys.stdout.write(trace.to_json() + "\n")
         return
     from wasmcli.render.console import data_console
     from wasmcli.render.timeline import TraceTimeline
 
-    data_console().print(TraceTimeline(trace))
+    data_console().print(TraceTimeline(trace, event_types=shown))
+
+
+def _event_types(events: str | None, no_logs: bool) -> frozenset[TraceEventType] | None:
+    """The event types `--events` and `--no-logs` keep; None: all of them."""
+    if events is None and not no_logs:
+        return None
+    by_name = {t.value.lower(): t for t in TraceEventType}
+    if events is None:
+        chosen = set(TraceEventType)
+    else:
+        chosen = set()
+        for name in (part.strip() for part in events.split(",")):
+            if name.lower() not in by_name:
+                raise usage_error(
+                    f"unknown event type {name!r} in --events: choose from "
+                    + ", ".join(t.value for t in TraceEventType)
+                )
+            chosen.add(by_name[name.lower()])
+    if no_logs:
+        chosen.discard(TraceEventType.PLUGIN_LOG)
+    return frozenset(chosen)
 
 
 @app.command("export")

@@ -105,6 +105,10 @@ class Engine(ABC):
     def version(self) -> str:
         """The engine package's version, part of every compiled-artifact cache key."""
 
+    def start(self) -> None:  # noqa: B027 - an engine with nothing to start keeps this
+        """Create the engine's runtime, configured for wasmcli's limits, ahead of loading
+        a module (cheap once done): the trace times it apart from compiling."""
+
     def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
         """Compile a module, or load it from the cache; compile errors are WasmcliError(LOAD).
 

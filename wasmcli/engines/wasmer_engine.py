@@ -63,6 +63,9 @@ class WasmerEngine(Engine):
             f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
         )
 
+    def start(self) -> None:
+        _store()
+
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
         # The memory limit is compiled in: it lowers the module's declared maximum.
         return (INSTRUMENTATION_VERSION, limits.memory_limit_pages)

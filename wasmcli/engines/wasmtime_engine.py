@@ -71,6 +71,9 @@ class WasmtimeEngine(Engine):
     def version(self) -> str:
         return package_version("wasmtime")
 
+    def start(self) -> None:
+        _engine()
+
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
         return (_CONFIG_FINGERPRINT,)
 

@@ -1,22 +1,22 @@
 """Small pure formatting helpers shared by every renderer (no rich here).
 
 Durations arrive as integer microseconds (the unit traces store), fuel as plain integers.
+`printable` and `one_line` (from safe_text) make plugin text safe for a terminal.
 Every function is total: None and odd values come back as a readable placeholder, so a
 renderer never has to special-case a trace that was cut short.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
+from wasmcli.render.safe_text import one_line
 from wasmcli.return_codes import return_code_name
 from wasmcli.tracing.events import ExecutionTrace, TraceEventType
 
 MISSING = "—"
 
 _KIB = 1024
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def format_duration(us: int | None) -> str:
@@ -110,21 +110,6 @@ def format_local_time(moment: datetime, *, millis: bool = True) -> str:
 def short_id(identifier: str | None, length: int = 8) -> str:
     """The first characters of an id, as users type them for prefixes."""
     return MISSING if not identifier else identifier[:length]
-
-
-def printable(text: str) -> str:
-    """Make untrusted text safe for a terminal, keeping its newlines.
-
-    Tabs become a space and other control characters (including ESC, so a plugin cannot
-    drive the terminal) their visible escape such as '\\x1b'.
-    """
-    text = text.replace("\r\n", "\n").replace("\t", " ")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def one_line(text: str) -> str:
-    """`printable`, with newlines shown as '↵' so the text stays on one line."""
-    return printable(text).replace("\n", "↵")
 
 
 def truncate(text: str, width: int, ellipsis: str = "…") -> str:

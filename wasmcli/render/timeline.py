@@ -1,48 +1,54 @@
 """The timeline of one run, as `wasmcli traces show` and `run --trace` print it.
 
 `TraceTimeline` is a rich renderable built from an `ExecutionTrace`: a header (what ran,
-how it ended), one row per event (when, how long after the previous one, what, and where
-in the run it falls), and for a failed run a panel with the error and the wasm backtrace.
-It lays itself out for the width it is given: the position bar and the delta column go
-first on narrow terminals, where details that do not fit beside a message get a line of
-their own; nothing is left to rich's wrapping, text is cut with an ellipsis instead.
+how it ended), one row per event (when, how long after the previous row, what, and where
+in the run it falls), and for a failed run a panel with the error (error_panel.py).
 
-Everything that comes from a trace (messages, log lines, names) is drawn as `Text`, never
-parsed as markup, and its control characters are made visible.
+It lays itself out for the width it is given. Nothing important is cut: a message and
+its details share a line when they fit, else the details get a line of their own, and
+long text wraps. Only a very long log line is clipped, saying how much was left out (the
+whole line is in `--json` and the exports). Runs of identical consecutive events (a
+plugin logging the same line 1,000 times) fold into one row, "× 1,000". The position
+bar and the delta column go first on narrow terminals.
+
+Everything that comes from a trace is drawn as `Text`, never parsed as markup, with its
+control characters made visible (safe_text.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Final
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
-from rich.padding import Padding
-from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from wasmcli.render import styles
+from wasmcli.render.error_panel import error_panel
+from wasmcli.render.event_details import (
+    event_detail_parts,
+    event_details,
+    event_message,
+    int_value,
+)
 from wasmcli.render.formatting import (
     MISSING,
     binary_label,
-    format_bytes,
     format_delta,
     format_duration,
-    format_fuel,
     format_fuel_usage,
     format_local_time,
     format_ms,
-    format_offset,
     format_return_code,
-    one_line,
     plural,
-    printable,
     short_id,
 )
+from wasmcli.render.safe_text import one_line
+from wasmcli.render.tables import new_table
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 T = TraceEventType
@@ -54,28 +60,45 @@ NARROW: Final = 72  # below: no delta column either
 BAR_WIDE: Final = 24
 BAR_MEDIUM: Final = 12
 MIN_MESSAGE: Final = 12
-
-_NUMBERED_FRAME: Final = re.compile(r"\s*#?\d+\s*[:.)]")
+# A log line longer than this many rows of the "what" column is clipped (with a count).
+MAX_LOG_ROWS: Final = 3
 
 
 class TraceTimeline:
-    """A renderable timeline of one ExecutionTrace; print it with a rich Console."""
+    """A renderable timeline of one ExecutionTrace; print it with a rich Console.
 
-    def __init__(self, trace: ExecutionTrace) -> None:
+    `event_types` keeps only events of those types (the header still counts them all).
+    """
+
+    def __init__(
+        self, trace: ExecutionTrace, event_types: Collection[TraceEventType] | None = None
+    ) -> None:
         self.trace = trace
+        self.event_types = frozenset(event_types) if event_types is not None else None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        events = [
+            e
+            for e in self.trace.events
+            if self.event_types is None or e.event_type in self.event_types
+        ]
         yield _title(self.trace)
         yield _header(self.trace, width)
         yield Text()
-        if self.trace.events:
-            yield _events_table(self.trace, width)
+        if events:
+            yield _events_table(console, self.trace, events, width)
         else:
-            yield Text("no events recorded", style=styles.LABEL_STYLE)
+            yield Text(
+                "no events recorded" if not self.trace.events else "no events of those types",
+                style=styles.LABEL_STYLE,
+            )
+        if len(events) != len(self.trace.events):
+            shown = f"{len(events):,} of {plural(len(self.trace.events), 'event')} shown"
+            yield Text(shown, style=styles.NOTE_STYLE)
         if not self.trace.success:
             yield Text()
-            yield _error_panel(self.trace)
+            yield error_panel(self.trace)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(40, options.max_width), options.max_width)
@@ -107,7 +130,7 @@ def _title(trace: ExecutionTrace) -> Rule:
 
 
 def _header_fields(trace: ExecutionTrace) -> tuple[list[tuple[str, Text]], list[tuple[str, Text]]]:
-    suppressed = sum(_int(e.metadata, "suppressed") or 0 for e in trace.events)
+    suppressed = sum(int_value(e.metadata, "suppressed") or 0 for e in trace.events)
     events = str(len(trace.events))
     if suppressed:
         events += f" (+{plural(suppressed, 'log line')} not recorded)"
@@ -138,7 +161,7 @@ def _header(trace: ExecutionTrace, width: int) -> Table:
     grid = Table.grid(padding=(0, 2))
     for _ in range(pairs):
         grid.add_column(style=styles.LABEL_STYLE, no_wrap=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
+        grid.add_column(overflow="fold")
     if pairs == 2:
         blank = ("", Text())
         for i in range(max(len(what), len(outcome))):
@@ -151,309 +174,221 @@ def _header(trace: ExecutionTrace, width: int) -> Table:
     return grid
 
 
-# Event rows ---------------------------------------------------------------------------
+# Rows ---------------------------------------------------------------------------------
 
 
-def _int(meta: Mapping[str, Any], key: str) -> int | None:
-    value = meta.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+@dataclass(frozen=True)
+class _Row:
+    """One line of the table: an event, or a run of identical consecutive events."""
+
+    first: TraceEvent
+    last: TraceEvent
+    count: int
 
 
-def _str(meta: Mapping[str, Any], key: str) -> str | None:
-    value = meta.get(key)
-    return one_line(value) if isinstance(value, str) and value else None
+def fold_repeats(events: Sequence[TraceEvent]) -> list[_Row]:
+    """Consecutive events of the same type and message become one row."""
+    rows: list[_Row] = []
+    for event in events:
+        if rows:
+            previous = rows[-1]
+            if (
+                previous.first.event_type is event.event_type
+                and previous.first.message == event.message
+                and "suppressed" not in event.metadata
+            ):
+                rows[-1] = _Row(previous.first, event, previous.count + 1)
+                continue
+        rows.append(_Row(event, event, 1))
+    return rows
 
 
-def _count(count: int | None) -> str:
-    return MISSING if count is None else f"{count:,}"
+def _row_text(console: Console, row: _Row, width: int) -> tuple[Text, list[str]]:
+    """The row's message, styled, and its detail fields. A long log line is clipped to a
+    few rows of the column (to one in a folded row), saying how much was left out."""
+    event = row.first
+    if event.event_type.is_error:
+        style = styles.FAIL_STYLE
+    elif "suppressed" in event.metadata:
+        style = styles.NOTE_STYLE  # the tracer's note, not a line of the plugin
+    else:
+        style = ""
+    message = Text(event_message(event), style=style)
+    times = f" × {row.count:,}" if row.count > 1 else ""
+    if event.event_type is T.PLUGIN_LOG:
+        if times:
+            message = _clip(console, message, width - len(times), 1)
+        else:
+            message = _clip(console, message, width, MAX_LOG_ROWS)
+    if times:
+        message.append(times, style=styles.TITLE_STYLE)
+        return message, _folded_details(row)
+    return message, event_detail_parts(event)
 
 
-def _pages(count: int | None) -> str:
-    return MISSING if count is None else plural(count, "page")
+def _clip(console: Console, message: Text, width: int, rows: int) -> Text:
+    """At most `rows` lines of `width`, the last ending with how much was left out."""
+    lines = message.wrap(console, max(width, 1), overflow="fold")
+    if len(lines) <= rows:
+        return message
+    kept = lines[:rows]
+    shown = sum(len(line.plain) for line in kept)
+    note = f"… (+{len(message.plain) - shown:,} characters)"
+    last = kept[-1]
+    cut = max(width - len(note), 1)
+    shown -= len(last.plain) - min(len(last.plain), cut)
+    last.truncate(cut)
+    last.append(f"… (+{len(message.plain) - shown:,} characters)", style=styles.NOTE_STYLE)
+    return Text("\n").join(kept)
 
 
-def _page_change(meta: Mapping[str, Any]) -> str | None:
-    before, after = _int(meta, "pages_before"), _int(meta, "pages_after")
-    if before is None or after is None:
+def _folded_details(row: _Row) -> list[str]:
+    first, last = int_value(row.first.metadata, "line"), int_value(row.last.metadata, "line")
+    span = f"over {format_duration(row.last.timestamp - row.first.timestamp)}"
+    return [f"lines {first:,}–{last:,}", span] if first is not None and last is not None else [span]
+
+
+def _message_cell(message: Text, details: list[str], width: int) -> Text:
+    """The message with its details after it when both fit on a line, else the details
+    on lines of their own, broken only between fields; rich wraps what is still longer
+    than the column (a long message, a field wider than the column)."""
+    joined = " · ".join(details)
+    if not joined:
+        return message
+    if not message.plain:
+        return Text(joined, style=styles.DETAIL_STYLE)
+    if message.cell_len + 2 + len(joined) <= width:
+        return Text.assemble(message, "  ", (joined, styles.DETAIL_STYLE))
+    lines: list[str] = []
+    for part in details:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return Text("\n").join([message, *(Text(line, style=styles.DETAIL_STYLE) for line in lines)])
+
+
+# The position bar ---------------------------------------------------------------------
+
+
+class _Track:
+    """Where in the run each row falls, as a cell of a bar `width` cells wide.
+
+    When loading (engine start-up, compiling) takes most of the run, one linear scale
+    would squeeze everything the plugin did into the last cell. The track is then split:
+    a quarter for the load, a dotted divider, and the rest for the run after it.
+    """
+
+    def __init__(self, width: int, total: int, load_end: int | None) -> None:
+        self.width = width
+        self.total = max(total, 1)
+        self.split = load_end is not None and 0 < load_end and load_end * 2 > total
+        self.load_end = load_end or 0
+        self.load_cells = max(2, width // 4)
+        self.run_cells = width - self.load_cells - 1
+
+    def cell(self, timestamp: int) -> int:
+        at = max(timestamp, 0)
+        if not self.split:
+            return min(at * self.width // self.total, self.width - 1)
+        if at <= self.load_end:
+            return min(at * self.load_cells // self.load_end, self.load_cells - 1)
+        span = max(self.total - self.load_end, 1)
+        offset = min((at - self.load_end) * self.run_cells // span, self.run_cells - 1)
+        return self.load_cells + 1 + offset
+
+    def bar(self, first: int, last: int, previous: int | None, style: str) -> Text:
+        """The row's cells solid, the span since the previous row as a line."""
+        bar = Text(no_wrap=True, overflow="crop")
+        for cell in range(self.width):
+            if self.split and cell == self.load_cells:
+                bar.append("┆", style=styles.BAR_TRACK_STYLE)
+            elif first <= cell <= last:
+                bar.append("█", style=style)
+            elif previous is not None and previous < cell < first:
+                bar.append("─", style=style)
+            else:
+                bar.append("·", style=styles.BAR_TRACK_STYLE)
+        return bar
+
+    def header(self) -> Text:
+        end = format_duration(self.total)
+        if not self.split:
+            gap = max(self.width - 1 - len(end), 1)
+            return Text("0" + " " * gap + end, no_wrap=True, overflow="crop")
+        load = "load".ljust(self.load_cells) if self.load_cells >= 4 else "0".ljust(self.load_cells)
+        start = format_duration(self.load_end)
+        if len(start) + 1 + len(end) <= self.run_cells:
+            run = start + " " * (self.run_cells - len(start) - len(end)) + end
+        else:
+            run = end.rjust(self.run_cells)
+        return Text(load + "┆" + run, no_wrap=True, overflow="crop")
+
+
+def _load_end(events: Sequence[TraceEvent]) -> int | None:
+    """When loading ended, if the run went on after it (a failed load ends the run)."""
+    loads = [e.timestamp for e in events if e.event_type in (T.LOAD_COMPLETE, T.LOAD_ERROR)]
+    if not loads or not any(e.timestamp > loads[-1] and not e.event_type.is_error for e in events):
         return None
-    return f"pages {before}→{after}" if before != after else f"pages {after}"
+    return loads[-1]
 
 
-def _limit_duration(ms: int) -> str:
-    return f"{ms // 1000:,} s" if ms >= 1000 and ms % 1000 == 0 else f"{ms:,} ms"
+# The table ----------------------------------------------------------------------------
 
 
-def _join(parts: Iterable[str | None], message: str = "") -> str:
-    """Join the parts that say something the message does not already say."""
-    lowered = message.lower()
-    return " · ".join(p for p in parts if p and p.lower() not in lowered)
-
-
-def event_details(event: TraceEvent) -> str:
-    """The metadata that matters for the event's type, in a few words."""
-    meta = event.metadata
-    kind = event.event_type
-    message = one_line(event.message)
-    if kind is T.EXECUTION_START:
-        timeout = _int(meta, "timeout_ms")
-        memory = _int(meta, "memory_limit_mb")
-        input_len, env_len = _int(meta, "input_length"), _int(meta, "env_length")
-        return _join(
-            [
-                f"input {format_bytes(input_len)}" if input_len is not None else None,
-                f"timeout {_limit_duration(timeout)}" if timeout is not None else None,
-                f"memory {memory:,} MiB" if memory is not None else None,
-                f"env {format_bytes(env_len)}" if env_len is not None else None,
-            ]
-        )
-    if kind is T.LOAD_START:
-        source = _str(meta, "source")
-        return _join([_str(meta, "reference"), f"from {source}" if source else None], message)
-    if kind is T.LOAD_COMPLETE:
-        compile_ms = meta.get("compile_ms")
-        if meta.get("from_cache") is True:
-            how = "from cache"
-        elif isinstance(compile_ms, (int, float)) and not isinstance(compile_ms, bool):
-            how = f"compiled in {format_duration(round(compile_ms * 1000))}"
-        else:
-            how = None
-        size = _int(meta, "size_bytes")
-        return _join([format_bytes(size) if size is not None else None, how], message)
-    if kind.is_error:
-        error_kind, stage = _str(meta, "error_kind"), _str(meta, "stage")
-        return _join(
-            [
-                f"{error_kind} during {stage}"
-                if error_kind and stage and stage != error_kind
-                else error_kind or stage,
-                _str(meta, "error"),
-            ],
-            message,
-        )
-    if kind is T.FUEL_CHECKPOINT:
-        consumed, remaining = _int(meta, "fuel_consumed"), _int(meta, "fuel_remaining")
-        if consumed is None:
-            return f"limit {format_fuel(_int(meta, 'fuel_limit'))}"
-        return _join(
-            [
-                f"used {format_fuel(consumed)}",
-                f"left {format_fuel(remaining)}" if remaining is not None else None,
-            ]
-        )
-    if kind is T.HOST_FUNCTION_CALL:
-        return _join([_str(meta, "function")], message)
-    if kind is T.FUNCTION_CALL:
-        function = _str(meta, "function")
-        if function == "process":
-            args = [_int(meta, k) for k in ("input_ptr", "input_len", "env_ptr", "env_len")]
-            return "process(" + ", ".join(MISSING if a is None else str(a) for a in args) + ")"
-        pages = _int(meta, "memory_pages")
-        return _join([function, _pages(pages) if pages is not None else None], message)
-    if kind is T.MEMORY_OP:
-        if _str(meta, "operation") == "size_check":
-            maximum = _int(meta, "memory_max_pages")
-            return _join(
-                [
-                    _pages(_int(meta, "memory_pages")),
-                    f"limit {_count(_int(meta, 'memory_limit_pages'))}",
-                    f"max {maximum:,}" if maximum is not None else "no max",
-                ]
-            )
-        written, ptr = _int(meta, "bytes"), _int(meta, "ptr")
-        return _join(
-            [
-                None if message else _str(meta, "operation"),
-                format_bytes(written) + (f" at {ptr}" if ptr is not None else "")
-                if written is not None
-                else None,
-                _str(meta, "placement"),
-                _page_change(meta),
-            ]
-        )
-    if kind is T.PLUGIN_LOG:
-        suppressed = _int(meta, "suppressed")
-        if suppressed is not None:
-            # The tracer's own note usually gives the count already.
-            return "" if str(suppressed) in message else f"{plural(suppressed, 'line')} left out"
-        line = _int(meta, "line")
-        return f"line {line}" if line is not None else ""
-    if kind is T.EXECUTION_COMPLETE:
-        code = _int(meta, "return_code")
-        out_bytes, out_lines = _int(meta, "output_bytes"), _int(meta, "output_lines")
-        output = None
-        if out_bytes is not None:
-            output = f"output {format_bytes(out_bytes)}"
-            if out_lines is not None:
-                output += f" in {plural(out_lines, 'line')}"
-        return _join([format_return_code(code) if code is not None else None, output])
-    return ""
-
-
-def _bar(position: int, previous: int | None, width: int, style: str) -> Text:
-    """A track of `width` cells: the event's cell solid, the span since the previous
-    event drawn as a line, so long gaps stand out."""
-    bar = Text(no_wrap=True, overflow="crop")
-    for cell in range(width):
-        if cell == position:
-            bar.append("█", style=style)
-        elif previous is not None and previous <= cell < position:
-            bar.append("─", style=style)
-        else:
-            bar.append("·", style=styles.BAR_TRACK_STYLE)
-    return bar
-
-
-def _bar_header(total_us: int, width: int) -> Text:
-    end = format_duration(total_us)
-    gap = max(width - 1 - len(end), 1)
-    return Text("0" + " " * gap + end, no_wrap=True, overflow="crop")
-
-
-def _events_table(trace: ExecutionTrace, width: int) -> Table:
-    events = trace.events
-    total = max([trace.duration_us, 1, *(e.timestamp for e in events)])
+def _events_table(
+    console: Console, trace: ExecutionTrace, events: Sequence[TraceEvent], width: int
+) -> Table:
+    rows = fold_repeats(events)
+    total = max([trace.duration_us, 1, *(e.timestamp for e in trace.events)])
     bar_width = BAR_WIDE if width >= WIDE else BAR_MEDIUM if width >= MEDIUM else 0
     show_delta = width >= NARROW
 
-    times = [format_ms(e.timestamp) for e in events]
+    times = [format_ms(r.first.timestamp) for r in rows]
     deltas = [""] + [
-        format_delta(cur.timestamp - prev.timestamp)
-        for prev, cur in zip(events, events[1:], strict=False)
+        format_delta(cur.first.timestamp - prev.last.timestamp)
+        for prev, cur in zip(rows, rows[1:], strict=False)
     ]
     time_w = max(len("ms"), *(len(t) for t in times))
     delta_w = max(len("+Δ"), *(len(d) for d in deltas))
-    kind_w = max(len("event"), *(len(e.event_type.value) for e in events))
-
-    messages = [_message_parts(e) for e in events]
+    kind_w = max(len("event"), *(len(r.first.event_type.value) for r in rows))
     fixed = time_w + kind_w + 2 + (delta_w + 2 if show_delta else 0)
     fixed += bar_width + 2 if bar_width else 0
+    room = max(width - fixed - 2, MIN_MESSAGE)
+    texts = [_row_text(console, r, room) for r in rows]
     # As wide as the longest message needs, never wider than what is left.
-    longest = max(m.cell_len + (d.cell_len + 2 if d else 0) for m, d in messages)
-    message_w = max(min(width - fixed - 2, longest), MIN_MESSAGE)
+    longest = max(m.cell_len + (len(" · ".join(d)) + 2 if d else 0) for m, d in texts)
+    message_w = max(min(room, longest), MIN_MESSAGE)
 
-    table = Table(
-        box=None,
-        padding=(0, 1),
-        pad_edge=False,
-        show_edge=False,
-        header_style=styles.LABEL_STYLE,
-        expand=False,
-    )
+    table = new_table(expand=False)
     table.add_column("ms", justify="right", width=time_w, no_wrap=True)
     if show_delta:
         table.add_column("+Δ", justify="right", width=delta_w, no_wrap=True)
-    table.add_column("event", width=kind_w, no_wrap=True, overflow="ellipsis")
-    table.add_column("what", width=message_w, no_wrap=True, overflow="ellipsis")
-    if bar_width:
-        table.add_column(_bar_header(total, bar_width), width=bar_width, no_wrap=True)
+    table.add_column("event", width=kind_w, no_wrap=True)
+    table.add_column("what", width=message_w, overflow="fold")
+    track = _Track(bar_width, total, _load_end(trace.events)) if bar_width else None
+    if track is not None:
+        table.add_column(track.header(), width=bar_width, no_wrap=True)
 
-    previous_pos: int | None = None
+    previous_cell: int | None = None
     previous_ts: int | None = None
-    for event, at, delta, (message, details) in zip(events, times, deltas, messages, strict=True):
-        style = styles.event_style(event.event_type)
-        row: list[RenderableType] = [Text(at)]
+    for row, at, delta, (message, details) in zip(rows, times, deltas, texts, strict=True):
+        style = styles.event_style(row.first.event_type)
+        cells: list[RenderableType] = [Text(at)]
         if show_delta:
-            gap = event.timestamp - previous_ts if previous_ts is not None else 0
+            gap = row.first.timestamp - previous_ts if previous_ts is not None else 0
             # The gap where most of the run went is the first thing a reader looks for.
             long_gap = gap > 0 and gap * 4 >= total
-            row.append(Text(delta, style="bold" if long_gap else styles.LABEL_STYLE))
-        row.append(Text(event.event_type.value, style=style))
-        row.append(_message_cell(event, message, details, message_w, stack=not show_delta))
-        if bar_width:
-            position = min(max(event.timestamp, 0) * bar_width // total, bar_width - 1)
-            row.append(_bar(position, previous_pos, bar_width, style))
-            previous_pos = position
-        previous_ts = event.timestamp
-        table.add_row(*row)
+            cells.append(Text(delta, style="bold" if long_gap else styles.LABEL_STYLE))
+        cells.append(Text(row.first.event_type.value, style=style))
+        cells.append(_message_cell(message, details, message_w))
+        if track is not None:
+            first, last = track.cell(row.first.timestamp), track.cell(row.last.timestamp)
+            cells.append(track.bar(first, last, previous_cell, style))
+            previous_cell = last
+        previous_ts = row.last.timestamp
+        table.add_row(*cells)
     return table
 
 
-def _message_parts(event: TraceEvent) -> tuple[Text, Text | None]:
-    if event.event_type.is_error:
-        message_style = styles.FAIL_STYLE
-    elif "suppressed" in event.metadata:
-        message_style = styles.NOTE_STYLE  # the tracer's note, not a line of the plugin
-    else:
-        message_style = ""
-    message = Text(one_line(event.message), style=message_style)
-    details = event_details(event)
-    return message, Text(details, style=styles.DETAIL_STYLE) if details else None
-
-
-def _message_cell(
-    event: TraceEvent, message: Text, details: Text | None, width: int, *, stack: bool
-) -> Text:
-    """The message with its details after it, cut to `width`. With `stack` (narrow
-    terminals) details that do not fit get a line of their own instead of being cut."""
-    if details is None:
-        cell = message.copy()
-    elif not message.plain:
-        cell = details.copy()
-    elif message.cell_len + 2 + details.cell_len <= width or not stack:
-        cell = Text.assemble(message, "  ", details)
-    elif event.event_type is T.PLUGIN_LOG:
-        cell = message.copy()  # the line number is not worth a line of its own
-    else:
-        first, second = message.copy(), details.copy()
-        first.truncate(width, overflow="ellipsis")
-        second.truncate(width, overflow="ellipsis")
-        return Text("\n").join([first, second])
-    cell.truncate(width, overflow="ellipsis")
-    return cell
-
-
-# Error panel --------------------------------------------------------------------------
-
-
-def _error_event(trace: ExecutionTrace) -> TraceEvent | None:
-    errors = [e for e in trace.events if e.event_type.is_error]
-    executions = [e for e in errors if e.event_type is T.EXECUTION_ERROR]
-    last = executions or errors
-    return last[-1] if last else None
-
-
-def _frames(backtrace: Any) -> list[str]:
-    if not isinstance(backtrace, list):
-        return []
-    frames = [printable(str(f)).strip() for f in backtrace]
-    if all(_NUMBERED_FRAME.match(f) for f in frames):
-        return frames
-    return [f"#{i} {frame}" for i, frame in enumerate(frames)]
-
-
-def _error_panel(trace: ExecutionTrace) -> Panel:
-    event = _error_event(trace)
-    meta: Mapping[str, Any] = event.metadata if event else {}
-    kind = trace.error_kind or _str(meta, "error_kind") or "error"
-    message = trace.error_message or _str(meta, "error") or (event.message if event else "")
-
-    body: list[RenderableType] = [Text(printable(message) or "no message recorded")]
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style=styles.LABEL_STYLE, no_wrap=True)
-    facts.add_column(overflow="fold")
-    stage = _str(meta, "stage")
-    if stage:
-        facts.add_row("stage", Text(stage))
-    if event is not None:
-        facts.add_row("at", Text(format_offset(event.timestamp)))
-    pages = _int(meta, "memory_pages")
-    if pages is not None:
-        facts.add_row("memory", Text(_pages(pages)))
-    if trace.return_code is not None:
-        facts.add_row("return", Text(format_return_code(trace.return_code)))
-    if facts.row_count:
-        body += [Text(), facts]
-    frames = _frames(meta.get("backtrace"))
-    if frames:
-        body += [Text(), Text("wasm backtrace", style=styles.LABEL_STYLE)]
-        body += [Padding(Text(frame, overflow="fold"), (0, 0, 0, 2)) for frame in frames]
-    return Panel(
-        Group(*body),
-        title=Text(f"✗ {kind}", style=styles.FAIL_STYLE),
-        title_align="left",
-        border_style="red",
-        expand=True,
-    )
-
-
-__all__ = ["TraceTimeline", "event_details", "print_trace", "status_text"]
+__all__ = ["TraceTimeline", "event_details", "fold_repeats", "print_trace", "status_text"]

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
@@ -28,10 +27,11 @@ from wasmcli.render.formatting import (
     format_fuel_usage,
     format_local_time,
     format_return_code,
-    one_line,
     short_id,
     truncate,
 )
+from wasmcli.render.safe_text import one_line
+from wasmcli.render.tables import table_settings
 from wasmcli.return_codes import return_code_name
 from wasmcli.tracing.events import ExecutionTrace
 
@@ -40,57 +40,100 @@ MAX_SUMMARY_ERROR: Final = 160
 
 
 _GAP: Final = 2  # between columns
-# The columns of `traces list`, and the order they give way on a narrow terminal.
 _COLUMNS: Final = ("id", "started", "binary", "engine", "status", "return", "duration", "fuel")
-_DROP_ORDER: Final = ("engine", "fuel", "duration", "return")
-_BINARY_MAX: Final = 24
 _NUMERIC: Final = frozenset({"duration", "fuel"})
 
 
-def _cells(trace: ExecutionTrace, *, short_time: bool) -> dict[str, Text]:
+_BINARY_MAX: Final = 24
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How `traces list` draws its columns at one width."""
+
+    columns: tuple[str, ...] = _COLUMNS
+    binary_min: int = 16  # the binary column may shrink down to this (never below 8)
+    short_time: bool = False
+    code_only: bool = False  # the return column shows the number, not the name
+    binary_width: int = _BINARY_MAX  # what the fitting settled on
+
+    def header(self, name: str) -> str:
+        return "rc" if name == "return" and self.code_only else name
+
+
+# What gives way on a narrow terminal, in order: the binary name shrinks first (it is
+# cut with an ellipsis, never dropped), times lose their year and seconds, the return
+# code its name; only then do whole columns go, the least telling first.
+_STAGES: Final = (
+    _Layout(),
+    _Layout(binary_min=12, short_time=True),
+    _Layout(binary_min=8, short_time=True, code_only=True),
+    *(
+        _Layout(tuple(c for c in _COLUMNS if c not in dropped), 8, True, True)
+        for dropped in (
+            ("return",),
+            ("return", "engine"),
+            ("return", "engine", "fuel"),
+            ("return", "engine", "fuel", "duration"),
+        )
+    ),
+)
+
+
+def _cells(trace: ExecutionTrace, layout: _Layout) -> dict[str, Text]:
     started = format_local_time(trace.started_at, millis=False)
-    if short_time:
+    if layout.short_time:
         started = started[5:16]  # '11-26 17:47': enough to tell recent runs apart
     elif " " in started[11:]:
         started = started[: started.rindex(" ")]  # the zone is the same on every row
     status = "ok" if trace.success else (trace.error_kind or "failed")
+    if layout.code_only:
+        returned = MISSING if trace.return_code is None else str(trace.return_code)
+    else:
+        returned = format_return_code(trace.return_code)
     return {
         "id": Text(short_id(trace.trace_id), style=styles.ID_STYLE),
         "started": Text(started),
         "binary": Text(binary_label(trace, with_id=False)),
         "engine": Text(one_line(trace.engine or MISSING)),
         "status": Text(status, style=styles.status_style(trace.success)),
-        "return": Text(format_return_code(trace.return_code)),
+        "return": Text(returned),
         "duration": Text(format_duration(trace.duration_us)),
         "fuel": Text(format_fuel(trace.fuel_consumed)),
     }
 
 
-def _natural_width(rows: list[dict[str, Text]], columns: list[str]) -> int:
-    widths = []
-    for name in columns:
-        width = max([len(name), *(row[name].cell_len for row in rows)])
-        widths.append(min(width, _BINARY_MAX) if name == "binary" else width)
-    return sum(widths) + _GAP * (len(columns) - 1)
+def _column_width(rows: list[dict[str, Text]], layout: _Layout, name: str) -> int:
+    return max([len(layout.header(name)), *(row[name].cell_len for row in rows)])
 
 
-def _fit(items: list[ExecutionTrace], width: int | None) -> tuple[list[str], list[dict[str, Text]]]:
-    """The columns and cells that fit `width`: the least telling columns give way first
-    and times get shorter, rather than every cell being cut."""
-    columns = list(_COLUMNS)
-    rows = [_cells(t, short_time=False) for t in items]
-    if width is None:
-        return columns, rows
-    for drop in (None, *_DROP_ORDER):
-        if drop is not None:
-            columns.remove(drop)
-        if _natural_width(rows, columns) <= width:
-            break
-        if drop == "fuel":
-            rows = [_cells(t, short_time=True) for t in items]
-            if _natural_width(rows, columns) <= width:
-                break
-    return columns, rows
+def _settle(rows: list[dict[str, Text]], layout: _Layout, width: int | None) -> _Layout | None:
+    """The layout with the binary column as wide as the room allows, or None when even
+    its narrowest binary column does not fit `width`."""
+    wanted = min(_column_width(rows, layout, "binary"), _BINARY_MAX)
+    others = sum(_column_width(rows, layout, c) for c in layout.columns if c != "binary")
+    room = wanted if width is None else width - others - _GAP * (len(layout.columns) - 1)
+    if room < min(wanted, layout.binary_min):
+        return None
+    return replace(layout, binary_width=min(wanted, room))
+
+
+def _fit(items: list[ExecutionTrace], width: int | None) -> tuple[_Layout, list[dict[str, Text]]]:
+    """The first layout, in the order of `_STAGES`, whose table fits `width`."""
+    for stage in _STAGES:
+        rows = [_cells(t, stage) for t in items]
+        layout = _settle(rows, stage, width)
+        if layout is not None:
+            return layout, rows
+    return replace(stage, binary_width=8), rows
+
+
+def _natural_width(rows: list[dict[str, Text]], layout: _Layout) -> int:
+    widths = [
+        layout.binary_width if name == "binary" else _column_width(rows, layout, name)
+        for name in layout.columns
+    ]
+    return sum(widths) + _GAP * (len(layout.columns) - 1)
 
 
 class TracesTable(Table):
@@ -98,35 +141,27 @@ class TracesTable(Table):
     columns, renders the fitted variant for that width instead."""
 
     def __init__(self, traces: list[ExecutionTrace], width: int | None) -> None:
-        super().__init__(
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            padding=(0, 1),
-            collapse_padding=True,
-            header_style=styles.HEADER_STYLE,
-        )
+        super().__init__(**table_settings())
         self._traces = traces
         self._fitted_to = width
-        columns, rows = _fit(traces, width)
-        for name in columns:
+        layout, rows = _fit(traces, width)
+        self._layout = layout
+        for name in layout.columns:
             self.add_column(
-                name,
+                layout.header(name),
                 justify="right" if name in _NUMERIC else "left",
                 no_wrap=True,
                 overflow="ellipsis",
                 min_width=8 if name == "id" else None,
-                max_width=_BINARY_MAX if name == "binary" else None,
+                max_width=layout.binary_width if name == "binary" else None,
             )
         for row in rows:
-            self.add_row(*(row[name] for name in columns))
+            self.add_row(*(row[name] for name in layout.columns))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self._fitted_to is None or self._fitted_to > options.max_width:
-            names = [str(column.header) for column in self.columns]
-            if _natural_width([_cells(t, short_time=False) for t in self._traces], names) > (
-                options.max_width
-            ):
+            rows = [_cells(t, self._layout) for t in self._traces]
+            if _natural_width(rows, self._layout) > options.max_width:
                 yield TracesTable(self._traces, options.max_width)
                 return
         yield from super().__rich_console__(console, options)
@@ -136,9 +171,10 @@ def traces_table(traces: Iterable[ExecutionTrace], width: int | None = None) -> 
     """A table of traces, in the order given (the store returns newest first).
 
     Columns: id, started (local), binary, engine, status, return (decoded), duration,
-    fuel. On a terminal too narrow for all of them, engine, fuel, duration and return
-    code give way in that order and times are shortened; `width` fits the table ahead
-    of time, otherwise it fits itself to the console it is printed on.
+    fuel. On a terminal too narrow for all of them, the binary name shrinks first, then
+    times and the return code get shorter; columns are left out only below that
+    (return, engine, fuel, duration, in that order). `width` fits the table ahead of
+    time, otherwise it fits itself to the console it is printed on.
     """
     return TracesTable(list(traces), width)
 
@@ -231,12 +267,7 @@ class RunSummary:
         )
 
 
-def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
-    """'✓ hello · SUCCESS (0) · 0.84 ms · fuel 31 of 5,000,000,000 · trace 3f2a9c1b'.
-
-    A plugin that returned a code says which ('✗ parser · ERROR_PARSE_ERROR (-5) · …');
-    any other failure gives its kind and message ('✗ divider · trap: wasm trap: …').
-    """
+def _summary_parts(run: ExecutionTrace | RunSummary | RunOutcome) -> tuple[Text, list[Text]]:
     if isinstance(run, ExecutionTrace):
         summary = RunSummary.from_trace(run)
     elif isinstance(run, RunSummary):
@@ -244,10 +275,10 @@ def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
     else:
         summary = RunSummary.from_result(run)
     status = styles.status_style(summary.success)
-    line = Text()
-    line.append("✓" if summary.success else "✗", style=status)
-    line.append(" ")
-    line.append(one_line(summary.binary), style=styles.TITLE_STYLE)
+    head = Text()
+    head.append("✓" if summary.success else "✗", style=status)
+    head.append(" ")
+    head.append(one_line(summary.binary), style=styles.TITLE_STYLE)
 
     parts: list[Text] = []
     if summary.return_code is not None and summary.error_kind in (None, "plugin_error"):
@@ -260,24 +291,73 @@ def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
         parts.append(Text(f"{kind}: {message}" if message else kind, style=status))
     parts.append(Text(format_duration(summary.duration_us)))
     if summary.fuel_consumed is not None:
-        parts.append(
-            Text(
-                "fuel "
-                + format_fuel_usage(summary.fuel_consumed, summary.fuel_limit, percent=False)
-            )
-        )
+        fuel = format_fuel_usage(summary.fuel_consumed, summary.fuel_limit, percent=False)
+        parts.append(Text("fuel " + fuel))
     if summary.trace_id:
         parts.append(Text.assemble("trace ", (short_id(summary.trace_id), styles.ID_STYLE)))
+    return head, parts
+
+
+_SEPARATOR: Final = " · "
+_INDENT: Final = "  "
+
+
+def run_summary_line(run: ExecutionTrace | RunSummary | RunOutcome) -> Text:
+    """'✓ hello · SUCCESS (0) · 0.84 ms · fuel 31 of 5,000,000,000 · trace 3f2a9c1b'.
+
+    A plugin that returned a code says which ('✗ parser · ERROR_PARSE_ERROR (-5) · …');
+    any other failure gives its kind and message ('✗ divider · trap: wasm trap: …').
+    """
+    head, parts = _summary_parts(run)
+    line = head.copy()
     for part in parts:
-        line.append(" · ", style=styles.LABEL_STYLE)
+        line.append(_SEPARATOR, style=styles.LABEL_STYLE)
         line.append_text(part)
     return line
+
+
+class SummaryLine:
+    """The run summary as `wasmcli run` prints it on stderr.
+
+    Scripts read it as one line; on a terminal narrower than the line it breaks only
+    between its fields, continuing indented, so no number or id is split across lines
+    (a field wider than the terminal, a long error message, wraps between words).
+    """
+
+    def __init__(self, run: ExecutionTrace | RunSummary | RunOutcome) -> None:
+        self.head, self.parts = _summary_parts(run)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = self.head.copy()
+        for part in self.parts:
+            line.append(_SEPARATOR, style=styles.LABEL_STYLE)
+            line.append_text(part)
+        width = options.max_width
+        if not console.is_terminal or line.cell_len <= width:
+            yield line
+            return
+        yield from self._fitted(console, width)
+
+    def _fitted(self, console: Console, width: int) -> RenderResult:
+        lines: list[Text] = [self.head.copy()]
+        for part in self.parts:
+            current = lines[-1]
+            if current.cell_len + len(_SEPARATOR) + part.cell_len <= width:
+                current.append(_SEPARATOR, style=styles.LABEL_STYLE)
+                current.append_text(part)
+                continue
+            current.append(_SEPARATOR.rstrip(), style=styles.LABEL_STYLE)
+            for piece in part.wrap(console, max(width - len(_INDENT), 8)):
+                piece.rstrip()
+                lines.append(Text(_INDENT) + piece)
+        yield from lines
 
 
 __all__ = [
     "RunErrorLike",
     "RunOutcome",
     "RunSummary",
+    "SummaryLine",
     "TracesTable",
     "run_summary_line",
     "traces_table",

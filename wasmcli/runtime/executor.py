@@ -106,11 +106,7 @@ class Executor:
             )
             _check_input(input_bytes)
             binary = self._load(ref, recorder)
-            try:
-                engine = load_engine(config.engine)
-            except WasmcliError as exc:
-                exc.details.setdefault("stage", "engine")
-                raise
+            engine = _import_engine(config.engine, recorder)
             request = SessionRequest(
                 wasm=binary.wasm,
                 sha256=binary.sha256,
@@ -142,12 +138,22 @@ class Executor:
     def _load(self, ref: str | ResolvedBinary, recorder: TraceRecorder) -> ResolvedBinary:
         reference = ref.name or ref.binary_id if isinstance(ref, ResolvedBinary) else ref
         recorder.record(Ev.LOAD_START, f"Loading {reference}", reference=reference)
+        started = time.perf_counter()
         try:
             binary = ref if isinstance(ref, ResolvedBinary) else self.registry.resolve(ref)
         except WasmcliError as exc:
             exc.details.setdefault("stage", "load")
             raise
         recorder.set_binary(binary.binary_id, binary.name)
+        recorder.record(
+            Ev.LOAD_COMPLETE,
+            "Binary read",
+            step="resolve",
+            source=binary.source,
+            size_bytes=len(binary.wasm),
+            sha256=binary.sha256,
+            duration_ms=round(_ms_since(started), 3),
+        )
         return binary
 
     def _run(self, engine: Engine, request: SessionRequest, sink: RunSink) -> SessionOutcome:
@@ -222,6 +228,24 @@ class Executor:
             warnings=tuple(warnings),
             exception=_exception_of(error),
         )
+
+
+def _import_engine(name: str, recorder: TraceRecorder) -> Engine:
+    """The engine adapter, imported on first use (it imports the engine's package)."""
+    started = time.perf_counter()
+    try:
+        engine = load_engine(name)
+    except WasmcliError as exc:
+        exc.details.setdefault("stage", "engine")
+        raise
+    recorder.record(
+        Ev.LOAD_COMPLETE,
+        "Engine imported",
+        step="engine_import",
+        engine=engine.name,
+        duration_ms=round(_ms_since(started), 3),
+    )
+    return engine
 
 
 def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
