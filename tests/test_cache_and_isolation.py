@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import signal
+from functools import partial
 from pathlib import Path
 
 from wasmcli.engines.base import EngineLimits
@@ -14,7 +15,7 @@ from wasmcli.engines.wasmtime_engine import WasmtimeEngine
 from wasmcli.errors import WasmcliError
 from wasmcli.runtime.env import encode_env
 from wasmcli.runtime.executor import RunSink
-from wasmcli.runtime.session import SessionRequest
+from wasmcli.runtime.session import SessionRequest, run_session
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.tracing.recorder import TraceRecorder
 
@@ -87,7 +88,8 @@ def run_in_child_process(engine_name: str, wasm: bytes, timeout_ms: int) -> dict
     sink = RunSink(TraceRecorder())
     result: dict = {"lines": sink.lines}
     try:
-        outcome = run_isolated(engine, request_for(wasm, timeout_ms), sink)
+        request = request_for(wasm, timeout_ms)
+        outcome = run_isolated(partial(run_session, engine, request), sink, timeout_ms)
         result["return_code"] = outcome.return_code
     except WasmcliError as error:
         result["error"] = (error.kind.value, error.message)

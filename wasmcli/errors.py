@@ -9,6 +9,9 @@ knows which engine ran.
 from __future__ import annotations
 
 import enum
+import signal as _signal
+from collections.abc import Sequence
+from typing import Any
 
 
 class ErrorKind(str, enum.Enum):
@@ -25,6 +28,7 @@ class ErrorKind(str, enum.Enum):
     IO = "io"
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"
+    TERMINATED = "terminated"
 
     @property
     def exit_code(self) -> int:
@@ -46,6 +50,8 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 10,
     # Ctrl-C: the shell convention 128 + SIGINT, so scripts see an interrupt as one.
     ErrorKind.INTERRUPTED: 130,
+    # SIGTERM (143) or SIGHUP (129): 128 + the signal; 143 is the table's entry.
+    ErrorKind.TERMINATED: 143,
 }
 
 EXIT_SUCCESS = 0
@@ -62,32 +68,120 @@ KIND_DESCRIPTIONS: dict[ErrorKind, str] = {
     ErrorKind.IO: "invalid UTF-8 in input or output, output above the cap",
     ErrorKind.INTERNAL: "a bug in wasmcli",
     ErrorKind.INTERRUPTED: "interrupted by the user (Ctrl-C)",
+    ErrorKind.TERMINATED: "stopped by SIGTERM (exit 143) or SIGHUP (exit 129)",
 }
 
 
 class WasmcliError(Exception):
-    """A failure with a kind, a one-line message and, for traps, the wasm backtrace."""
+    """A failure with a kind, a one-line message and typed facts about where it happened.
+
+    Like wasmtime's `Trap.trap_code`, the fields say what happened without anyone having
+    to read the message: `trap` is the trap's description for kind TRAP (the start-up
+    wrapping and the memory hint build on it), `stage` the step of the run that failed,
+    `fuel_consumed`/`memory_pages` the plugin's state when it stopped, `signal` the
+    signal that ended a `terminated` run, `cause` the exception behind an internal error.
+    Layers fill what they know with `at()`; the first value set wins.
+    """
 
     def __init__(
         self,
         kind: ErrorKind,
         message: str,
         *,
-        backtrace: list[str] | None = None,
-        details: dict[str, object] | None = None,
+        backtrace: Sequence[str] = (),
+        trap: str | None = None,
+        stage: str | None = None,
+        fuel_consumed: int | None = None,
+        memory_pages: int | None = None,
+        signal: int | None = None,
+        cause: BaseException | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
-        self.backtrace = backtrace or []
-        self.details = details or {}
+        self.backtrace = list(backtrace)
+        self.trap = trap
+        self.stage = stage
+        self.fuel_consumed = fuel_consumed
+        self.memory_pages = memory_pages
+        self.signal = signal
+        self.cause = cause
 
     @property
     def exit_code(self) -> int:
+        if self.kind is ErrorKind.TERMINATED and self.signal is not None:
+            return 128 + self.signal  # the shell convention, as for Ctrl-C
         return self.kind.exit_code
+
+    def at(
+        self,
+        *,
+        stage: str | None = None,
+        fuel_consumed: int | None = None,
+        memory_pages: int | None = None,
+    ) -> WasmcliError:
+        """Add what an outer layer knows; a fact set closer to the failure is kept."""
+        if self.stage is None:
+            self.stage = stage
+        if self.fuel_consumed is None:
+            self.fuel_consumed = fuel_consumed
+        if self.memory_pages is None:
+            self.memory_pages = memory_pages
+        return self
+
+    def set_message(self, message: str) -> None:
+        self.message = message
+        self.args = (message,)
+
+    def to_wire(self) -> dict[str, Any]:
+        """Plain values only: how a child process hands the error to its parent."""
+        return {
+            "kind": self.kind.value,
+            "message": self.message,
+            "backtrace": list(self.backtrace),
+            "trap": self.trap,
+            "stage": self.stage,
+            "fuel_consumed": self.fuel_consumed,
+            "memory_pages": self.memory_pages,
+            "signal": self.signal,
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> WasmcliError:
+        fields = {key: value for key, value in data.items() if key not in ("kind", "message")}
+        return cls(ErrorKind(data["kind"]), data["message"], **fields)
 
     def __repr__(self) -> str:
         return f"WasmcliError({self.kind.value!r}, {self.message!r})"
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: raised like KeyboardInterrupt, so the run stops, its
+    trace is stored, and the process exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """The handler `wasmcli run` installs for SIGTERM and SIGHUP."""
+    raise Terminated(signum)
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return _signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def stopped_by_signal(signum: int) -> WasmcliError:
+    """The error of a run stopped by a signal: Ctrl-C is `interrupted`, the rest
+    `terminated`."""
+    if signum == _signal.SIGINT:
+        return WasmcliError(ErrorKind.INTERRUPTED, "Interrupted")
+    return WasmcliError(ErrorKind.TERMINATED, f"Terminated by {signal_name(signum)}", signal=signum)
 
 
 def internal_error(exc: BaseException) -> WasmcliError:
@@ -96,4 +190,5 @@ def internal_error(exc: BaseException) -> WasmcliError:
         ErrorKind.INTERNAL,
         f"Internal error: {type(exc).__name__}: {exc} "
         "(this is a bug in wasmcli; please report it with the trace id)",
+        cause=exc,
     )

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from wasmcli.errors import ErrorKind, WasmcliError, internal_error
+from wasmcli.errors import ErrorKind, Terminated, WasmcliError, internal_error, signal_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +27,11 @@ def print_error(message: str) -> None:
     from wasmcli.render.safe_text import one_line
 
     sys.stderr.write(f"error: {one_line(message)}\n")
+    sys.stderr.flush()
+
+
+def print_warning(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
     sys.stderr.flush()
 
 
@@ -49,6 +54,9 @@ def guard(command: F) -> F:
         except KeyboardInterrupt:
             print_error("interrupted")
             raise typer.Exit(ErrorKind.INTERRUPTED.exit_code) from None
+        except Terminated as stop:  # SIGTERM or SIGHUP (see run_cmd.stop_on_signals)
+            print_error(f"terminated by {signal_name(stop.signum)}")
+            raise typer.Exit(128 + stop.signum) from None
         except BrokenPipeError:
             # `wasmcli traces export | head`: the reader left; that is not an error of ours.
             _silence_stdout()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wasmcli.cli.errors import guard, print_error, usage_error
+from wasmcli.cli.errors import guard, print_warning, usage_error
 from wasmcli.cli.state import open_registry
 from wasmcli.config import RunConfig, parse_size
-from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.errors import ErrorKind, WasmcliError, raise_terminated
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
@@ -41,6 +42,15 @@ def _stdin_is_terminal() -> bool:
         return sys.stdin is None or sys.stdin.isatty()
     except (AttributeError, ValueError):
         return True
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP stop the plugin as Ctrl-C does: the run's trace is stored
+    (error kind `terminated`) and wasmcli exits 128 + the signal. A signal that was
+    ignored when wasmcli started (nohup's SIGHUP) stays ignored."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, raise_terminated)
 
 
 def parse_env_pairs(pairs: list[str]) -> dict[str, str]:
@@ -163,6 +173,7 @@ def run(
     from wasmcli.tracing.tracer import Tracer
 
     tracer = Tracer(enabled=False) if no_trace else None
+    stop_on_signals()
     result = Executor(open_registry(), tracer=tracer).execute(binary, data, config)
 
     if json_:
@@ -173,7 +184,7 @@ def run(
 
     from wasmcli.render.console import diag_console
 
-    if trace and result.trace is not None:
+    if trace and result.trace is not None and result.trace_id is not None:
         from wasmcli.render.timeline import TraceTimeline
 
         diag_console().print(TraceTimeline(result.trace))
@@ -182,7 +193,7 @@ def run(
 
         diag_console().print(SummaryLine(result), soft_wrap=True)
     for warning in result.warnings:
-        print_error(f"warning: {warning}")
+        print_warning(warning)
     if result.exception is not None:
         from wasmcli.cli.errors import debug_enabled
 

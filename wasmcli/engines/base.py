@@ -8,20 +8,26 @@ engine ran. Adapters: `wasmtime_engine.py`, `wasmer_engine.py`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.engines.faults import above_limit, compile_error
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache, cache_key
+from wasmcli.wasm import ResourcesAboveLimit, WasmFormatError, limit_resources
 
 WASM_PAGE_SIZE = 65536
 MIB = 1024 * 1024
 
-# Called with the bytes of each `host.log(ptr, len)`; the adapter has already checked
-# that the range lies inside memory (an out-of-bounds range is a trap).
-HostLog = Callable[[bytes], None]
+
+class HostLog(Protocol):
+    """Where each `host.log(ptr, len)` goes. The adapter checks the range against the
+    plugin's memory (a trap), then asks `check_room(len)` before it copies a byte (a
+    line past the output cap is refused at its length), then hands over the bytes."""
+
+    def check_room(self, size: int) -> None: ...
+
+    def __call__(self, raw: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class LoadedModule:
 
     native: Any  # the engine's own module object
     from_cache: bool  # whether the compiled artifact came from the on-disk cache
+    source: bytes = b""  # the plugin's own bytes (its file offsets name backtrace frames)
 
 
 class Engine(ABC):
@@ -121,11 +128,11 @@ class Engine(ABC):
         if artifact is not None:
             native = self.deserialize(artifact)
             if native is not None:
-                return LoadedModule(native, True)
+                return LoadedModule(native, True, wasm)
         native = self.compile(wasm, limits)
         if cache is not None:
             cache.store(key, self.serialize(native))
-        return LoadedModule(native, False)
+        return LoadedModule(native, False, wasm)
 
     @abstractmethod
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
@@ -133,7 +140,10 @@ class Engine(ABC):
 
     @abstractmethod
     def compile(self, wasm: bytes, limits: EngineLimits) -> Any:
-        """The engine's compiled module; WasmcliError(LOAD) when the module is invalid."""
+        """The engine's compiled module; WasmcliError(LOAD) when the module is invalid.
+
+        Adapters compile `limited(wasm, limits)`, never the plugin's bytes as they are.
+        """
 
     def serialize(self, native: Any) -> bytes:
         """A compiled module as bytes for the cache (both engines' modules serialize)."""
@@ -154,6 +164,13 @@ class Engine(ABC):
         """
 
 
-def compile_error(detail: str) -> WasmcliError:
-    """The load error of a module an engine cannot compile, worded the same everywhere."""
-    return WasmcliError(ErrorKind.LOAD, f"Failed to compile module: {detail}")
+def limited(wasm: bytes, limits: EngineLimits) -> bytes:
+    """The module with every memory's and table's maximum lowered so that all of them
+    together stay within the memory cap (wasm.limit_resources): both engines compile
+    this, so both refuse the same growth. Above the cap at start-up: memory_limit."""
+    try:
+        return limit_resources(wasm, limits.memory_limit_bytes)
+    except ResourcesAboveLimit as exc:
+        raise above_limit(exc.initial_bytes, exc.limit_bytes).at(stage="abi_check") from None
+    except WasmFormatError as exc:
+        raise compile_error(str(exc)) from None

@@ -1,14 +1,16 @@
-"""Running a session in a child process that the parent kills at the deadline.
+"""Running a task (the runtime's session) in a child process killed at the deadline.
 
 wasmer's calls hold the GIL and it has no interrupt, so nothing inside the process can
-stop an infinite loop. The parent forks a child that runs the whole session (compile,
-instantiate, calls) and relays its events and log lines through a pipe, stamped with
-the child's monotonic clock (system-wide on Linux, so timestamps line up with the
-parent's trace). The wall-clock limit starts when the child is about to run wasm code
-(compiling is not the plugin's time, as with wasmtime); at the deadline the parent
-kills the child and reports a timeout. A child that dies any other way (a signal, a
-crash in the engine) is reported as an internal error. Either way the parent still
-holds every event relayed so far, so the trace is stored.
+stop an infinite loop. The parent forks a child that runs the task it is handed (the
+runtime passes the whole session: compile, instantiate, calls) and relays its events,
+log lines and stages through a pipe, stamped with the child's monotonic clock
+(system-wide on Linux, so timestamps line up with the parent's trace). Compiling is
+bounded by COMPILE_LIMIT_S (exit 3); the wall-clock limit starts when the child is about
+to run wasm code; at the deadline the parent kills the child and reports a timeout at
+the stage the child had reached. A child that dies any other way (a signal, a crash in
+the engine) is an internal error. A signal to the parent (Ctrl-C, SIGTERM, SIGHUP) kills
+the child too. Whatever happens, the parent holds every event relayed so far, so the
+trace is stored. This module knows nothing of the runtime: it runs a callable.
 """
 
 from __future__ import annotations
@@ -19,22 +21,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from wasmcli.engines.base import Engine, compile_error
+from wasmcli.engines.faults import compile_error, timed_out
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.runtime.session import (
-    SessionOutcome,
-    SessionRequest,
-    run_session,
-    unknown_fuel_checkpoint,
-)
 from wasmcli.tracing.events import TraceEventType
 
 # Compiling is not covered by the plugin's timeout, but a module crafted to compile
-# forever must not hang wasmcli either.
-COMPILE_LIMIT_S = 120.0
+# forever must not hang wasmcli either (the same limit as wasmtime's compile worker).
+COMPILE_LIMIT_S = 60.0
 _CHILD_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1
 
@@ -55,6 +52,9 @@ class _RelaySink:
 
     def log(self, line: str, size: int) -> None:
         self.conn.send(("log", time.monotonic_ns(), line, size))
+
+    def stage(self, name: str) -> None:
+        self.conn.send(("stage", name))
 
     def wasm_starting(self) -> None:
         self.conn.send(("arm", time.monotonic_ns()))
@@ -81,27 +81,37 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _child_main(engine: Engine, request: SessionRequest, conn: Connection, parent_pid: int) -> None:
+Outcome = TypeVar("Outcome")
+Task = Callable[[_RelaySink], Outcome]
+
+
+class RelayTarget(Protocol):
+    """The parent's side: what the child reported, with the child's timestamps."""
+
+    def event_at(
+        self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
+    ) -> None: ...
+
+    def log_at(self, at_ns: int, line: str, size: int) -> None: ...
+
+    def stage(self, name: str) -> None: ...
+
+
+def _child_main(task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: int) -> None:
     _die_with_parent(parent_pid)
-    # Ctrl-C reaches the whole process group; the parent handles it (and kills us).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sink = _RelaySink(conn, request.limits.timeout_ms)
+    # Signals meant for wasmcli reach the whole process group (a Ctrl-C, a CI runner's
+    # SIGTERM to the group): the parent handles them, and kills us.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    sink = _RelaySink(conn, timeout_ms)
     try:
         try:
-            outcome = run_session(engine, request, sink)
-            final: tuple[Any, ...] = (
-                "done",
-                outcome.return_code,
-                outcome.fuel_consumed,
-                outcome.memory_pages,
-            )
+            final: tuple[Any, ...] = ("done", task(sink))
         except WasmcliError as error:
-            details = {
-                k: v for k, v in error.details.items() if isinstance(v, (str, int, type(None)))
-            }
-            final = ("error", error.kind.value, error.message, list(error.backtrace), details)
+            final = ("error", error.to_wire())
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
-            final = ("error", ErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}", [], {})
+            message = f"{type(exc).__name__}: {exc}"
+            final = ("error", WasmcliError(ErrorKind.INTERNAL, message).to_wire())
         sink.send(final)
         conn.close()
     finally:
@@ -109,61 +119,88 @@ def _child_main(engine: Engine, request: SessionRequest, conn: Connection, paren
         os._exit(0)
 
 
-def run_isolated(engine: Engine, request: SessionRequest, sink: Any) -> SessionOutcome:
-    """Run `run_session` in a child process; the parent enforces the wall-clock limit."""
+def run_isolated(
+    task: Task[Outcome],
+    sink: RelayTarget,
+    timeout_ms: int,
+    on_timeout: Callable[[], None] = lambda: None,
+) -> Outcome:
+    """Run `task` in a child process; the parent enforces the compile and wall-clock
+    limits. `on_timeout` runs after a child killed at the deadline has been drained."""
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx: Any = multiprocessing.get_context(method)
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child_main, args=(engine, request, sender, os.getpid()), daemon=True
+        target=_child_main, args=(task, timeout_ms, sender, os.getpid()), daemon=True
     )
     child.start()
     sender.close()
     try:
-        return _relay(child, receiver, request, sink)
-    except BaseException:
+        outcome: Outcome = _Relay(child, receiver, sink, timeout_ms, on_timeout).run()
+        return outcome
+    except BaseException:  # a signal to us (KeyboardInterrupt, Terminated), or a failure
         _kill(child)
+        _drain(receiver, sink)  # what the child said before it was killed
         raise
     finally:
         receiver.close()
         child.join(5)
 
 
-def _relay(
-    child: multiprocessing.process.BaseProcess,
-    receiver: Connection,
-    request: SessionRequest,
-    sink: Any,
-) -> SessionOutcome:
-    deadline = time.monotonic() + COMPILE_LIMIT_S
-    armed = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not receiver.poll(remaining):
-            if time.monotonic() < deadline:
+class _Relay:
+    """The parent's loop: pass on what the child says, kill it at the deadline."""
+
+    def __init__(
+        self,
+        child: multiprocessing.process.BaseProcess,
+        receiver: Connection,
+        sink: RelayTarget,
+        timeout_ms: int,
+        on_timeout: Callable[[], None],
+    ) -> None:
+        self.child = child
+        self.receiver = receiver
+        self.sink = sink
+        self.timeout_ms = timeout_ms
+        self.on_timeout = on_timeout
+        self.deadline = time.monotonic() + COMPILE_LIMIT_S
+        self.armed = False
+        self.stage = "load"
+
+    def run(self) -> Any:
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not self.receiver.poll(remaining):
+                if time.monotonic() < self.deadline:
+                    continue
+                raise self._deadline_passed()
+            try:
+                item = self.receiver.recv()
+            except (EOFError, OSError):
+                raise _child_died(self.child).at(stage=self.stage) from None
+            if item[0] == "arm":
+                # The plugin's time starts now, measured on the child's clock.
+                self.armed = True
+                self.deadline = item[1] / 1e9 + self.timeout_ms / 1000
                 continue
-            _kill(child)
-            _drain(receiver, sink)  # what the child said before it was killed
-            if armed:
-                unknown_fuel_checkpoint(request.limits, sink)  # its counter died with it
-                raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
-            raise compile_error(f"compiling took longer than {COMPILE_LIMIT_S:g} s")
-        try:
-            item = receiver.recv()
-        except (EOFError, OSError):
-            raise _child_died(child) from None
-        if item[0] == "arm":
-            # The plugin's time starts now, measured on the child's clock.
-            armed = True
-            deadline = item[1] / 1e9 + request.limits.timeout_ms / 1000
-        else:
-            outcome = _handle(item, sink)
-            if outcome is not None:
+            if item[0] == "stage":
+                self.stage = item[1]
+            done, outcome = _handle(item, self.sink)
+            if done:
                 return outcome
 
+    def _deadline_passed(self) -> WasmcliError:
+        _kill(self.child)
+        _drain(self.receiver, self.sink)  # what the child said before it was killed
+        if not self.armed:
+            error = compile_error(f"compiling took longer than {COMPILE_LIMIT_S:g} s")
+            return error
+        self.on_timeout()  # e.g. the fuel checkpoint: the child's counter died with it
+        return timed_out().at(stage=self.stage)
 
-def _handle(item: tuple[Any, ...], sink: Any) -> SessionOutcome | None:
-    """Pass one message on to the sink; the outcome when it is the last one."""
+
+def _handle(item: tuple[Any, ...], sink: RelayTarget) -> tuple[bool, Any]:
+    """Pass one message on to the sink; (True, the outcome) when it is the last one."""
     tag = item[0]
     if tag == "event":
         _, at_ns, event_type, message, metadata = item
@@ -171,20 +208,20 @@ def _handle(item: tuple[Any, ...], sink: Any) -> SessionOutcome | None:
     elif tag == "log":
         _, at_ns, line, size = item
         sink.log_at(at_ns, line, size)
+    elif tag == "stage":
+        sink.stage(item[1])
     elif tag == "done":
-        _, return_code, fuel_consumed, memory_pages = item
-        return SessionOutcome(return_code, fuel_consumed, memory_pages)
+        return True, item[1]
     elif tag == "error":
-        _, kind, message, backtrace, details = item
-        raise WasmcliError(ErrorKind(kind), message, backtrace=backtrace, details=details)
-    return None
+        raise WasmcliError.from_wire(item[1])
+    return False, None
 
 
-def _drain(receiver: Connection, sink: Any) -> None:
+def _drain(receiver: Connection, sink: RelayTarget) -> None:
     try:
         while receiver.poll(0):
             item = receiver.recv()
-            if item[0] in ("event", "log"):
+            if item[0] in ("event", "log", "stage"):
                 _handle(item, sink)
     except (EOFError, OSError):
         pass
@@ -194,7 +231,7 @@ def _child_died(child: multiprocessing.process.BaseProcess) -> WasmcliError:
     child.join(5)
     code = child.exitcode
     if code == -signal.SIGALRM:  # the child's own deadline fired first
-        return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
+        return timed_out()
     if code is not None and code < 0:
         try:
             how = f"signal {signal.Signals(-code).name}"
@@ -206,7 +243,7 @@ def _child_died(child: multiprocessing.process.BaseProcess) -> WasmcliError:
         ErrorKind.INTERNAL,
         f"The engine process died ({how}) before the run finished "
         "(this is a bug in wasmcli or the engine; please report it with the trace id)",
-        details={"stage": "engine_process"},
+        stage="engine_process",
     )
 
 

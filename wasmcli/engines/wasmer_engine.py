@@ -4,8 +4,9 @@ wasmer 1.1.0 has no fuel, no interrupt and no store limits, so:
 - fuel: the module is instrumented before compiling (`wasmcli.wasm.instrument_fuel`): an
   exported i64 global counts the remaining fuel down with wasmtime's cost model; a trap
   with that global below zero is out_of_fuel;
-- memory cap: the module's declared maximum is lowered to the limit
-  (`wasmcli.wasm.limit_memory`), which wasmer enforces on `memory.grow`;
+- memory cap: the declared maxima of every memory and table are lowered so that all
+  of them together fit the cap (`engines.base.limited`, the same rewrite wasmtime
+  compiles), which wasmer enforces on `memory.grow` and `table.grow`;
 - timeout: wasmer's calls hold the GIL, so the executor runs this adapter in a child
   process that the parent kills at the deadline (`needs_isolation`, engines/isolation.py).
 Compiled modules are cached with `Module.serialize`; the cache verifies each artifact's
@@ -22,28 +23,23 @@ from typing import Any
 import wasmer
 import wasmer_compiler_cranelift
 
+from wasmcli.engines import faults
 from wasmcli.engines.base import (
     Engine,
     EngineLimits,
     HostLog,
     LoadedModule,
     PluginInstance,
-    compile_error,
+    limited,
 )
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
-from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.wasm import (
-    FUEL_EXPORT,
-    START_EXPORT,
-    MemoryAboveLimit,
-    WasmFormatError,
-    instrument_fuel,
-    limit_memory,
-)
+from wasmcli.errors import WasmcliError
+from wasmcli.wasm import FUEL_EXPORT, START_EXPORT, FuncType, WasmFormatError, instrument_fuel
 
-# Bump when the instrumentation changes the code it emits: it is part of the cache key.
-INSTRUMENTATION_VERSION = 1
+# Bump when the instrumentation or the limits rewrite changes the code it emits: it is
+# part of the cache key. 2: the cap covers all memories and tables together.
+INSTRUMENTATION_VERSION = 2
 _TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64", 5: "v128", 6: "externref", 7: "funcref"}
 _FRAME = re.compile(r"^\s*at (?P<name>.+?) \(<module>\[(?P<index>\d+)\]:(?P<offset>0x[0-9a-f]+)\)")
 
@@ -68,25 +64,22 @@ class WasmerEngine(Engine):
 
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
         # The memory limit is compiled in: it lowers the module's declared maximum.
-        return (INSTRUMENTATION_VERSION, limits.memory_limit_pages)
+        return (INSTRUMENTATION_VERSION, limits.memory_limit_bytes)
 
     def compile(self, wasm: bytes, limits: EngineLimits) -> wasmer.Module:
         store = _store()
         # Validate the plugin as written first, so compile errors name its own bytes.
         if not wasmer.Module.validate(store, wasm):
-            raise compile_error(_compile_message(store, wasm))
+            raise faults.compile_error(_compile_message(store, wasm))
+        prepared = limited(wasm, limits)
         try:
-            prepared = instrument_fuel(wasm)
-            try:
-                prepared = limit_memory(prepared, limits.memory_limit_pages)
-            except MemoryAboveLimit:
-                pass  # refused by the ABI check before instantiation, as on wasmtime
+            prepared = instrument_fuel(prepared)
         except WasmFormatError as exc:
-            raise compile_error(str(exc)) from None
+            raise faults.compile_error(str(exc)) from None
         try:
             return wasmer.Module(store, prepared)
         except Exception as exc:  # noqa: BLE001 - wasmer raises plain exceptions
-            raise compile_error(first_line(str(exc))) from None
+            raise faults.compile_error(first_line(str(exc))) from None
 
     def deserialize(self, artifact: bytes) -> wasmer.Module | None:
         try:
@@ -109,11 +102,12 @@ def _compile_message(store: wasmer.Store, wasm: bytes) -> str:
     return "invalid module"
 
 
-def _signature(ty: Any) -> str | None:
+def _signature(ty: Any) -> FuncType | None:
     if isinstance(ty, wasmer.FunctionType):
-        params = ", ".join(_TYPE_NAMES.get(int(p), str(p)) for p in ty.params)
-        results = ", ".join(_TYPE_NAMES.get(int(r), str(r)) for r in ty.results)
-        return f"({params}) -> ({results})"
+        return FuncType(
+            tuple(_TYPE_NAMES.get(int(p), str(p)) for p in ty.params),
+            tuple(_TYPE_NAMES.get(int(r), str(r)) for r in ty.results),
+        )
     return None
 
 
@@ -129,9 +123,7 @@ class WasmerInstance(PluginInstance):
         try:
             self.instance = wasmer.Instance(module, imports)
         except Exception as exc:  # noqa: BLE001
-            raise WasmcliError(
-                ErrorKind.ABI, f"Failed to instantiate module: {first_line(str(exc))}"
-            ) from None
+            raise faults.instantiate_failed(first_line(str(exc))) from None
         self.exports = self.instance.exports
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel
@@ -142,14 +134,7 @@ class WasmerInstance(PluginInstance):
             try:
                 self._invoke(start)
             except WasmcliError as error:
-                if error.kind is ErrorKind.TRAP:
-                    raise WasmcliError(
-                        ErrorKind.ABI,
-                        "Failed to instantiate module: the start function trapped: "
-                        + error.message.removeprefix("Plugin trapped: "),
-                        backtrace=error.backtrace,
-                    ) from None
-                raise
+                raise faults.start_failed(error) from None
 
     def _export(self, name: str) -> Any:
         try:
@@ -161,23 +146,18 @@ class WasmerInstance(PluginInstance):
 
     def _log(self, ptr: int, length: int) -> None:
         if self._memory is None:
-            raise WasmcliError(ErrorKind.TRAP, "host.log called but the plugin exports no memory")
-        start, size = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
-        available = self._memory.data_size
-        if start + size > available:
-            raise WasmcliError(
-                ErrorKind.TRAP,
-                f"host.log range {start}..{start + size} is outside the plugin's memory "
-                f"({available} bytes)",
-            )
-        # A fresh view each time: growing memory invalidates earlier views.
-        self._host_log(bytes(self._memory.uint8_view(start)[0:size]))
+            raise faults.log_without_memory()
+        start, size = faults.log_range(ptr, length, self._memory.data_size)
+        self._host_log.check_room(size)  # before a byte is copied
+        # A fresh view each time: growing memory invalidates earlier ones. A memoryview
+        # slice copies once, in C (uint8_view slices build a list of ints first).
+        self._host_log(bytes(memoryview(self._memory.buffer)[start : start + size]))
 
     # -- memory ---------------------------------------------------------------------
 
     def _mem(self) -> wasmer.Memory:
         if self._memory is None:
-            raise WasmcliError(ErrorKind.ABI, "the module does not export `memory`")
+            raise faults.missing_memory()
         return self._memory
 
     def memory_pages(self) -> int:
@@ -194,22 +174,13 @@ class WasmerInstance(PluginInstance):
             return None
 
     def read_memory(self, ptr: int, length: int) -> bytes:
-        self._check_range(ptr, length)
-        return bytes(self._mem().uint8_view(ptr)[0:length])
+        faults.check_range(ptr, length, self._mem().data_size)
+        return bytes(memoryview(self._mem().buffer)[ptr : ptr + length])
 
     def write_memory(self, ptr: int, data: bytes) -> None:
-        self._check_range(ptr, len(data))
+        faults.check_range(ptr, len(data), self._mem().data_size)
         if data:
-            self._mem().uint8_view(ptr)[0 : len(data)] = data
-
-    def _check_range(self, ptr: int, length: int) -> None:
-        available = self._mem().data_size
-        if ptr < 0 or length < 0 or ptr + length > available:
-            raise WasmcliError(
-                ErrorKind.TRAP,
-                f"memory range {ptr}..{ptr + length} is outside the plugin's memory "
-                f"({available} bytes)",
-            )
+            memoryview(self._mem().buffer)[ptr : ptr + len(data)] = data
 
     # -- calls ----------------------------------------------------------------------
 
@@ -219,7 +190,7 @@ class WasmerInstance(PluginInstance):
     def call(self, name: str, *args: int) -> int | None:
         func = self._export(name)
         if not isinstance(func, wasmer.Function):
-            raise WasmcliError(ErrorKind.ABI, f"the module does not export a function `{name}`")
+            raise faults.missing_function(name)
         result = self._invoke(func, *args)
         return None if result is None else int(result)
 
@@ -230,16 +201,8 @@ class WasmerInstance(PluginInstance):
             raise  # from host.log: output cap, bad UTF-8, out-of-bounds range
         except Exception as exc:  # noqa: BLE001 - wasmer traps are RuntimeError
             if int(self._fuel.value) < 0:
-                raise WasmcliError(
-                    ErrorKind.OUT_OF_FUEL,
-                    f"Out of fuel: the plugin used all {self.limits.fuel:,} units",
-                    backtrace=_backtrace(exc),
-                ) from None
-            raise WasmcliError(
-                ErrorKind.TRAP,
-                f"Plugin trapped: {describe_trap(first_line(str(exc)))}",
-                backtrace=_backtrace(exc),
-            ) from None
+                raise faults.out_of_fuel(self.limits.fuel, _backtrace(exc)) from None
+            raise faults.trapped(describe_trap(first_line(str(exc))), _backtrace(exc)) from None
 
     def fuel_consumed(self) -> int:
         return self.limits.fuel - max(int(self._fuel.value), 0)

@@ -1,32 +1,31 @@
 """The wasmtime adapter: native fuel, epoch-interruption timeouts, store memory limits.
 
-A single timer thread per run increments the engine's epoch at the run's deadline; each
-call re-arms the store's epoch deadline, so whichever call is running at the deadline is
-interrupted (the start function included).
+Every run shares the process's one epoch ticker (engines/epoch.py) and keeps its own
+deadline: a store's epoch callback stops its plugin at that run's deadline, or when a
+Ctrl-C, SIGTERM or SIGHUP arrives. The memory cap is the rewritten module's declared
+maxima (engines.base.limited, the same as wasmer), with store limits as a second fence.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
-import select
-import signal
-import threading
-import time
+import re
 from functools import lru_cache
 from importlib.metadata import version as package_version
 from typing import Any
 
 import wasmtime
 
+from wasmcli.engines import faults
 from wasmcli.engines.base import (
     Engine,
     EngineLimits,
     HostLog,
     LoadedModule,
     PluginInstance,
-    compile_error,
+    limited,
 )
+from wasmcli.engines.epoch import Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import (
     caused_by,
@@ -35,10 +34,13 @@ from wasmcli.engines.traps import (
     describe_trap,
     first_line,
 )
-from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.errors import ErrorKind, WasmcliError, stopped_by_signal
+from wasmcli.wasm import TABLE_ELEMENT_BYTES, FuncType
 
 # Everything in the engine config that changes compiled code belongs in the cache key.
 _CONFIG_FINGERPRINT = "consume_fuel=1;epoch_interruption=1"
+# A frame of wasmtime's error text: "    0:     0x1e - plugin!process".
+_TEXT_FRAME = re.compile(r"^\s*\d+:\s+(?P<offset>0x[0-9a-f]+) - (?:[^!\n]*!)?(?P<name>.+)$")
 
 
 @lru_cache(maxsize=1)
@@ -49,12 +51,25 @@ def _engine() -> wasmtime.Engine:
     return wasmtime.Engine(config)
 
 
+@lru_cache(maxsize=1)
+def _ticker() -> Ticker:
+    """The epoch clock of `_engine()`: one per process, started by the first run."""
+    return Ticker(_engine().increment_epoch)
+
+
 def validate(wasm: bytes) -> None:
     """Check a module fully (structure and types); WasmcliError(LOAD) when invalid."""
     try:
         wasmtime.Module.validate(_engine(), wasm)
     except wasmtime.WasmtimeError as exc:
-        raise compile_error(_compile_message(exc)) from None
+        raise faults.compile_error(_compile_message(exc)) from None
+
+
+def _compile(wasm: bytes) -> wasmtime.Module:
+    try:
+        return wasmtime.Module(_engine(), wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise faults.compile_error(_compile_message(exc)) from None
 
 
 def _compile_message(exc: Exception) -> str:
@@ -75,13 +90,17 @@ class WasmtimeEngine(Engine):
         _engine()
 
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
-        return (_CONFIG_FINGERPRINT,)
+        # The memory cap is compiled in: it rewrites the declared maxima.
+        return (_CONFIG_FINGERPRINT, limits.memory_limit_bytes)
 
     def compile(self, wasm: bytes, limits: EngineLimits) -> wasmtime.Module:
         try:
-            return wasmtime.Module(_engine(), wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise compile_error(_compile_message(exc)) from None
+            prepared = limited(wasm, limits)
+        except WasmcliError as error:
+            if error.kind is ErrorKind.LOAD:
+                _compile(wasm)  # wasmtime's own words for what is wrong, where it has some
+            raise
+        return _compile(prepared)
 
     def deserialize(self, artifact: bytes) -> wasmtime.Module | None:
         try:
@@ -92,80 +111,21 @@ class WasmtimeEngine(Engine):
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmtimeInstance:
-        return WasmtimeInstance(module.native, limits, host_log)
-
-
-class _Deadline:
-    """The run's wall-clock deadline, and Ctrl-C: both bump the engine epoch.
-
-    Python runs signal handlers only between bytecodes, so a Ctrl-C would otherwise wait
-    for the wasm call to end, i.e. for the timeout. In the main thread, the deadline sets
-    Python's signal wakeup fd to a pipe that its watcher thread reads: whichever thread
-    the signal lands on (wasmtime compiles on worker threads), Python's own handler
-    writes the signal number there, and the watcher interrupts the plugin. Python's
-    KeyboardInterrupt then follows as usual once the call has returned.
-    """
-
-    _POLL_S = 0.05
-
-    def __init__(self, timeout_ms: int) -> None:
-        self.at = time.monotonic() + timeout_ms / 1000
-        self.interrupted = False
-        self._done = threading.Event()
-        self._pipe: tuple[int, int] | None = None
-        self._old_wakeup_fd = -1
-        if _can_watch_sigint():
-            self._pipe = os.pipe()
-            for fd in self._pipe:
-                os.set_blocking(fd, False)
-            self._old_wakeup_fd = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
-        self._watcher = threading.Thread(target=self._watch, name="wasmcli-deadline", daemon=True)
-        self._watcher.start()
-
-    def _watch(self) -> None:
-        while not self._done.is_set():
-            remaining = self.at - time.monotonic()
-            if remaining <= 0:
-                _engine().increment_epoch()
-                return
-            wait = min(remaining, self._POLL_S)
-            if self._pipe is None:
-                self._done.wait(wait)
-                continue
-            readable, _, _ = select.select([self._pipe[0]], [], [], wait)
-            if readable and signal.SIGINT in os.read(self._pipe[0], 512):
-                self.interrupted = True
-                _engine().increment_epoch()
-                return
-
-    def passed(self) -> bool:
-        return time.monotonic() >= self.at
-
-    def cancel(self) -> None:
-        self._done.set()
-        if self._pipe is not None:
-            os.write(self._pipe[1], b"\0")  # wake the watcher from its select now
-        if self._watcher is not threading.current_thread():
-            self._watcher.join()
-        if self._pipe is not None:
-            signal.set_wakeup_fd(self._old_wakeup_fd)
-            for fd in self._pipe:
-                os.close(fd)
-            self._pipe = None
-
-
-def _can_watch_sigint() -> bool:
-    return (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    )
+        return WasmtimeInstance(module, limits, host_log)
 
 
 class WasmtimeInstance(PluginInstance):
-    def __init__(self, module: wasmtime.Module, limits: EngineLimits, host_log: HostLog) -> None:
+    def __init__(self, module: LoadedModule, limits: EngineLimits, host_log: HostLog) -> None:
+        native: wasmtime.Module = module.native
         self.limits = limits
+        self._source = module.source
         self.store = wasmtime.Store(_engine())
-        self.store.set_limits(memory_size=limits.memory_limit_bytes)
+        # A second fence behind the rewritten maxima (store limits count per memory and
+        # per table, so alone they would not bound the total).
+        self.store.set_limits(
+            memory_size=limits.memory_limit_bytes,
+            table_elements=limits.memory_limit_bytes // TABLE_ELEMENT_BYTES,
+        )
         self.store.set_fuel(limits.fuel)
         self._host_log = host_log
         self._memory: wasmtime.Memory | None = None
@@ -173,16 +133,21 @@ class WasmtimeInstance(PluginInstance):
         # and returns; after a trap or an interrupt the store's count is stale.
         self._fuel_unknown = False
         check_imports(
-            [(imp.module, imp.name or "", _signature(imp.type)) for imp in module.imports]
+            [(imp.module, imp.name or "", _signature(imp.type)) for imp in native.imports]
         )
-        self.deadline = _Deadline(limits.timeout_ms)
         log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
         imports: list[Any] = []
-        for _ in module.imports:  # check_imports allowed only host.log
+        for _ in native.imports:  # check_imports allowed only host.log
             imports.append(wasmtime.Func(self.store, log_type, self._log, access_caller=True))
-        self.store.set_epoch_deadline(1)
+        ticker = _ticker()
+        self._run: Run | None = ticker.attach(limits.timeout_ms)
+        self._old_wakeup_fd = ticker.watch_signals()
+        self._callback = install_callback(self.store, self._run)
         try:
-            self.instance = wasmtime.Instance(self.store, module, imports)
+            self.instance = wasmtime.Instance(self.store, native, imports)
+        except WasmcliError as error:  # from host.log in the start function
+            self.close()
+            raise faults.start_failed(error) from None
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             self.close()
             raise self._instantiate_error(exc) from None
@@ -200,15 +165,9 @@ class WasmtimeInstance(PluginInstance):
         # function can log before the instance, and so self._memory, exists).
         memory = self._memory if self._memory is not None else caller.get("memory")
         if not isinstance(memory, wasmtime.Memory):
-            raise WasmcliError(ErrorKind.TRAP, "host.log called but the plugin exports no memory")
-        start, size = ptr & 0xFFFFFFFF, length & 0xFFFFFFFF
-        available = memory.data_len(caller)
-        if start + size > available:
-            raise WasmcliError(
-                ErrorKind.TRAP,
-                f"host.log range {start}..{start + size} is outside the plugin's memory "
-                f"({available} bytes)",
-            )
+            raise faults.log_without_memory()
+        start, size = faults.log_range(ptr, length, memory.data_len(caller))
+        self._host_log.check_room(size)  # before a byte is copied
         # string_at copies straight from linear memory (bounds checked just above);
         # Memory.read would check the length and build a ctypes array again per call.
         base = ctypes.addressof(memory.data_ptr(caller).contents)
@@ -218,7 +177,7 @@ class WasmtimeInstance(PluginInstance):
 
     def _mem(self) -> wasmtime.Memory:
         if self._memory is None:
-            raise WasmcliError(ErrorKind.ABI, "the module does not export `memory`")
+            raise faults.missing_memory()
         return self._memory
 
     def memory_pages(self) -> int:
@@ -235,21 +194,12 @@ class WasmtimeInstance(PluginInstance):
             return None
 
     def read_memory(self, ptr: int, length: int) -> bytes:
-        self._check_range(ptr, length)
+        faults.check_range(ptr, length, self._mem().data_len(self.store))
         return bytes(self._mem().read(self.store, ptr, ptr + length))
 
     def write_memory(self, ptr: int, data: bytes) -> None:
-        self._check_range(ptr, len(data))
+        faults.check_range(ptr, len(data), self._mem().data_len(self.store))
         self._mem().write(self.store, data, ptr)
-
-    def _check_range(self, ptr: int, length: int) -> None:
-        available = self._mem().data_len(self.store)
-        if ptr < 0 or length < 0 or ptr + length > available:
-            raise WasmcliError(
-                ErrorKind.TRAP,
-                f"memory range {ptr}..{ptr + length} is outside the plugin's memory "
-                f"({available} bytes)",
-            )
 
     # -- calls ----------------------------------------------------------------------
 
@@ -259,18 +209,18 @@ class WasmtimeInstance(PluginInstance):
     def call(self, name: str, *args: int) -> int | None:
         func = self.exports.get(name)
         if not isinstance(func, wasmtime.Func):
-            raise WasmcliError(ErrorKind.ABI, f"the module does not export a function `{name}`")
-        if self.deadline.interrupted:
-            raise WasmcliError(ErrorKind.INTERRUPTED, "Interrupted")
-        if self.deadline.passed():
-            raise WasmcliError(ErrorKind.TIMEOUT, "Execution timeout")
-        self.store.set_epoch_deadline(1)  # re-arm: the deadline timer bumps the epoch once
+            raise faults.missing_function(name)
+        run = self._run
+        if run is not None and run.stopped_by is not None:
+            raise stopped_by_signal(run.stopped_by)
+        if run is None or run.expired():
+            raise faults.timed_out()
         try:
             result = func(self.store, *args)
         except wasmtime.Trap as trap:
             raise self._trap_error(trap) from None
         except wasmtime.WasmtimeError as exc:
-            raise WasmcliError(ErrorKind.TRAP, f"Plugin failed: {caused_by(str(exc))}") from None
+            raise self._error(exc) from None
         return None if result is None else int(result)
 
     def fuel_consumed(self) -> int | None:
@@ -279,61 +229,90 @@ class WasmtimeInstance(PluginInstance):
         return self.limits.fuel - int(self.store.get_fuel())
 
     def close(self) -> None:
-        self.deadline.cancel()
+        run, self._run = self._run, None
+        if run is not None:
+            ticker = _ticker()
+            ticker.detach(run)
+            ticker.unwatch_signals(self._old_wakeup_fd)
 
     # -- errors ---------------------------------------------------------------------
+
+    def _stopped(self, backtrace: list[str]) -> WasmcliError | None:
+        """The error of a run its epoch callback stopped, or None."""
+        run = self._run
+        if run is None:
+            return None
+        if run.stopped_by is not None:
+            error = stopped_by_signal(run.stopped_by)
+            error.backtrace = backtrace
+            return error
+        if run.timed_out:
+            return faults.timed_out(backtrace)
+        return None
 
     def _trap_error(self, trap: wasmtime.Trap) -> WasmcliError:
         code = trap.trap_code
         self._fuel_unknown = code != wasmtime.TrapCode.OUT_OF_FUEL
-        backtrace = _backtrace(trap)
-        if code == wasmtime.TrapCode.INTERRUPT and self.deadline.interrupted:
-            return WasmcliError(ErrorKind.INTERRUPTED, "Interrupted", backtrace=backtrace)
-        if code == wasmtime.TrapCode.INTERRUPT:
-            return WasmcliError(ErrorKind.TIMEOUT, "Execution timeout", backtrace=backtrace)
+        backtrace = self._backtrace_of_frames(trap)
         if code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return WasmcliError(
-                ErrorKind.OUT_OF_FUEL,
-                f"Out of fuel: the plugin used all {self.limits.fuel:,} units",
-                backtrace=backtrace,
-            )
-        return WasmcliError(
-            ErrorKind.TRAP,
-            f"Plugin trapped: {describe_trap(caused_by(str(trap.message)))}",
-            backtrace=backtrace,
-        )
+            return faults.out_of_fuel(self.limits.fuel, backtrace)
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return self._stopped(backtrace) or faults.timed_out(backtrace)
+        return faults.trapped(describe_trap(caused_by(str(trap.message))), backtrace)
 
-    def _instantiate_error(self, exc: BaseException) -> WasmcliError:
+    def _error(self, exc: wasmtime.WasmtimeError) -> WasmcliError:
+        """A WasmtimeError from a call: our epoch callback's stop, else a failure."""
+        self._fuel_unknown = True
+        text = str(exc)
+        stopped = self._stopped(self._backtrace_of_text(text))
+        if stopped is not None:
+            return stopped
+        return WasmcliError(ErrorKind.TRAP, f"Plugin failed: {caused_by(text)}")
+
+    def _instantiate_error(self, exc: wasmtime.Trap | wasmtime.WasmtimeError) -> WasmcliError:
         if isinstance(exc, wasmtime.Trap):
-            error = self._trap_error(exc)
-            if error.kind is ErrorKind.TRAP:  # timeouts and fuel keep their own kinds
-                error = WasmcliError(
-                    ErrorKind.ABI,
-                    f"Failed to instantiate module: the start function trapped: "
-                    f"{error.message.removeprefix('Plugin trapped: ')}",
-                    backtrace=error.backtrace,
-                )
-            return error
+            return faults.start_failed(self._trap_error(exc))
+        stopped = self._stopped(self._backtrace_of_text(str(exc)))
+        if stopped is not None:
+            return stopped
         text = caused_by(str(exc))
         if "memory" in text and ("limit" in text or "minimum" in text):
             return WasmcliError(ErrorKind.MEMORY_LIMIT, f"Memory limit exceeded: {text}")
-        return WasmcliError(ErrorKind.ABI, f"Failed to instantiate module: {text}")
+        return faults.instantiate_failed(text)
 
+    # -- backtraces -----------------------------------------------------------------
 
-def _backtrace(trap: wasmtime.Trap) -> list[str]:
-    frames = []
-    for frame in trap.frames or []:
-        name = (
-            demangle(frame.func_name) if frame.func_name else f"<wasm function {frame.func_index}>"
+    def _offset_shift(self) -> int:
+        """How far the compiled (limited) module's offsets are from the plugin's file."""
+        try:
+            return len(limited(self._source, self.limits)) - len(self._source)
+        except WasmcliError:
+            return 0
+
+    def _backtrace_of_frames(self, trap: wasmtime.Trap) -> list[str]:
+        frames = trap.frames or []
+        shift = self._offset_shift() if frames else 0
+        lines = []
+        for frame in frames:
+            name = (
+                demangle(frame.func_name)
+                if frame.func_name
+                else f"<wasm function {frame.func_index}>"
+            )
+            offset = frame.module_offset
+            lines.append(name if offset in (None, 2**64 - 1) else f"{name} @ 0x{offset - shift:x}")
+        return clip_backtrace(lines)
+
+    def _backtrace_of_text(self, text: str) -> list[str]:
+        matches = [_TEXT_FRAME.match(line) for line in text[:20000].splitlines()]
+        frames = [match for match in matches if match]
+        shift = self._offset_shift() if frames else 0
+        return clip_backtrace(
+            [f"{demangle(f['name'])} @ 0x{int(f['offset'], 16) - shift:x}" for f in frames]
         )
-        offset = frame.module_offset
-        frames.append(name if offset in (None, 2**64 - 1) else f"{name} @ 0x{offset:x}")
-    return clip_backtrace(frames)
 
 
-def _signature(ty: object) -> str | None:
+def _signature(ty: object) -> FuncType | None:
     if isinstance(ty, wasmtime.FuncType):
-        params = ", ".join(str(p) for p in ty.params)
-        results = ", ".join(str(r) for r in ty.results)
-        return f"({params}) -> ({results})"
+        return FuncType(tuple(str(p) for p in ty.params), tuple(str(r) for r in ty.results))
     return None

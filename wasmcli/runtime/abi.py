@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wasmcli.engines.base import MIB, WASM_PAGE_SIZE, EngineLimits
+from wasmcli.engines.base import EngineLimits
+from wasmcli.engines.faults import INSTANTIATE_FAILED, above_limit, format_mb
+from wasmcli.engines.imports import import_problem
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.wasm import FuncType, ModuleInfo, WasmFormatError, read_module_info
+from wasmcli.wasm import FuncType, ModuleInfo, WasmFormatError, footprint, read_module_info
 
-PROCESS_SIGNATURE = (("i32", "i32", "i32", "i32"), ("i32",))
-ALLOC_SIGNATURE = (("i32",), ("i32",))
-HOST_LOG_SIGNATURE = (("i32", "i32"), ())
+PROCESS_SIGNATURE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
+ALLOC_SIGNATURE = FuncType(("i32",), ("i32",))
+__all__ = ["AbiProblem", "abi_problems", "check_module", "declared_bytes", "format_mb", "read_info"]
 
 
 @dataclass(frozen=True)
@@ -24,36 +26,22 @@ class AbiProblem:
     message: str
 
 
-def signature_text(params: tuple[str, ...], results: tuple[str, ...]) -> str:
-    return f"({', '.join(params)}) -> ({', '.join(results)})"
-
-
-def format_mb(size_bytes: int) -> str:
-    """128 MB, 4.06 MB: the unit the memory-limit messages use."""
-    value = size_bytes / MIB
-    return f"{value:g} MB" if value == int(value) else f"{value:.2f} MB"
+def declared_bytes(info: ModuleInfo) -> int:
+    """What the module's own memories and tables take at instantiation: the memory cap
+    covers them all together."""
+    return footprint(
+        sum(mem.min_pages for mem in info.memories if not mem.imported),
+        sum(table.min_size for table in info.tables if not table.imported),
+    )
 
 
 def abi_problems(info: ModuleInfo, memory_limit_bytes: int | None = None) -> list[AbiProblem]:
     problems: list[AbiProblem] = []
     for imp in info.imports:
-        if (imp.module, imp.name) != ("host", "log"):
-            problems.append(
-                AbiProblem(
-                    ErrorKind.ABI,
-                    f"Failed to instantiate module: import `{imp.module}::{imp.name}` not found"
-                    " (the only import wasmcli provides is host.log)",
-                )
-            )
-        elif imp.kind != "func" or _shape(imp.signature) != HOST_LOG_SIGNATURE:
-            found = str(imp.signature) if imp.kind == "func" else imp.kind
-            problems.append(
-                AbiProblem(
-                    ErrorKind.ABI,
-                    f"import `host::log` has type {found}, expected "
-                    f"{signature_text(*HOST_LOG_SIGNATURE)}",
-                )
-            )
+        signature = imp.signature if imp.kind == "func" else None
+        problem = import_problem(imp.module, imp.name, signature)
+        if problem is not None:
+            problems.append(AbiProblem(ErrorKind.ABI, INSTANTIATE_FAILED + problem))
 
     exports = {exp.name: exp for exp in info.exports}
     memory = exports.get("memory")
@@ -65,16 +53,9 @@ def abi_problems(info: ModuleInfo, memory_limit_bytes: int | None = None) -> lis
             problems.append(
                 AbiProblem(ErrorKind.ABI, "`memory` is a 64-bit memory; the ABI uses 32-bit")
             )
-        if mem is not None and memory_limit_bytes is not None:
-            initial = mem.min_pages * WASM_PAGE_SIZE
-            if initial > memory_limit_bytes:
-                problems.append(
-                    AbiProblem(
-                        ErrorKind.MEMORY_LIMIT,
-                        f"Memory limit exceeded: {format_mb(initial)} > "
-                        f"{format_mb(memory_limit_bytes)}",
-                    )
-                )
+    if memory_limit_bytes is not None and declared_bytes(info) > memory_limit_bytes:
+        error = above_limit(declared_bytes(info), memory_limit_bytes)
+        problems.append(AbiProblem(error.kind, error.message))
 
     for name, wanted in (("process", PROCESS_SIGNATURE), ("alloc", ALLOC_SIGNATURE)):
         export = exports.get(name)
@@ -82,20 +63,15 @@ def abi_problems(info: ModuleInfo, memory_limit_bytes: int | None = None) -> lis
             if name == "process":
                 problems.append(AbiProblem(ErrorKind.ABI, "the module does not export `process`"))
             continue
-        shape = _shape(export.signature) if export.kind == "func" else None
-        if shape != wanted:
-            what = signature_text(*shape) if shape else f"a {export.kind}, not a function"
+        signature = export.signature if export.kind == "func" else None
+        if signature != wanted:
+            what = str(signature) if signature else f"a {export.kind}, not a function"
             problems.append(
                 AbiProblem(
-                    ErrorKind.ABI,
-                    f"`{name}` has the wrong signature: {what}, expected {signature_text(*wanted)}",
+                    ErrorKind.ABI, f"`{name}` has the wrong signature: {what}, expected {wanted}"
                 )
             )
     return problems
-
-
-def _shape(signature: FuncType | None) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    return None if signature is None else (signature.params, signature.results)
 
 
 def read_info(wasm: bytes) -> ModuleInfo:

@@ -3,25 +3,40 @@
 `Executor(registry, tracer=...).execute(ref, input, config) -> RunResult` is the library
 entry point; the CLI's `run` is a thin layer over it. A run never raises for a plugin's
 or a user's failure: the RunResult carries the error, and the trace is stored whatever
-step failed. (KeyboardInterrupt is stored too, then re-raised.)
+step failed. (A Ctrl-C, SIGTERM or SIGHUP is stored too, then re-raised as
+KeyboardInterrupt or `Terminated`.)
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from wasmcli.config import RunConfig, max_traces_from_env, tracing_enabled_from_env
 from wasmcli.engines import load_engine, resolve_engine_name
 from wasmcli.engines.base import Engine, EngineLimits
-from wasmcli.errors import ErrorKind, WasmcliError, internal_error
+from wasmcli.errors import (
+    ErrorKind,
+    Terminated,
+    WasmcliError,
+    internal_error,
+    stopped_by_signal,
+)
 from wasmcli.return_codes import SUCCESS, return_code_name
 from wasmcli.runtime.env import RESERVED_ENV_KEYS, build_env, encode_env
 from wasmcli.runtime.result import RunError, RunResult
-from wasmcli.runtime.session import SessionOutcome, SessionRequest, run_session
+from wasmcli.runtime.session import (
+    SessionOutcome,
+    SessionRequest,
+    run_session,
+    unknown_fuel_checkpoint,
+)
 from wasmcli.store.registry import Registry, ResolvedBinary
 from wasmcli.store.traces import TraceStore
+from wasmcli.tracing.events import ExecutionTrace
 from wasmcli.tracing.events import TraceEventType as Ev
 from wasmcli.tracing.recorder import TraceRecorder
 from wasmcli.tracing.tracer import Tracer
@@ -33,6 +48,7 @@ class RunSink:
 
     recorder: TraceRecorder
     lines: list[str] = field(default_factory=list)
+    current_stage: str | None = None  # the step the session reached (for signals)
 
     def event(self, event_type: Ev, message: str, **metadata: Any) -> None:
         self.recorder.record(event_type, message, **metadata)
@@ -46,6 +62,9 @@ class RunSink:
 
     def wasm_starting(self) -> None:
         """In-process engines arm their own deadline."""
+
+    def stage(self, name: str) -> None:
+        self.current_stage = name
 
     def log_at(self, at_ns: int, line: str, size: int) -> None:
         self.lines.append(line)
@@ -123,16 +142,19 @@ class Executor:
             outcome = self._run(engine, request, sink)
         except WasmcliError as exc:
             error = exc
-        except KeyboardInterrupt:
-            error = WasmcliError(ErrorKind.INTERRUPTED, "Interrupted")
+        except (KeyboardInterrupt, Terminated) as exc:
+            # The plugin was stopped (or had not started): keep the trace, then let the
+            # signal end the program as it would have.
+            error = _signal_error(exc).at(stage=sink.current_stage)
             self._finish(recorder, sink, config, binary, outcome, error, started)
             raise
         except Exception as exc:  # a bug: keep the trace, tell the user to report it
             error = internal_error(exc)
-            error.details["exception"] = exc
         result = self._finish(recorder, sink, config, binary, outcome, error, started)
         if error is not None and error.kind is ErrorKind.INTERRUPTED:
             raise KeyboardInterrupt  # the engine stopped the plugin for a Ctrl-C; trace kept
+        if error is not None and error.kind is ErrorKind.TERMINATED:
+            raise Terminated(error.signal or signal.SIGTERM)
         return result
 
     def _load(self, ref: str | ResolvedBinary, recorder: TraceRecorder) -> ResolvedBinary:
@@ -142,8 +164,7 @@ class Executor:
         try:
             binary = ref if isinstance(ref, ResolvedBinary) else self.registry.resolve(ref)
         except WasmcliError as exc:
-            exc.details.setdefault("stage", "load")
-            raise
+            raise exc.at(stage="load") from None
         recorder.set_binary(binary.binary_id, binary.name)
         recorder.record(
             Ev.LOAD_COMPLETE,
@@ -160,7 +181,12 @@ class Executor:
         if engine.needs_isolation:
             from wasmcli.engines.isolation import run_isolated
 
-            return run_isolated(engine, request, sink)
+            return run_isolated(
+                partial(run_session, engine, request),
+                sink,
+                request.limits.timeout_ms,
+                on_timeout=partial(unknown_fuel_checkpoint, request.limits, sink),
+            )
         return run_session(engine, request, sink)
 
     def _finish(
@@ -176,9 +202,8 @@ class Executor:
         fuel_consumed = outcome.fuel_consumed if outcome else None
         return_code = outcome.return_code if outcome else None
         if error is not None:
-            detail = error.details.get("fuel_consumed")
-            if fuel_consumed is None and isinstance(detail, int):
-                fuel_consumed = detail
+            if fuel_consumed is None:
+                fuel_consumed = error.fuel_consumed
             _record_error(recorder, error)
         elif outcome is not None:
             recorder.record(
@@ -197,6 +222,7 @@ class Executor:
                 )
         run_error = RunError.from_exception(error) if error else None
         trace = None
+        saved = False
         warnings: list[str] = []
         if recorder.enabled:
             trace = recorder.finish(
@@ -207,12 +233,7 @@ class Executor:
                 fuel_limit=config.fuel_limit,
                 fuel_consumed=fuel_consumed,
             )
-            try:
-                self.tracer.complete(trace)
-            except WasmcliError as exc:
-                warnings.append(f"the trace could not be saved: {exc.message}")
-            except Exception as exc:  # noqa: BLE001 - the run's result matters more
-                warnings.append(f"the trace could not be saved: {exc}")
+            saved = self._save(trace, warnings)
         return RunResult(
             output="\n".join(sink.lines),
             return_code=return_code,
@@ -222,12 +243,28 @@ class Executor:
             binary_id=binary.binary_id if binary else None,
             binary_name=binary.name if binary else None,
             engine=recorder.engine if recorder.enabled else _engine_label(config),
-            trace_id=trace.trace_id if trace else None,
+            trace_id=trace.trace_id if trace and saved else None,  # never cite a lost trace
             error=run_error,
             trace=trace,
             warnings=tuple(warnings),
             exception=_exception_of(error),
         )
+
+    def _save(self, trace: ExecutionTrace, warnings: list[str]) -> bool:
+        """Keep the trace; False (and a warning) when it could not be saved."""
+        try:
+            self.tracer.complete(trace)
+        except WasmcliError as exc:
+            warnings.append(f"the trace could not be saved: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - the run's result matters more
+            warnings.append(f"the trace could not be saved: {type(exc).__name__}: {exc}")
+        else:
+            return True
+        return False
+
+
+def _signal_error(exc: KeyboardInterrupt | Terminated) -> WasmcliError:
+    return stopped_by_signal(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
 
 
 def _import_engine(name: str, recorder: TraceRecorder) -> Engine:
@@ -236,8 +273,7 @@ def _import_engine(name: str, recorder: TraceRecorder) -> Engine:
     try:
         engine = load_engine(name)
     except WasmcliError as exc:
-        exc.details.setdefault("stage", "engine")
-        raise
+        raise exc.at(stage="engine") from None
     recorder.record(
         Ev.LOAD_COMPLETE,
         "Engine imported",
@@ -249,7 +285,7 @@ def _import_engine(name: str, recorder: TraceRecorder) -> Engine:
 
 
 def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
-    stage = error.details.get("stage", "load" if error.kind is ErrorKind.LOAD else "setup")
+    stage = error.stage or ("load" if error.kind is ErrorKind.LOAD else "setup")
     if stage == "load" or error.kind is ErrorKind.LOAD:
         recorder.record(
             Ev.LOAD_ERROR, error.message, error_kind=error.kind.value, error=error.message
@@ -260,8 +296,8 @@ def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
         "backtrace": list(error.backtrace),
         "stage": stage,
     }
-    if error.details.get("memory_pages") is not None:
-        metadata["memory_pages"] = error.details["memory_pages"]
+    if error.memory_pages is not None:
+        metadata["memory_pages"] = error.memory_pages
     recorder.record(Ev.EXECUTION_ERROR, error.message, **metadata)
 
 
@@ -282,7 +318,7 @@ def _check_input(data: bytes) -> None:
         raise WasmcliError(
             ErrorKind.IO,
             f"Input is not valid UTF-8: byte {exc.start}: {exc.reason}",
-            details={"stage": "input"},
+            stage="input",
         ) from None
 
 
@@ -298,5 +334,4 @@ def _engine_label(config: RunConfig) -> str:
 
 
 def _exception_of(error: WasmcliError | None) -> BaseException | None:
-    exception = error.details.get("exception") if error else None
-    return exception if isinstance(exception, BaseException) else None
+    return error.cause if error else None

@@ -20,6 +20,19 @@ class OutputCollector:
         self.lines: list[str] = []
         self.size = 0  # bytes of the joined output so far
 
+    def check_room(self, size: int) -> int:
+        """The bytes a log line of `size` adds; WasmcliError(IO) when it would pass the
+        cap. Engines ask this before they copy the line out of the plugin's memory, so
+        a 64 MB line under a 1 MiB cap costs nothing."""
+        added = size + (1 if self.lines else 0)
+        if self.size + added > self.max_output:
+            raise WasmcliError(
+                ErrorKind.IO,
+                f"Output exceeds the limit of {format_bytes(self.max_output)} "
+                f"(log line {len(self.lines) + 1}); raise it with --max-output",
+            )
+        return added
+
     def add(self, raw: bytes) -> str:
         """Accept one log line; raises WasmcliError(IO) for bad UTF-8 or a full output."""
         try:
@@ -30,13 +43,7 @@ class OutputCollector:
                 f"Plugin output is not valid UTF-8: log line {len(self.lines) + 1}, "
                 f"byte {exc.start}: {exc.reason}",
             ) from None
-        added = len(raw) + (1 if self.lines else 0)
-        if self.size + added > self.max_output:
-            raise WasmcliError(
-                ErrorKind.IO,
-                f"Output exceeds the limit of {format_bytes(self.max_output)} "
-                f"(log line {len(self.lines) + 1}); raise it with --max-output",
-            )
+        added = self.check_room(len(raw))
         self.lines.append(line)
         self.size += added
         return line

@@ -16,16 +16,12 @@ class RunError:
     message: str
     backtrace: tuple[str, ...] = ()
     stage: str | None = None
+    # The process exit code: the kind's, or 128 + the signal for `terminated`.
+    exit_code: int = field(default=0, compare=False)
 
     @classmethod
     def from_exception(cls, error: WasmcliError) -> RunError:
-        stage = error.details.get("stage")
-        return cls(
-            error.kind,
-            error.message,
-            tuple(error.backtrace),
-            stage if isinstance(stage, str) else None,
-        )
+        return cls(error.kind, error.message, tuple(error.backtrace), error.stage, error.exit_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +59,9 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_SUCCESS if self.error is None else self.error.kind.exit_code
+        if self.error is None:
+            return EXIT_SUCCESS
+        return self.error.exit_code or self.error.kind.exit_code
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from wasmcli.engines.base import Engine, EngineLimits, PluginInstance
+from wasmcli.engines.base import Engine, EngineLimits, LoadedModule, PluginInstance
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.return_codes import return_code_name
 from wasmcli.runtime.abi import check_module
@@ -29,6 +29,9 @@ class SessionSink(Protocol):
     def event(self, event_type: Ev, message: str, **metadata: Any) -> None: ...
 
     def log(self, line: str, size: int) -> None: ...
+
+    def stage(self, name: str) -> None:
+        """The run moved on to step `name` (load, abi_check, ..., process)."""
 
     def wasm_starting(self) -> None:
         """Plugin code is about to run (the wall-clock limit starts here)."""
@@ -52,32 +55,79 @@ class SessionOutcome:
     memory_pages: int
 
 
+class PluginOutput:
+    """The plugin's host.log: lines checked against the output cap, then reported."""
+
+    def __init__(self, max_output: int, sink: SessionSink) -> None:
+        self.collected = OutputCollector(max_output)
+        self.sink = sink
+
+    def check_room(self, size: int) -> None:
+        self.collected.check_room(size)
+
+    def __call__(self, raw: bytes) -> None:
+        self.sink.log(self.collected.add(raw), len(raw))
+
+
 def run_session(engine: Engine, request: SessionRequest, sink: SessionSink) -> SessionOutcome:
-    """Run the plugin; failures are WasmcliError with details["stage"] saying where."""
-    limits = request.limits
-    stage = "load"
-    instance: PluginInstance | None = None
-    try:
+    """Run the plugin; a failure is a WasmcliError whose `stage` says where."""
+    return _Session(engine, request, sink).run()
+
+
+class _Session:
+    """The steps of one run, in order; `stage` names the step under way."""
+
+    def __init__(self, engine: Engine, request: SessionRequest, sink: SessionSink) -> None:
+        self.engine = engine
+        self.request = request
+        self.limits = request.limits
+        self.sink = sink
+        self.stage = "load"
+        self.instance: PluginInstance | None = None
+
+    def enter(self, stage: str) -> None:
+        self.stage = stage
+        self.sink.stage(stage)
+
+    def run(self) -> SessionOutcome:
+        try:
+            module = self.load()
+            self.enter("abi_check")
+            check_module(self.request.wasm, self.limits)
+            instance = self.instantiate(module)
+            self.check_memory(instance)
+            input_at, env_at = self.place_input(instance)
+            return self.call_process(instance, input_at, env_at)
+        except WasmcliError as error:
+            self.explain(error)
+            raise
+        finally:
+            if self.instance is not None:
+                self.instance.close()
+
+    def load(self) -> LoadedModule:
+        self.enter("load")
+        request = self.request
         # Load steps are timed apart (docs/trace-events.md): starting an engine is not
         # the module's load time, and a cache hit is not a compile.
         started = time.perf_counter()
-        engine.start()
-        sink.event(
+        self.engine.start()
+        self.sink.event(
             Ev.LOAD_COMPLETE,
             "Engine started",
             step="engine_start",
-            engine=engine.name,
-            engine_version=engine.version,
+            engine=self.engine.name,
+            engine_version=self.engine.version,
             duration_ms=_ms_since(started),
         )
-        started = time.perf_counter()
         cache = (
-            ArtifactCache(Path(request.cache_home), f"{engine.name}-{engine.version}")
+            ArtifactCache(Path(request.cache_home), f"{self.engine.name}-{self.engine.version}")
             if request.cache_home
             else None
         )
-        module = engine.load(request.wasm, limits, cache)
-        sink.event(
+        started = time.perf_counter()
+        module = self.engine.load(request.wasm, self.limits, cache)
+        self.sink.event(
             Ev.LOAD_COMPLETE,
             "Module loaded from cache" if module.from_cache else "Module compiled",
             step="module",
@@ -86,43 +136,48 @@ def run_session(engine: Engine, request: SessionRequest, sink: SessionSink) -> S
             from_cache=module.from_cache,
             duration_ms=_ms_since(started),
         )
-        stage = "abi_check"
-        check_module(request.wasm, limits)
+        return module
 
-        stage = "instantiate"
-        sink.event(Ev.FUEL_CHECKPOINT, "Fuel limit set", fuel_limit=limits.fuel)
-        output = OutputCollector(request.max_output)
-
-        def host_log(raw: bytes) -> None:
-            sink.log(output.add(raw), len(raw))
-
-        sink.event(Ev.HOST_FUNCTION_CALL, "Registered host.log", function="host.log")
-        sink.wasm_starting()
-        instance = engine.instantiate(module, limits, host_log)
-        sink.event(
+    def instantiate(self, module: LoadedModule) -> PluginInstance:
+        self.enter("instantiate")
+        self.sink.event(Ev.FUEL_CHECKPOINT, "Fuel limit set", fuel_limit=self.limits.fuel)
+        output = PluginOutput(self.request.max_output, self.sink)
+        self.sink.event(Ev.HOST_FUNCTION_CALL, "Registered host.log", function="host.log")
+        self.sink.wasm_starting()
+        self.instance = self.engine.instantiate(module, self.limits, output)
+        self.sink.event(
             Ev.FUNCTION_CALL,
             "Module instantiated",
             function="instantiate",
-            memory_pages=instance.memory_pages(),
+            memory_pages=self.instance.memory_pages(),
         )
+        return self.instance
 
-        stage = "memory_check"
-        sink.event(
+    def check_memory(self, instance: PluginInstance) -> None:
+        self.enter("memory_check")
+        self.sink.event(
             Ev.MEMORY_OP,
             "Memory size checked",
             operation="size_check",
             memory_pages=instance.memory_pages(),
             memory_max_pages=instance.memory_max_pages(),
-            memory_limit_pages=limits.memory_limit_pages,
+            memory_limit_pages=self.limits.memory_limit_pages,
         )
 
-        stage = "write_input"
-        input_at, env_at = _place(instance, request, limits)
-        sink.event(Ev.MEMORY_OP, "Input written", operation="write_input", **input_at.metadata())
-        sink.event(Ev.MEMORY_OP, "Env written", operation="write_env", **env_at.metadata())
+    def place_input(self, instance: PluginInstance) -> tuple[Placement, Placement]:
+        self.enter("write_input")
+        input_at, env_at = _place(instance, self.request, self.limits)
+        self.sink.event(
+            Ev.MEMORY_OP, "Input written", operation="write_input", **input_at.metadata()
+        )
+        self.sink.event(Ev.MEMORY_OP, "Env written", operation="write_env", **env_at.metadata())
+        return input_at, env_at
 
-        stage = "process"
-        sink.event(
+    def call_process(
+        self, instance: PluginInstance, input_at: Placement, env_at: Placement
+    ) -> SessionOutcome:
+        self.enter("process")
+        self.sink.event(
             Ev.FUNCTION_CALL,
             "Calling process",
             function="process",
@@ -131,23 +186,24 @@ def run_session(engine: Engine, request: SessionRequest, sink: SessionSink) -> S
             env_ptr=env_at.ptr,
             env_len=env_at.length,
         )
-        result = instance.call("process", input_at.ptr, input_at.length, env_at.ptr, env_at.length)
+        args = (input_at.ptr, input_at.length, env_at.ptr, env_at.length)
+        result = instance.call("process", *args)
         if result is None:
             raise WasmcliError(ErrorKind.ABI, "`process` returned no value; expected an i32")
-        fuel = _fuel_checkpoint(instance, limits, sink)
+        fuel = _fuel_checkpoint(instance, self.limits, self.sink)
         return SessionOutcome(
             return_code=result, fuel_consumed=fuel, memory_pages=instance.memory_pages()
         )
-    except WasmcliError as error:
-        error.details.setdefault("stage", stage)
-        if instance is not None:
-            error.details.setdefault("fuel_consumed", _fuel_checkpoint(instance, limits, sink))
-            error.details.setdefault("memory_pages", _pages_or_none(instance))
-            _hint_memory_exhaustion(error, limits)
-        raise
-    finally:
-        if instance is not None:
-            instance.close()
+
+    def explain(self, error: WasmcliError) -> None:
+        """Add where the run was and the plugin's state to a failure."""
+        error.at(stage=self.stage)
+        if self.instance is not None:
+            error.at(
+                fuel_consumed=_fuel_checkpoint(self.instance, self.limits, self.sink),
+                memory_pages=_pages_or_none(self.instance),
+            )
+            _hint_memory_exhaustion(error, self.limits)
 
 
 def _place(
@@ -200,14 +256,12 @@ def _pages_or_none(instance: PluginInstance) -> int | None:
 def _hint_memory_exhaustion(error: WasmcliError, limits: EngineLimits) -> None:
     # memory.grow past the cap returns -1 (standard wasm); a plugin that does not check
     # it usually aborts. Say so when the trap came with memory at the cap.
-    pages = error.details.get("memory_pages")
-    if error.kind is ErrorKind.TRAP and isinstance(pages, int):
-        if pages >= limits.memory_limit_pages:
-            error.message += (
-                f" (memory was at the {limits.memory_limit_bytes // 2**20} MB limit: "
-                "the plugin probably ran out of memory; see --memory-limit-mb)"
-            )
-            error.args = (error.message,)
+    pages = error.memory_pages
+    if error.kind is ErrorKind.TRAP and pages is not None and pages >= limits.memory_limit_pages:
+        error.set_message(
+            error.message + f" (memory was at the {limits.memory_limit_bytes // 2**20} MB limit: "
+            "the plugin probably ran out of memory; see --memory-limit-mb)"
+        )
 
 
 def _ms_since(started: float) -> float:

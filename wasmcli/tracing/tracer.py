@@ -14,8 +14,6 @@ from wasmcli.store.traces import TraceFilter, TraceStore
 from wasmcli.tracing.events import ExecutionTrace
 from wasmcli.tracing.recorder import DEFAULT_MAX_LOG_EVENTS, NullRecorder, TraceRecorder
 
-_NULL = NullRecorder()
-
 
 class Tracer:
     def __init__(
@@ -44,7 +42,9 @@ class Tracer:
         engine: str | None = None,
     ) -> TraceRecorder:
         if not self.enabled:
-            return _NULL
+            # A fresh one per run: a recorder is written to (set_binary), and runs in
+            # other threads must not share it. It costs no clock and no uuid.
+            return NullRecorder()
         return TraceRecorder(binary_id, binary_name, engine, self.max_log_events)
 
     def complete(self, trace: ExecutionTrace) -> None:

@@ -5,10 +5,10 @@ Pure standard library: nothing here imports an engine. `read_module_info` is wha
 engine without native fuel or store limits (wasmer) the same guarantees as wasmtime.
 """
 
-from .errors import MemoryAboveLimit, WasmFormatError
+from .errors import MemoryAboveLimit, ResourcesAboveLimit, WasmFormatError
 from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
 from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
-from .memory_limit import limit_memory
+from .memory_limit import TABLE_ELEMENT_BYTES, footprint, limit_memory, limit_resources
 from .valtypes import FuncType
 
 __all__ = [
@@ -19,10 +19,14 @@ __all__ = [
     "Import",
     "MemoryAboveLimit",
     "MemoryInfo",
+    "ResourcesAboveLimit",
+    "TABLE_ELEMENT_BYTES",
     "ModuleInfo",
     "TableInfo",
     "WasmFormatError",
+    "footprint",
     "instrument_fuel",
     "limit_memory",
+    "limit_resources",
     "read_module_info",
 ]

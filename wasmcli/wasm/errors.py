@@ -20,3 +20,15 @@ class MemoryAboveLimit(ValueError):
         )
         self.initial_pages = initial_pages
         self.max_pages = max_pages
+
+
+class ResourcesAboveLimit(ValueError):
+    """A module's memories and tables take more than the limit at instantiation."""
+
+    def __init__(self, initial_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"memories and tables start at {initial_bytes} bytes, above the limit of "
+            f"{limit_bytes} bytes"
+        )
+        self.initial_bytes = initial_bytes
+        self.limit_bytes = limit_bytes
