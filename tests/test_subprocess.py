@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -87,28 +88,65 @@ def test_read_only_commands_do_not_import_an_engine() -> None:
     assert b"ENGINES=\n" in done.stderr, done.stderr
 
 
-def start_endless_run(
-    engine_name: str, tmp_path: Path, name: str = "loop"
-) -> subprocess.Popen[bytes]:
-    """`wasmcli run` of a plugin that never ends (60 s limit), in its own home, with
-    SIGINT handled as at a terminal (a shell's background jobs inherit it ignored)."""
+# Logs "ready" (the readiness signal the tests wait for), then never returns.
+READY_THEN_LOOP = """
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "ready")
+  (func (export "process") (param i32 i32 i32 i32) (result i32)
+    (local $x f64)
+    (call $log (i32.const 0) (i32.const 5))
+    (local.set $x (f64.const 2))
+    (loop $forever
+      (local.set $x (f64.sqrt (f64.sqrt (f64.sqrt (f64.sqrt (local.get $x))))))
+      (br $forever))
+    (i32.const 0)))
+"""
+
+
+def need_engine(engine_name: str) -> None:
     from wasmcli.engines import available_engines
 
     if engine_name not in available_engines():
         pytest.skip(f"{engine_name} is not available on this Python")
-    loop = tmp_path / f"{name}.wasm"
-    loop.write_bytes((SAMPLES / "faulty" / "infinite_loop.wasm").read_bytes())
-    command = [wasmcli_exe(), "run", str(loop), "--engine", engine_name]
+
+
+def start_run(
+    engine_name: str, tmp_path: Path, wasm: bytes, name: str = "loop"
+) -> subprocess.Popen[bytes]:
+    """`wasmcli run` of `wasm` (60 s limit) in its own home, with SIGINT handled as at
+    a terminal (a shell's background jobs inherit it ignored)."""
+    need_engine(engine_name)
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasm)
+    command = [wasmcli_exe(), "run", str(path), "--engine", engine_name]
     command += ["--timeout-ms", "60000", "--fuel", str(10**15)]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "WASMCLI_HOME": str(tmp_path / "home")},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(1.5)  # well inside the plugin's endless loop
+
+
+def start_endless_run(
+    engine_name: str, tmp_path: Path, name: str = "loop"
+) -> subprocess.Popen[bytes]:
+    """A run whose plugin is looping: returns once the plugin's first line is out."""
+    from wasmcli.engines.wat import wat_to_wasm
+
+    proc = start_run(engine_name, tmp_path, wat_to_wasm(READY_THEN_LOOP), name)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    assert ready and proc.stdout.readline() == b"ready\n", "the plugin never started"
     return proc
+
+
+def traces_of(tmp_path: Path) -> list[dict]:
+    listed = run("traces", "list", "--json", env={"WASMCLI_HOME": str(tmp_path / "home")})
+    return json.loads(listed.stdout)
 
 
 @pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
@@ -121,19 +159,132 @@ def test_ctrl_c_stops_a_running_plugin_and_keeps_its_trace(
     _, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 130, stderr
     assert time.monotonic() - sent < 5  # stopped now, not at the 60 s limit
-    assert b"Traceback" not in stderr
-    listed = run("traces", "list", "--json", env={"WASMCLI_HOME": str(tmp_path / "home")})
-    assert [t["error_kind"] for t in json.loads(listed.stdout)] == ["interrupted"]
+    assert stderr.decode().splitlines() == ["error: interrupted"]
+    [trace] = traces_of(tmp_path)
+    assert trace["error_kind"] == "interrupted"
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_sigterm_and_sighup_stop_the_plugin_and_keep_its_trace(
+    engine_name: str, tmp_path: Path, signum: int, exit_code: int
+) -> None:
+    proc = start_endless_run(engine_name, tmp_path)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == exit_code, stderr
+    assert time.monotonic() - sent < 5
+    name = signal.Signals(signum).name
+    assert stderr.decode().splitlines() == [f"error: terminated by {name}"]
+    [trace] = traces_of(tmp_path)
+    assert trace["error_kind"] == "terminated"
+    assert trace["error_message"] == f"Terminated by {name}"
+    shown = run(
+        "traces", "show", trace["trace_id"], "--json", env={"WASMCLI_HOME": str(tmp_path / "home")}
+    )
+    error_event = json.loads(shown.stdout)["events"][-1]
+    assert error_event["metadata"]["stage"] == "process"
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(child) for child in found.split()]
+
+
+def wait_for_child(pid: int) -> int:
+    """The first child process of `pid` (the wasmer engine process, the compile worker)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = children_of(pid)
+        if children:
+            return children[0]
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} started no child")
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """Whether `pid` has ended (or is a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_killing_wasmcli_leaves_no_plugin_running(tmp_path: Path) -> None:
+    """wasmer runs the plugin in a child process: it must die with wasmcli at once (not
+    at its own 60 s deadline). wasmtime runs plugins inside wasmcli itself, so a killed
+    wasmcli takes its plugin along by construction; there the child process is the
+    compile worker (see the next test)."""
+    proc = start_endless_run("wasmer", tmp_path)
+    child = wait_for_child(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    alive = not gone_within(child, 1.0)
+    if alive:
+        os.kill(child, signal.SIGKILL)  # clean up before failing
+    assert not alive, "the wasmer engine process outlived wasmcli"
 
 
 @pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
-def test_killing_wasmcli_leaves_no_plugin_running(engine_name: str, tmp_path: Path) -> None:
-    marker = f"no-orphans-{engine_name}-{os.getpid()}"
-    proc = start_endless_run(engine_name, tmp_path, name=marker)
+def test_killing_wasmcli_while_it_compiles_leaves_no_compiler_running(
+    engine_name: str, tmp_path: Path
+) -> None:
+    from .test_hostile_plugins import big_module
+
+    proc = start_run(engine_name, tmp_path, big_module(24 << 20), name="big")
+    child = wait_for_child(proc.pid)  # wasmtime's compile worker, wasmer's engine process
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    time.sleep(0.5)
-    survivors = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
-    for pid in survivors.split():
-        os.kill(int(pid), signal.SIGKILL)  # clean up before failing
-    assert survivors.strip() == ""
+    alive = not gone_within(child, 1.0)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the compiling process outlived wasmcli"
+
+
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_ctrl_c_before_the_plugin_starts_keeps_the_trace(engine_name: str, tmp_path: Path) -> None:
+    from .test_hostile_plugins import big_module
+
+    proc = start_run(engine_name, tmp_path, big_module(24 << 20), name="big")
+    child = wait_for_child(proc.pid)  # compiling: the plugin has not started
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr
+    assert stdout == b"" and stderr.decode().splitlines() == ["error: interrupted"]
+    assert gone_within(child, 1.0)
+    [trace] = traces_of(tmp_path)
+    assert trace["error_kind"] == "interrupted"
+    events = run(
+        "traces", "show", trace["trace_id"], "--json", env={"WASMCLI_HOME": str(tmp_path / "home")}
+    )
+    assert json.loads(events.stdout)["events"][-1]["metadata"]["stage"] == "load"
+
+
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_processes_running_plugins_at_once_all_keep_their_traces(
+    engine_name: str, tmp_path: Path
+) -> None:
+    need_engine(engine_name)
+    env = {**os.environ, "WASMCLI_HOME": str(tmp_path / "home")}
+    procs = [
+        subprocess.Popen(
+            [wasmcli_exe(), "run", HELLO, "--engine", engine_name, "--input", f"p{n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for n in range(6)
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 6, outputs
+    assert [stdout for stdout, _ in outputs] == [f"Hello, p{n}!\n".encode() for n in range(6)]
+    traces = traces_of(tmp_path)
+    assert len(traces) == 6 and all(trace["success"] for trace in traces)
+    assert len({trace["trace_id"] for trace in traces}) == 6

@@ -59,7 +59,7 @@ def guard(command: F) -> F:
             raise typer.Exit(128 + stop.signum) from None
         except BrokenPipeError:
             # `wasmcli traces export | head`: the reader left; that is not an error of ours.
-            _silence_stdout()
+            silence_stdout()
             raise typer.Exit(0) from None
         except Exception as exc:  # a bug in wasmcli: one line, the traceback on request
             if debug_enabled():
@@ -69,7 +69,7 @@ def guard(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

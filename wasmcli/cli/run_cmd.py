@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from wasmcli.cli.errors import guard, print_warning, usage_error
+from wasmcli.cli.errors import guard, print_warning, silence_stdout, usage_error
 from wasmcli.cli.state import open_registry
 from wasmcli.config import RunConfig, parse_size
 from wasmcli.errors import ErrorKind, WasmcliError, raise_terminated
@@ -42,6 +42,17 @@ def _stdin_is_terminal() -> bool:
         return sys.stdin is None or sys.stdin.isatty()
     except (AttributeError, ValueError):
         return True
+
+
+def stream_line(line: str) -> None:
+    """Print one output line as the plugin logs it: a long run shows its progress, and
+    a stopped one keeps what it printed. A reader that went away (`| head`) is not an
+    error of the plugin's: the rest of its output is dropped."""
+    try:
+        sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def stop_on_signals() -> None:
@@ -174,12 +185,11 @@ def run(
 
     tracer = Tracer(enabled=False) if no_trace else None
     stop_on_signals()
-    result = Executor(open_registry(), tracer=tracer).execute(binary, data, config)
+    executor = Executor(open_registry(), tracer=tracer)
+    result = executor.execute(binary, data, config, on_output=None if json_ else stream_line)
 
     if json_:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-    elif result.output:
-        sys.stdout.buffer.write(result.output.encode("utf-8") + b"\n")
     sys.stdout.flush()
 
     from wasmcli.render.console import diag_console

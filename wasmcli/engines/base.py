@@ -14,10 +14,19 @@ from typing import Any, Protocol
 from wasmcli.engines.faults import above_limit, compile_error
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache, cache_key
-from wasmcli.wasm import ResourcesAboveLimit, WasmFormatError, limit_resources
+from wasmcli.wasm import (
+    ResourcesAboveLimit,
+    WasmFormatError,
+    check_declared,
+    limit_resources,
+)
 
 WASM_PAGE_SIZE = 65536
 MIB = 1024 * 1024
+# The longest a module may take to compile, on either engine (exit 3, load). The
+# plugin's --timeout-ms covers only its own code: instantiation (the start function),
+# alloc and process.
+COMPILE_LIMIT_S = 60.0
 
 
 class HostLog(Protocol):
@@ -123,6 +132,7 @@ class Engine(ABC):
         changes the compiled code (`compile_settings`); the cache itself verifies each
         artifact's checksum before it reaches `deserialize`.
         """
+        _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
         key = cache_key(sha256_hex(wasm), self.name, self.version, *self.compile_settings(limits))
         artifact = cache.load(key) if cache is not None else None
         if artifact is not None:
@@ -162,6 +172,15 @@ class Engine(ABC):
         Arms the wall-clock deadline (it covers the start function too). Unknown imports
         and a failing start function are WasmcliError(ABI).
         """
+
+
+def _refuse_above_limit(wasm: bytes, limits: EngineLimits) -> None:
+    try:
+        check_declared(wasm, limits.memory_limit_bytes)
+    except ResourcesAboveLimit as exc:
+        raise above_limit(exc.initial_bytes, exc.limit_bytes).at(stage="abi_check") from None
+    except WasmFormatError:
+        pass  # the engine says what is wrong with it, in its own words
 
 
 def limited(wasm: bytes, limits: EngineLimits) -> bytes:

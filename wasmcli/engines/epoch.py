@@ -8,26 +8,26 @@ every few ticks (`CHECK_TICKS`, through wasmtime's epoch-deadline callback), and
 callback, running on the run's own thread, decides whether to let the plugin go on or
 to stop it. One run's deadline can therefore never stop another run.
 
-Signals: while a run is active in the main thread, Python's signal wakeup fd points at
-the ticker's pipe. A SIGINT (with Python's default handler) or a SIGTERM/SIGHUP (with
-`wasmcli.errors.raise_terminated` installed) wakes the ticker, which marks every active
-run stopped; their callbacks stop the plugins within a few ms, and Python's handler
-then raises KeyboardInterrupt or Terminated as usual once the call has returned.
+Signals: Python runs signal handlers in the main thread between bytecodes, so during a
+wasm call they run inside the epoch callback (or host.log). An exception raised there
+cannot cross wasmtime (ctypes would drop it and crash), so while a main-thread run is
+inside wasm, `DeferredSignals` swaps the handlers that would raise (SIGINT's default,
+`wasmcli.errors.raise_terminated` for SIGTERM/SIGHUP) for one that only marks the run
+stopped. The next callback (within CHECK_TICKS) stops the plugin, and the adapter
+reports `interrupted` or `terminated`; the runtime re-raises it once the trace is kept.
 """
 
 from __future__ import annotations
 
 import ctypes
 import math
-import os
-import select
 import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from wasmcli.errors import Terminated, raise_terminated
+from wasmcli.errors import raise_terminated
 
 TICK_S = 0.005
 # How often (in ticks) a running store checks its deadline and the signals: a Ctrl-C
@@ -71,9 +71,6 @@ class Ticker:
         self._lock = threading.Condition()
         self._runs: set[Run] = set()
         self._thread: threading.Thread | None = None
-        self._pipe = os.pipe()
-        for fd in self._pipe:
-            os.set_blocking(fd, False)
 
     def attach(self, timeout_ms: int) -> Run:
         run = Run(self, timeout_ms)
@@ -91,39 +88,44 @@ class Ticker:
         with self._lock:
             self._runs.discard(run)
 
-    def watch_signals(self) -> int | None:
-        """Point the signal wakeup fd at the ticker (main thread only); the old fd to
-        give back to `unwatch_signals`, or None when signals cannot be watched here."""
-        if threading.current_thread() is not threading.main_thread():
-            return None
-        return signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
-
-    def unwatch_signals(self, old_fd: int | None) -> None:
-        if old_fd is not None:
-            signal.set_wakeup_fd(old_fd)
-
     def _tick_forever(self) -> None:
         while True:
             with self._lock:
                 while not self._runs:
-                    self._lock.wait()
-            readable, _, _ = select.select([self._pipe[0]], [], [], TICK_S)
-            if readable:
-                self._signals(os.read(self._pipe[0], 512))
+                    self._lock.wait()  # idle: no run, no ticks
+            time.sleep(TICK_S)
             self._increment()
 
-    def _signals(self, received: bytes) -> None:
-        for signum in received:
-            if signum in STOP_SIGNALS and _stops_runs(signum):
-                with self._lock:
-                    for run in self._runs:
-                        if run.stopped_by is None:
-                            run.stopped_by = signum
+
+class DeferredSignals:
+    """While a main-thread run is inside wasm: a stop signal marks the run stopped
+    instead of raising (see the module docstring). Elsewhere it does nothing."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self._saved: dict[int, Any] = {}
+
+    def _record(self, signum: int, frame: object) -> None:
+        if self.run.stopped_by is None:
+            self.run.stopped_by = signum
+
+    def __enter__(self) -> DeferredSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                handler = signal.getsignal(signum)
+                if _stops_runs(signum, handler):
+                    self._saved[signum] = handler
+                    signal.signal(signum, self._record)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        saved, self._saved = self._saved, {}
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
-def _stops_runs(signum: int) -> bool:
-    """A signal stops plugins when Python will raise for it in the main thread."""
-    handler = signal.getsignal(signum)
+def _stops_runs(signum: int, handler: Any) -> bool:
+    """A signal stops plugins when its handler would raise (end the program)."""
     if signum == signal.SIGINT:
         return handler is signal.default_int_handler
     return handler is raise_terminated
@@ -146,20 +148,16 @@ def install_callback(store: Any, run: Run) -> Any:
     callback_type: Any = binding.argtypes[1]
     finalizer_type: Any = binding.argtypes[3]
 
-    def on_deadline(_context: Any, _data: Any, delta: Any, kind: Any) -> int:
-        try:
-            if not run.should_stop():
-                delta[0] = run.ticks_to_next_check()
-                kind[0] = _CONTINUE
-                return 0
-        except KeyboardInterrupt:
-            # Python ran its SIGINT handler inside this callback: the exception cannot
-            # cross wasmtime, so the run carries it (the adapter raises it again).
-            run.stopped_by = signal.SIGINT
-        except Terminated as exc:
-            run.stopped_by = exc.signum
+    def stop() -> int:
         error: Any = _ffi.wasmtime_error_new(STOP_MESSAGE)
         return ctypes.cast(error, ctypes.c_void_p).value or 0
+
+    def on_deadline(_context: Any, _data: Any, delta: Any, kind: Any) -> int:
+        if run.should_stop():
+            return stop()
+        delta[0] = run.ticks_to_next_check()
+        kind[0] = _CONTINUE
+        return 0
 
     callback = callback_type(on_deadline)
     no_finalizer: Any = ctypes.cast(0, finalizer_type)

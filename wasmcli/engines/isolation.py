@@ -5,7 +5,8 @@ stop an infinite loop. The parent forks a child that runs the task it is handed 
 runtime passes the whole session: compile, instantiate, calls) and relays its events,
 log lines and stages through a pipe, stamped with the child's monotonic clock
 (system-wide on Linux, so timestamps line up with the parent's trace). Compiling is
-bounded by COMPILE_LIMIT_S (exit 3); the wall-clock limit starts when the child is about
+bounded by engines.base.COMPILE_LIMIT_S (exit 3); the wall-clock limit starts when the
+child is about
 to run wasm code; at the deadline the parent kills the child and reports a timeout at
 the stage the child had reached. A child that dies any other way (a signal, a crash in
 the engine) is an internal error. A signal to the parent (Ctrl-C, SIGTERM, SIGHUP) kills
@@ -20,19 +21,24 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Protocol, TypeVar
 
+from wasmcli.engines import base
 from wasmcli.engines.faults import compile_error, timed_out
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.tracing.events import TraceEventType
 
-# Compiling is not covered by the plugin's timeout, but a module crafted to compile
-# forever must not hang wasmcli either (the same limit as wasmtime's compile worker).
-COMPILE_LIMIT_S = 60.0
 _CHILD_GRACE_S = 1.0
+# Runs in several threads fork at once. A child forked while another run's pipe and
+# sentinel still had their write ends open in this process would keep them open: that
+# run would then wait for the wrong child to end (seen: a 300 ms timeout reported after
+# the 2 s of a run in another thread). Each run creates its pipes and forks under this
+# lock, and has closed its write ends before another run may fork.
+_FORK_LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 
 
@@ -54,7 +60,7 @@ class _RelaySink:
         self.conn.send(("log", time.monotonic_ns(), line, size))
 
     def stage(self, name: str) -> None:
-        self.conn.send(("stage", name))
+        self.conn.send(("stage", time.monotonic_ns(), name))
 
     def wasm_starting(self) -> None:
         self.conn.send(("arm", time.monotonic_ns()))
@@ -106,12 +112,14 @@ def _child_main(task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: 
     sink = _RelaySink(conn, timeout_ms)
     try:
         try:
-            final: tuple[Any, ...] = ("done", task(sink))
+            outcome = task(sink)
+            final: tuple[Any, ...] = ("done", time.monotonic_ns(), outcome)
         except WasmcliError as error:
-            final = ("error", error.to_wire())
+            final = ("error", time.monotonic_ns(), error.to_wire())
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
             message = f"{type(exc).__name__}: {exc}"
-            final = ("error", WasmcliError(ErrorKind.INTERNAL, message).to_wire())
+            wire = WasmcliError(ErrorKind.INTERNAL, message).to_wire()
+            final = ("error", time.monotonic_ns(), wire)
         sink.send(final)
         conn.close()
     finally:
@@ -129,12 +137,13 @@ def run_isolated(
     limits. `on_timeout` runs after a child killed at the deadline has been drained."""
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx: Any = multiprocessing.get_context(method)
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(
-        target=_child_main, args=(task, timeout_ms, sender, os.getpid()), daemon=True
-    )
-    child.start()
-    sender.close()
+    with _FORK_LOCK:
+        receiver, sender = ctx.Pipe(duplex=False)
+        child = ctx.Process(
+            target=_child_main, args=(task, timeout_ms, sender, os.getpid()), daemon=True
+        )
+        child.start()
+        sender.close()
     try:
         outcome: Outcome = _Relay(child, receiver, sink, timeout_ms, on_timeout).run()
         return outcome
@@ -163,28 +172,33 @@ class _Relay:
         self.sink = sink
         self.timeout_ms = timeout_ms
         self.on_timeout = on_timeout
-        self.deadline = time.monotonic() + COMPILE_LIMIT_S
+        self.deadline = time.monotonic() + base.COMPILE_LIMIT_S
         self.armed = False
         self.stage = "load"
 
     def run(self) -> Any:
         while True:
+            # Whatever the child sent is read before the deadline is judged, and judged
+            # by the child's own clock: a parent that fell behind reading does not turn
+            # a run that ended in time into a timeout.
             remaining = self.deadline - time.monotonic()
-            if remaining <= 0 or not self.receiver.poll(remaining):
-                if time.monotonic() < self.deadline:
-                    continue
+            if not self.receiver.poll(max(remaining, 0)):
                 raise self._deadline_passed()
             try:
                 item = self.receiver.recv()
             except (EOFError, OSError):
                 raise _child_died(self.child).at(stage=self.stage) from None
+            if item[1] / 1e9 > self.deadline:  # the child was still at work at the deadline
+                if item[0] in ("event", "log", "stage"):
+                    _handle(item, self.sink)
+                raise self._deadline_passed()
             if item[0] == "arm":
                 # The plugin's time starts now, measured on the child's clock.
                 self.armed = True
                 self.deadline = item[1] / 1e9 + self.timeout_ms / 1000
                 continue
             if item[0] == "stage":
-                self.stage = item[1]
+                self.stage = item[2]
             done, outcome = _handle(item, self.sink)
             if done:
                 return outcome
@@ -193,8 +207,7 @@ class _Relay:
         _kill(self.child)
         _drain(self.receiver, self.sink)  # what the child said before it was killed
         if not self.armed:
-            error = compile_error(f"compiling took longer than {COMPILE_LIMIT_S:g} s")
-            return error
+            return compile_error(f"compiling took longer than {base.COMPILE_LIMIT_S:g} s")
         self.on_timeout()  # e.g. the fuel checkpoint: the child's counter died with it
         return timed_out().at(stage=self.stage)
 
@@ -209,11 +222,11 @@ def _handle(item: tuple[Any, ...], sink: RelayTarget) -> tuple[bool, Any]:
         _, at_ns, line, size = item
         sink.log_at(at_ns, line, size)
     elif tag == "stage":
-        sink.stage(item[1])
+        sink.stage(item[2])
     elif tag == "done":
-        return True, item[1]
+        return True, item[2]
     elif tag == "error":
-        raise WasmcliError.from_wire(item[1])
+        raise WasmcliError.from_wire(item[2])
     return False, None
 
 

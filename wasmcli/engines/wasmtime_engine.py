@@ -16,7 +16,7 @@ from typing import Any
 
 import wasmtime
 
-from wasmcli.engines import faults
+from wasmcli.engines import base, faults
 from wasmcli.engines.base import (
     Engine,
     EngineLimits,
@@ -25,7 +25,8 @@ from wasmcli.engines.base import (
     PluginInstance,
     limited,
 )
-from wasmcli.engines.epoch import Run, Ticker, install_callback
+from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker
+from wasmcli.engines.epoch import DeferredSignals, Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import (
     caused_by,
@@ -65,7 +66,8 @@ def validate(wasm: bytes) -> None:
         raise faults.compile_error(_compile_message(exc)) from None
 
 
-def _compile(wasm: bytes) -> wasmtime.Module:
+def compile_native(wasm: bytes) -> wasmtime.Module:
+    """Compile in this thread (it cannot be interrupted: see compile_worker)."""
     try:
         return wasmtime.Module(_engine(), wasm)
     except wasmtime.WasmtimeError as exc:
@@ -98,9 +100,16 @@ class WasmtimeEngine(Engine):
             prepared = limited(wasm, limits)
         except WasmcliError as error:
             if error.kind is ErrorKind.LOAD:
-                _compile(wasm)  # wasmtime's own words for what is wrong, where it has some
+                compile_native(wasm)  # wasmtime's own words for what is wrong, if any
             raise
-        return _compile(prepared)
+        if len(prepared) < IN_WORKER_BYTES:
+            return compile_native(prepared)
+        # Large: compiled where it can be stopped at the compile limit.
+        artifact = compile_in_worker(prepared, base.COMPILE_LIMIT_S)
+        module = self.deserialize(artifact)
+        if module is None:
+            raise faults.compile_error("the compiling process wrote an unreadable module")
+        return module
 
     def deserialize(self, artifact: bytes) -> wasmtime.Module | None:
         try:
@@ -139,12 +148,13 @@ class WasmtimeInstance(PluginInstance):
         imports: list[Any] = []
         for _ in native.imports:  # check_imports allowed only host.log
             imports.append(wasmtime.Func(self.store, log_type, self._log, access_caller=True))
-        ticker = _ticker()
-        self._run: Run | None = ticker.attach(limits.timeout_ms)
-        self._old_wakeup_fd = ticker.watch_signals()
+        self._run: Run | None = _ticker().attach(limits.timeout_ms)
+        self._signals = DeferredSignals(self._run)
         self._callback = install_callback(self.store, self._run)
         try:
-            self.instance = wasmtime.Instance(self.store, native, imports)
+            with self._signals:
+                self.instance = wasmtime.Instance(self.store, native, imports)
+            self._raise_if_signalled()
         except WasmcliError as error:  # from host.log in the start function
             self.close()
             raise faults.start_failed(error) from None
@@ -216,12 +226,20 @@ class WasmtimeInstance(PluginInstance):
         if run is None or run.expired():
             raise faults.timed_out()
         try:
-            result = func(self.store, *args)
+            with self._signals:
+                result = func(self.store, *args)
         except wasmtime.Trap as trap:
             raise self._trap_error(trap) from None
         except wasmtime.WasmtimeError as exc:
             raise self._error(exc) from None
+        self._raise_if_signalled()
         return None if result is None else int(result)
+
+    def _raise_if_signalled(self) -> None:
+        """A signal that came during a call that then ended on its own."""
+        run = self._run
+        if run is not None and run.stopped_by is not None:
+            raise stopped_by_signal(run.stopped_by)
 
     def fuel_consumed(self) -> int | None:
         if self._fuel_unknown:
@@ -231,9 +249,7 @@ class WasmtimeInstance(PluginInstance):
     def close(self) -> None:
         run, self._run = self._run, None
         if run is not None:
-            ticker = _ticker()
-            ticker.detach(run)
-            ticker.unwatch_signals(self._old_wakeup_fd)
+            _ticker().detach(run)
 
     # -- errors ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -49,6 +50,7 @@ class RunSink:
     recorder: TraceRecorder
     lines: list[str] = field(default_factory=list)
     current_stage: str | None = None  # the step the session reached (for signals)
+    on_output: Callable[[str], None] | None = None  # each output line, as it comes
 
     def event(self, event_type: Ev, message: str, **metadata: Any) -> None:
         self.recorder.record(event_type, message, **metadata)
@@ -57,8 +59,7 @@ class RunSink:
         self.recorder.record_at(at_ns, event_type, message, metadata)
 
     def log(self, line: str, size: int) -> None:
-        self.lines.append(line)
-        self.recorder.record_log(time.monotonic_ns(), line, len(self.lines), size)
+        self.log_at(time.monotonic_ns(), line, size)
 
     def wasm_starting(self) -> None:
         """In-process engines arm their own deadline."""
@@ -69,6 +70,8 @@ class RunSink:
     def log_at(self, at_ns: int, line: str, size: int) -> None:
         self.lines.append(line)
         self.recorder.record_log(at_ns, line, len(self.lines), size)
+        if self.on_output is not None:
+            self.on_output(line)
 
 
 class Executor:
@@ -94,7 +97,11 @@ class Executor:
         ref: str | ResolvedBinary,
         input: bytes | str = b"",
         config: RunConfig | None = None,
+        *,
+        on_output: Callable[[str], None] | None = None,
     ) -> RunResult:
+        """Run a plugin. `on_output` receives each output line as the plugin logs it
+        (the CLI streams them); the result holds them all in any case."""
         config = (config or RunConfig.from_env()).validate()
         started = time.perf_counter()
         try:
@@ -102,7 +109,7 @@ class Executor:
         except WasmcliError:
             engine_name = config.engine
         recorder = self.tracer.start(engine=engine_name)
-        sink = RunSink(recorder)
+        sink = RunSink(recorder, on_output=on_output)
         binary: ResolvedBinary | None = ref if isinstance(ref, ResolvedBinary) else None
         outcome: SessionOutcome | None = None
         error: WasmcliError | None = None

@@ -8,7 +8,13 @@ engine without native fuel or store limits (wasmer) the same guarantees as wasmt
 from .errors import MemoryAboveLimit, ResourcesAboveLimit, WasmFormatError
 from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
 from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
-from .memory_limit import TABLE_ELEMENT_BYTES, footprint, limit_memory, limit_resources
+from .memory_limit import (
+    TABLE_ELEMENT_BYTES,
+    check_declared,
+    footprint,
+    limit_memory,
+    limit_resources,
+)
 from .valtypes import FuncType
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "ModuleInfo",
     "TableInfo",
     "WasmFormatError",
+    "check_declared",
     "footprint",
     "instrument_fuel",
     "limit_memory",

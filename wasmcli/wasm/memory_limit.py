@@ -107,6 +107,18 @@ def _initial_bytes(memories: list[_Limits], tables: list[_Limits]) -> int:
     return footprint(sum(mem.initial for mem in memories), sum(t.initial for t in tables))
 
 
+def check_declared(wasm: bytes, limit_bytes: int) -> None:
+    """ResourcesAboveLimit when the module's memories and tables start above the limit
+    (what `limit_resources` would refuse, without rebuilding the module)."""
+    wasm = m.as_bytes(wasm)
+    sections = m.split_sections(wasm)
+    memories = _read_memories(wasm, _section(sections, m.MEMORY))
+    tables = [limits for _, limits in _read_tables(wasm, _section(sections, m.TABLE))]
+    initial = _initial_bytes(memories, tables)
+    if initial > limit_bytes:
+        raise ResourcesAboveLimit(initial, limit_bytes)
+
+
 def limit_resources(wasm: bytes, limit_bytes: int) -> bytes:
     """Lower every defined memory's and table's maximum so that all of them together
     can never take more than `limit_bytes`.
