@@ -203,6 +203,19 @@ def wait_for_child(pid: int) -> int:
     raise AssertionError(f"process {pid} started no child")
 
 
+def wait_until_busy(pid: int, cpu_seconds: float) -> None:
+    """Until process `pid` has used `cpu_seconds` of CPU (/proc/PID/stat utime + stime):
+    past its start-up, it is doing the work it was started for."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / ticks >= cpu_seconds:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never got busy")
+
+
 def gone_within(pid: int, seconds: float) -> bool:
     """Whether `pid` has ended (or is a zombie) within `seconds`."""
     deadline = time.monotonic() + seconds
@@ -225,7 +238,7 @@ def test_killing_wasmcli_leaves_no_plugin_running(tmp_path: Path) -> None:
     proc = start_endless_run("wasmer", tmp_path)
     child = wait_for_child(proc.pid)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    proc.wait(5)  # not communicate(): a surviving child would hold the pipes open
     alive = not gone_within(child, 1.0)
     if alive:
         os.kill(child, signal.SIGKILL)  # clean up before failing
@@ -238,10 +251,13 @@ def test_killing_wasmcli_while_it_compiles_leaves_no_compiler_running(
 ) -> None:
     from .test_hostile_plugins import big_module
 
-    proc = start_run(engine_name, tmp_path, big_module(24 << 20), name="big")
+    module = big_module(24 << 20)
+    proc = start_run(engine_name, tmp_path, module, name="big")
     child = wait_for_child(proc.pid)  # wasmtime's compile worker, wasmer's engine process
+    # Past its start-up (0.3 s of CPU), the child is compiling (for 3 s or more).
+    wait_until_busy(child, 1.0)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    proc.wait(5)
     alive = not gone_within(child, 1.0)
     if alive:
         os.kill(child, signal.SIGKILL)
@@ -254,9 +270,11 @@ def test_ctrl_c_before_the_plugin_starts_keeps_the_trace(engine_name: str, tmp_p
 
     proc = start_run(engine_name, tmp_path, big_module(24 << 20), name="big")
     child = wait_for_child(proc.pid)  # compiling: the plugin has not started
+    sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 130, stderr
+    assert time.monotonic() - sent < 3  # the compile was stopped, not waited for
     assert stdout == b"" and stderr.decode().splitlines() == ["error: interrupted"]
     assert gone_within(child, 1.0)
     [trace] = traces_of(tmp_path)
