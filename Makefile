@@ -12,15 +12,29 @@ PYTHON310 ?= $(shell command -v python3.10 >/dev/null 2>&1 && python3.10 -c 'imp
 VENV310 ?= .venv310
 STAMP310 := $(VENV310)/.installed
 
-.PHONY: install install310 demo test test-default test-py310 lint plugins clean
+# The demo's own data folder: `make demo` never touches the user's real wasmcli home.
+DEMO_HOME := $(CURDIR)/.demo-home
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint plugins clean
+
+# wasmcli and the test and lint tools (what `make test` and `make lint` need).
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+# wasmcli alone (what `make demo` needs).
+install-runtime: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
 
 install310: $(STAMP310)
 
@@ -30,8 +44,8 @@ $(STAMP310): pyproject.toml
 	$(VENV310)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP310)
 
-demo: install
-	$(BIN)/wasmcli run sample_plugins/hello.wasm --input "world" --trace
+demo: install-runtime
+	$(BIN)/wasmcli --home $(DEMO_HOME) run sample_plugins/hello.wasm --input "world" --trace
 
 test: test-default test-py310
 
@@ -57,4 +71,4 @@ plugins:
 	$(MAKE) -C sample_plugins
 
 clean:
-	rm -rf $(VENV) $(VENV310) build *.egg-info
+	rm -rf $(VENV) $(VENV310) $(DEMO_HOME) build *.egg-info
