@@ -112,16 +112,17 @@ class _Session:
         # the module's load time, and a cache hit is not a compile.
         started = time.perf_counter()
         self.engine.start()
+        version = self.engine.version
         self.sink.event(
             Ev.LOAD_COMPLETE,
             "Engine started",
             step="engine_start",
             engine=self.engine.name,
-            engine_version=self.engine.version,
+            engine_version=version,
             duration_ms=_ms_since(started),
         )
         cache = (
-            ArtifactCache(Path(request.cache_home), f"{self.engine.name}-{self.engine.version}")
+            ArtifactCache(Path(request.cache_home), f"{self.engine.name}-{version}")
             if request.cache_home
             else None
         )
