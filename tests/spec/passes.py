@@ -1,0 +1,52 @@
+"""The bytecode passes held to the suite, and how each one's output is run.
+
+A pass that meters fuel in the module (`instrument_fuel`) runs on wasmtime without native
+fuel and reports what its own counters charged; any other pass runs with native fuel like
+the original. Add a pass here when it lands: `make spec` and the fast slice pick it up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wasmcli.wasm import MemoryAboveLimit, WasmFormatError, instrument_fuel, limit_memory
+
+# Refusing a module is a pass's right (one line, counted by reason); anything else it
+# raises is a crash.
+REFUSALS = (WasmFormatError, MemoryAboveLimit)
+
+# The largest cap a 32-bit memory can have: lowering maxima to it keeps every script's
+# semantics, so results must not change, while still rewriting every memory.
+_SEMANTICS_PRESERVING_PAGES = 1 << 16
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    transform: Callable[[bytes], bytes]
+    metered: bool  # True: fuel comes from the module's own counters, not wasmtime's
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("instrument_fuel", instrument_fuel, metered=True),
+    Pass(
+        "limit_memory",
+        lambda wasm: limit_memory(wasm, _SEMANTICS_PRESERVING_PAGES),
+        metered=False,
+    ),
+)
+
+_PROPOSAL = re.compile(r"\(([^()]*?) proposal\)")
+
+
+def refusal_reason(exc: Exception) -> str:
+    """A short reason for a refusal, for the per-pass counts ("GC", "exception handling")."""
+    text = str(exc)
+    found = _PROPOSAL.search(text)
+    if found:
+        return found.group(1)
+    if isinstance(exc, MemoryAboveLimit):
+        return "memory above the cap"
+    return re.sub(r" (at|in) .*$", "", text)[:60]
