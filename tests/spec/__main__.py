@@ -36,6 +36,8 @@ def pass_line(tally: PassTally) -> str:
         f"{tally.trapping_fuel_differs:,} differ), "
         f"{tally.invalid_outputs} invalid outputs, {tally.crashes} crashes"
     )
+    if tally.orphan_calls:
+        line += f", {tally.orphan_calls} calls of functions orphaned by a failed instantiation"
     refused = sum(tally.refused.values())
     if refused:
         line += f"; refused {refused:,} modules ({_counts(tally.refused)})"

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from . import module as m
 from .errors import WasmFormatError
-from .info import parse
+from .info import ModuleInfo, parse
 from .leb128 import encode_u
 from .metering import MeterContext, meter_function
+from .startup import startup_cost
+from .valtypes import FuncType
 
 FUEL_EXPORT = "__wasmcli_fuel"
 START_EXPORT = "__wasmcli_start"
@@ -53,6 +55,21 @@ def _vec_append(wasm: bytes, section: m.Section | None, added: list[bytes]) -> b
 def _export_entry(name: str, kind: int, index: int) -> bytes:
     raw = name.encode("utf-8")
     return encode_u(len(raw)) + raw + bytes((kind,)) + encode_u(index)
+
+
+def _empty_function_type(
+    wasm: bytes,
+    by_id: dict[int, m.Section],
+    info: ModuleInfo,
+    replaced: dict[int, bytes | None],
+) -> int:
+    """The index of a `() -> ()` type for the wrapper, appending one where none exists."""
+    empty = FuncType((), ())
+    for index, existing in enumerate(info.types):
+        if existing == empty:
+            return index
+    replaced[m.TYPE] = _vec_append(wasm, by_id.get(m.TYPE), [b"\x60\x00\x00"])
+    return len(info.types)
 
 
 def instrument_fuel(wasm: bytes) -> bytes:
@@ -81,20 +98,35 @@ def instrument_fuel(wasm: bytes) -> bytes:
         m.GLOBAL: _vec_append(wasm, by_id.get(m.GLOBAL), [_FUEL_GLOBAL]),
     }
     extra_bodies: list[bytes] = []
-    if info.start is not None:
+    startup = startup_cost(wasm, parsed.sections, info)
+    if startup.gc_op is not None:
+        raise WasmFormatError(
+            f"unsupported instruction {startup.gc_op} (GC proposal) in a constant expression: "
+            "fuel metering does not support it"
+        )
+    wrapper_entry_cost = 0
+    if info.start is not None or startup.needed:
         wrapper_index = info.num_functions
-        start_type = parsed.function_type_indices[info.start]
-        replaced[m.START] = None
-        replaced[m.FUNCTION] = _vec_append(wasm, by_id.get(m.FUNCTION), [encode_u(start_type)])
-        # no locals; call $start; end
-        extra_bodies.append(b"\x00\x10" + encode_u(info.start) + b"\x0b")
+        if info.start is not None:
+            wrapper_type = parsed.function_type_indices[info.start]
+            # no locals; call $start; end
+            extra_bodies.append(b"\x00\x10" + encode_u(info.start) + b"\x0b")
+            replaced[m.START] = None
+        else:
+            wrapper_type = _empty_function_type(wasm, by_id, info, replaced)
+            extra_bodies.append(b"\x00\x0b")
+        # Entering the wrapper stands for entering wasmtime's startup function (1), which
+        # also charges for the constant expressions and segments it initialises.
+        wrapper_entry_cost = 1 + startup.cost
+        replaced[m.FUNCTION] = _vec_append(wasm, by_id.get(m.FUNCTION), [encode_u(wrapper_type)])
         exports.append(_export_entry(START_EXPORT, _EXPORT_FUNC, wrapper_index))
     replaced[m.EXPORT] = _vec_append(wasm, by_id.get(m.EXPORT), exports)
     code = by_id.get(m.CODE)
     if code is not None or extra_bodies:
         param_counts = [len(t.params) for t in info.function_types]
         replaced[m.CODE] = _meter_code(
-            wasm, code, info.num_imported_functions, param_counts, ctx, extra_bodies
+            wasm, code, info.num_imported_functions, param_counts, ctx, extra_bodies,
+            wrapper_entry_cost,
         )
     return m.rebuild(wasm, parsed.sections, replaced)
 
@@ -106,6 +138,7 @@ def _meter_code(
     param_counts: list[int],
     ctx: MeterContext,
     extra_bodies: list[bytes],
+    wrapper_entry_cost: int,
 ) -> bytes:
     parts: list[bytes] = []
     count = 0
@@ -125,7 +158,7 @@ def _meter_code(
             func_index += 1
         reader.expect_end()
     for body in extra_bodies:
-        metered = meter_function(body, 0, len(body), 0, ctx, func_index)
+        metered = meter_function(body, 0, len(body), 0, ctx, func_index, wrapper_entry_cost)
         parts.append(encode_u(len(metered)))
         parts.append(metered)
         func_index += 1

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from . import module as m
 from .errors import WasmFormatError
-from .opcodes import skip_const_expr
+from .constexpr import skip_const_expr
 from .reader import Reader
 from .valtypes import FuncType, read_type_section, read_valtype, skip_valtype
 

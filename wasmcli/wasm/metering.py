@@ -71,9 +71,17 @@ def _index_width(flags: tuple[bool, ...], index: int, what: str, where: str) -> 
 
 
 def meter_function(
-    wasm: bytes, start: int, end: int, num_params: int, ctx: MeterContext, func_index: int
+    wasm: bytes,
+    start: int,
+    end: int,
+    num_params: int,
+    ctx: MeterContext,
+    func_index: int,
+    entry_cost: int = 1,
 ) -> bytes:
-    """The function body at wasm[start:end] (locals and code), with fuel charges injected."""
+    """The function body at wasm[start:end] (locals and code), with fuel charges injected;
+    `entry_cost` is charged on entry on top of the first block (1: wasmtime's charge for
+    entering a function)."""
     where = f"function {func_index}"
     reader = Reader(wasm, start, end, f"the body of {where}")
     groups = reader.u32()
@@ -88,7 +96,7 @@ def meter_function(
     body = wasm[start:end]
 
     try:
-        inserts, need_i32, need_r64 = _scan(body, locals_end, ctx, where, start)
+        inserts, need_i32, need_r64 = _scan(body, locals_end, ctx, where, start, entry_cost)
     except IndexError:
         raise WasmFormatError(
             f"truncated module: the body of {where} (bytes {start:#x}-{end:#x}) ends inside "
@@ -163,14 +171,14 @@ Insert = tuple[int, int, int, int, bool]  # (position, 0=charge/1=event, seq, co
 
 
 def _scan(
-    body: bytes, p: int, ctx: MeterContext, where: str, file_offset: int
+    body: bytes, p: int, ctx: MeterContext, where: str, file_offset: int, entry_cost: int
 ) -> tuple[list[Insert], bool, bool]:
     kind = o.KIND
     PLAIN, FREE, LEB, CONST, MEMARG = o.PLAIN, o.FREE, o.LEB, o.CONST, o.MEMARG
     inserts: list[Insert] = []
     frames: list[bool] = []  # was the code reachable where each open frame started
     reachable = True
-    cost = 1  # function entry
+    cost = entry_cost
     ins = p  # where the current block's charge goes
     const_start = const_end = -1
     need_i32 = need_r64 = False

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from .errors import WasmFormatError
 from .leb128 import decode_s, decode_u
-from .reader import Reader
 
 # Kinds of one-byte opcodes.
 PLAIN = 0  # no immediates, cost 1
@@ -176,34 +175,6 @@ def opcode_text(body: bytes, start: int) -> str:
             return f"0x{op:02X}"
         return f"0x{op:02X} 0x{sub:02X}"
     return f"0x{op:02X}"
-
-
-# Instructions allowed in constant expressions (global initialisers, segment offsets,
-# table initialisers), with the extended-const arithmetic.
-_CONST_EXPR_PLAIN = frozenset((0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E, 0xD1))
-
-
-def skip_const_expr(reader: Reader) -> None:
-    """Step over a constant expression up to and including its `end`."""
-    data = reader.data
-    while True:
-        start = reader.pos
-        op = reader.u8()
-        if op == 0x0B:
-            return
-        if op in (0x41, 0x42, 0x23, 0xD0, 0xD2):
-            reader.skip_leb()
-        elif op == 0x43:
-            reader.skip(4)
-        elif op == 0x44:
-            reader.skip(8)
-        elif op == 0xFD and reader.u32() == 0x0C:
-            reader.skip(16)
-        elif op not in _CONST_EXPR_PLAIN:
-            raise WasmFormatError(
-                f"unsupported instruction {opcode_text(data, start)} in a constant expression "
-                f"in {reader.what} at byte {start:#x}"
-            )
 
 
 def const_value(body: bytes, start: int) -> int:

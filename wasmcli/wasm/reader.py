@@ -62,6 +62,11 @@ class Reader:
 
     def s33(self) -> int:
         """Signed LEB128 up to 33 bits: block types and heap types."""
+        return self.signed(33)
+
+    def signed(self, bits: int) -> int:
+        """Signed LEB128 of up to `bits` bits (33: block and heap types, 64: i64.const)."""
+        limit = bits + 7 - bits % 7 if bits % 7 else bits
         data, pos, end = self.data, self.pos, self.end
         result = 0
         shift = 0
@@ -74,7 +79,7 @@ class Reader:
             shift += 7
             if byte < 0x80:
                 break
-            if shift >= 35:
+            if shift >= limit:
                 raise WasmFormatError(f"malformed LEB128 integer in {self.what} at byte {pos:#x}")
         if byte & 0x40:
             result -= 1 << shift
