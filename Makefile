@@ -16,7 +16,7 @@ STAMP310 := $(VENV310)/.installed
 DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: install install-runtime install310 demo test test-default test-py310 lint plugins clean
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec plugins clean
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
 install: $(STAMP)
@@ -53,7 +53,8 @@ test-default: install
 	@echo "== tests on $$($(BIN)/python -V), engines: $$($(BIN)/python -c 'from wasmcli.engines import available_engines as a; print(", ".join(a()))')"
 	$(BIN)/python -m pytest -q
 
-test-py310:
+# The 3.10 run converts spec scripts with the wasm-tools of .venv (it needs Python >= 3.11).
+test-py310: install
 ifeq ($(strip $(PYTHON310)),)
 	@echo "== no Python 3.10 found: the wasmer engine was not tested (install one, e.g. with pyenv)"
 else
@@ -65,6 +66,12 @@ endif
 lint: install
 	$(BIN)/ruff check wasmcli tests
 	$(BIN)/mypy
+
+# Every bytecode pass against the whole WebAssembly core spec test suite (see TESTING.md).
+SPEC_SUITE ?= ../shared/spec-testsuite
+
+spec: install
+	$(BIN)/python -m tests.spec --suite $(SPEC_SUITE)
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
 plugins:

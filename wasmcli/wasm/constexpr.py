@@ -68,7 +68,7 @@ def read_const_expr(reader: Reader) -> ConstExpr:
         ops += 1
         if op == 0x41 or op == 0x42:
             value = reader.signed(32 if op == 0x41 else 64)
-            value &= (0xFFFFFFFF if op == 0x41 else 0xFFFFFFFFFFFFFFFF)
+            value &= 0xFFFFFFFF if op == 0x41 else 0xFFFFFFFFFFFFFFFF
         elif op in (_GLOBAL_GET, _REF_NULL, _REF_FUNC):
             reader.skip_leb()
         elif op == 0x43:

@@ -125,7 +125,12 @@ def instrument_fuel(wasm: bytes) -> bytes:
     if code is not None or extra_bodies:
         param_counts = [len(t.params) for t in info.function_types]
         replaced[m.CODE] = _meter_code(
-            wasm, code, info.num_imported_functions, param_counts, ctx, extra_bodies,
+            wasm,
+            code,
+            info.num_imported_functions,
+            param_counts,
+            ctx,
+            extra_bodies,
             wrapper_entry_cost,
         )
     return m.rebuild(wasm, parsed.sections, replaced)

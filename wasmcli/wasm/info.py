@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from . import module as m
-from .errors import WasmFormatError
 from .constexpr import skip_const_expr
+from .errors import WasmFormatError
 from .reader import Reader
 from .valtypes import FuncType, read_type_section, read_valtype, skip_valtype
 

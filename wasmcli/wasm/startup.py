@@ -133,9 +133,7 @@ def _element_segments(reader: Reader, info: ModuleInfo, tally: _Tally) -> None:
                 tally.charge(*items)
             continue
         imported = table < len(info.tables) and info.tables[table].imported
-        precomputing = precomputing and not (
-            imported or expressions or not offset.is_numeric_const
-        )
+        precomputing = precomputing and not (imported or expressions or not offset.is_numeric_const)
         if not precomputing:
             tally.charge(offset, *items, extra=count)
 
