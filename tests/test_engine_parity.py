@@ -107,3 +107,31 @@ def test_wasmer_on_new_python_fails_with_one_clear_line(any_engine_cli, tmp_path
     lines = result.stderr.strip().splitlines()
     assert any("needs Python 3.10 or older" in line for line in lines)
     assert "Traceback" not in result.stderr
+
+
+@needs_both
+def test_same_fuel_from_instantiation_on(any_engine_cli, monkeypatch, wat_file) -> None:
+    """Constant expressions, element segments and the start function are charged at
+    instantiation by wasmtime; the instrumented module charges the same (see
+    wasmcli/wasm/startup.py), so a run reports the same fuel on both engines."""
+    from .conftest import plugin_wat
+
+    startup = (
+        "(global $g funcref (ref.null func)) (global $at i32 (i32.const 8))"
+        " (global i32 (global.get $at)) (table 4 funcref) (func $f) (elem func $f $f)"
+        ' (elem (i32.const 0) funcref (ref.func $f)) (data (global.get $at) "abc")'
+        " (func $s) (start $s)"
+    )
+    plain = wat_file(plugin_wat("(i32.const 0)"), "plain")
+    costly = wat_file(plugin_wat("(i32.const 0)", extra=startup), "costly")
+    fuel = {}
+    for engine in ("wasmtime", "wasmer"):
+        monkeypatch.setenv("WASMCLI_ENGINE", engine)
+        for path in (plain, costly):
+            result = any_engine_cli("run", str(path), "--json")
+            assert result.exit_code == 0, result.stderr
+            fuel[engine, path.stem] = result.json()["fuel_consumed"]
+    assert fuel["wasmer", "costly"] == fuel["wasmtime", "costly"]
+    # wasmtime: entering the startup function 1, ref.null 1, global.get 1, the element
+    # segment 1 + 1 + 1, the data segment 1 + 3, calling the start function 1 + 1.
+    assert fuel["wasmtime", "costly"] - fuel["wasmtime", "plain"] == 12
