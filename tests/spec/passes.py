@@ -11,15 +11,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wasmcli.wasm import MemoryAboveLimit, WasmFormatError, instrument_fuel, limit_memory
+from wasmcli.wasm import (
+    MemoryAboveLimit,
+    ResourcesAboveLimit,
+    WasmFormatError,
+    instrument_fuel,
+    limit_memory,
+    limit_resources,
+)
 
 # Refusing a module is a pass's right (one line, counted by reason); anything else it
 # raises is a crash.
-REFUSALS = (WasmFormatError, MemoryAboveLimit)
+REFUSALS = (WasmFormatError, MemoryAboveLimit, ResourcesAboveLimit)
 
 # The largest cap a 32-bit memory can have: lowering maxima to it keeps every script's
 # semantics, so results must not change, while still rewriting every memory.
 _SEMANTICS_PRESERVING_PAGES = 1 << 16
+# A cap above anything a module can declare: every memory and table keeps the growth it
+# declared (or the most its index type allows), so results must not change.
+_SEMANTICS_PRESERVING_BYTES = 1 << 80
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,11 @@ PASSES: tuple[Pass, ...] = (
         lambda wasm: limit_memory(wasm, _SEMANTICS_PRESERVING_PAGES),
         metered=False,
     ),
+    Pass(
+        "limit_resources",
+        lambda wasm: limit_resources(wasm, _SEMANTICS_PRESERVING_BYTES),
+        metered=False,
+    ),
 )
 
 _PROPOSAL = re.compile(r"\(([^()]*?) proposal\)")
@@ -47,6 +62,6 @@ def refusal_reason(exc: Exception) -> str:
     found = _PROPOSAL.search(text)
     if found:
         return found.group(1)
-    if isinstance(exc, MemoryAboveLimit):
+    if isinstance(exc, (MemoryAboveLimit, ResourcesAboveLimit)):
         return "memory above the cap"
     return re.sub(r" (at|in) .*$", "", text)[:60]

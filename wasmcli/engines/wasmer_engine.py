@@ -38,8 +38,9 @@ from wasmcli.errors import WasmcliError
 from wasmcli.wasm import FUEL_EXPORT, START_EXPORT, FuncType, WasmFormatError, instrument_fuel
 
 # Bump when the instrumentation or the limits rewrite changes the code it emits: it is
-# part of the cache key. 2: the cap covers all memories and tables together.
-INSTRUMENTATION_VERSION = 2
+# part of the cache key. 2: the cap covers all memories and tables together. 3: the start
+# wrapper charges what wasmtime charges at instantiation.
+INSTRUMENTATION_VERSION = 3
 _TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64", 5: "v128", 6: "externref", 7: "funcref"}
 _FRAME = re.compile(r"^\s*at (?P<name>.+?) \(<module>\[(?P<index>\d+)\]:(?P<offset>0x[0-9a-f]+)\)")
 
