@@ -10,6 +10,7 @@ from wasmcli.wasm import (
     WasmFormatError,
     instrument_fuel,
     limit_memory,
+    limit_resources,
     read_module_info,
 )
 from wasmcli.wasm import module as sections
@@ -105,3 +106,10 @@ def test_bad_arguments_and_modules() -> None:
         limit_memory(wat(GROW.format(limits="1")), -1)
     with pytest.raises(WasmFormatError):
         limit_memory(b"\x00asm\x01\x00\x00\x00\x05\x05\x01", 1)
+
+
+def test_a_table_section_cut_short_is_a_format_error() -> None:
+    # Found by `make spec` (binary.wast): a table count with no table after it.
+    wasm = b"\x00asm\x01\x00\x00\x00" + b"\x04\x01\x01"
+    with pytest.raises(WasmFormatError, match="truncated"):
+        limit_resources(wasm, 1 << 20)

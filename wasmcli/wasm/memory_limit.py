@@ -86,7 +86,7 @@ def _read_tables(wasm: bytes, section: m.Section | None) -> list[tuple[bytes, _L
     tables = []
     for _ in range(reader.u32()):
         start = reader.pos
-        if wasm[start] == _TABLE_WITH_INIT:
+        if start < reader.end and wasm[start] == _TABLE_WITH_INIT:
             raise WasmFormatError(
                 f"table at byte {start:#x} has an initializer expression (function "
                 "references), which wasmcli does not run"
