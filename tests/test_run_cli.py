@@ -150,8 +150,8 @@ def test_contradictory_and_bad_options_are_usage_errors(cli) -> None:
         (["run", HELLO, "--env", "timestamp=1"], "reserved"),
         (["run", HELLO, "--max-output", "lots"], "invalid --max-output"),
         (["run", HELLO, "--engine", "v8"], "unknown engine 'v8'"),
-        (["run", HELLO, "--bogus"], "No such option"),
-        (["frobnicate"], "No such command"),
+        (["run", HELLO, "--bogus"], "no such option"),
+        (["frobnicate"], "no such command"),
     ]
     for args, message in cases:
         result = cli(*args)

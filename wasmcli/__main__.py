@@ -1,3 +1,3 @@
-from wasmcli.cli.app import main
+from wasmcli.cli import main
 
 main()

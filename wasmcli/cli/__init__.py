@@ -1,0 +1,23 @@
+"""wasmcli's command line. `main` is the `wasmcli` executable."""
+
+import os
+import sys
+
+
+def main() -> None:
+    # `wasmcli --version` is how scripts probe for wasmcli: answer it without importing
+    # the command line (typer, rich), which costs most of a start-up.
+    if sys.argv[1:] == ["--version"]:
+        from wasmcli import __version__
+
+        try:
+            sys.stdout.write(f"wasmcli {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader left: exit 0 quietly, as every command does (see cli/errors.py);
+            # /dev/null takes what Python still flushes at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    from wasmcli.cli.app import app
+
+    app()

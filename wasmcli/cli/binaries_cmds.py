@@ -1,7 +1,5 @@
 """Registry commands: register, list, inspect, remove; and `codes`."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path

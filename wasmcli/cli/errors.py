@@ -1,7 +1,15 @@
-"""The one place where failures become a line on stderr and an exit code."""
+"""The one place where failures become a line on stderr and an exit code.
+
+`exit_code_for` decides, for whatever ended an invocation: a WasmcliError gives its
+kind's code; a usage error from parsing gives 2; Ctrl-C gives 130, SIGTERM and SIGHUP
+128 + the signal; a reader that closed the pipe gives 0, quietly (`wasmcli codes |
+head -1` under `set -o pipefail`); anything else is a bug in wasmcli: exit 10 with one
+line, the traceback only under WASMCLI_DEBUG=1.
+"""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -10,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from typer._click.exceptions import Abort, ClickException, NoArgsIsHelpError, UsageError
+from typer._click.utils import PacifyFlushWrapper
 
 from wasmcli.errors import ErrorKind, Terminated, WasmcliError, internal_error, signal_name
 
@@ -26,56 +36,109 @@ def print_error(message: str) -> None:
     # module's import names say, are shown escaped).
     from wasmcli.render.safe_text import one_line
 
-    sys.stderr.write(f"error: {one_line(message)}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"error: {one_line(message)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # stderr closed: the exit code still says what happened
 
 
 def print_warning(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-    sys.stderr.flush()
-
-
-def exit_with(error: WasmcliError) -> typer.Exit:
-    print_error(error.message)
-    return typer.Exit(error.kind.exit_code)
-
-
-def guard(command: F) -> F:
-    """Run a command so that every failure is one line on stderr and its exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except WasmcliError as error:
-            raise exit_with(error) from None
-        except KeyboardInterrupt:
-            print_error("interrupted")
-            raise typer.Exit(ErrorKind.INTERRUPTED.exit_code) from None
-        except Terminated as stop:  # SIGTERM or SIGHUP (see run_cmd.stop_on_signals)
-            print_error(f"terminated by {signal_name(stop.signum)}")
-            raise typer.Exit(128 + stop.signum) from None
-        except BrokenPipeError:
-            # `wasmcli traces export | head`: the reader left; that is not an error of ours.
-            silence_stdout()
-            raise typer.Exit(0) from None
-        except Exception as exc:  # a bug in wasmcli: one line, the traceback on request
-            if debug_enabled():
-                traceback.print_exc()
-            raise exit_with(internal_error(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def silence_stdout() -> None:
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
         pass
 
 
 def usage_error(message: str) -> WasmcliError:
     return WasmcliError(ErrorKind.USAGE, message)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Report what ended an invocation (at most one line on stderr); its exit code."""
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code
+    if isinstance(exc, SystemExit):
+        if isinstance(sys.stdout, PacifyFlushWrapper):
+            # typer's own answer to a closed pipe (while printing help): exit 1. Ours is 0.
+            silence_stdout()
+            return 0
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if isinstance(exc, WasmcliError):
+        print_error(exc.message)
+        return exc.exit_code
+    if isinstance(exc, NoArgsIsHelpError):  # bare `wasmcli`: the help, on stderr
+        exc.show()
+        return exc.exit_code
+    if isinstance(exc, UsageError):
+        print_error(usage_message(exc))
+        return ErrorKind.USAGE.exit_code
+    if isinstance(exc, ClickException):
+        print_error(exc.format_message())
+        return exc.exit_code
+    if isinstance(exc, (KeyboardInterrupt, Abort)):  # Abort: Ctrl-C or Ctrl-D at a prompt
+        print_error("interrupted")
+        return ErrorKind.INTERRUPTED.exit_code
+    if isinstance(exc, Terminated):  # SIGTERM or SIGHUP (see run_cmd.stop_on_signals)
+        print_error(f"terminated by {signal_name(exc.signum)}")
+        return 128 + exc.signum
+    if is_closed_pipe(exc):
+        # The reader left (`| head`): not a failure of ours, and nothing left to say.
+        silence_stdout()
+        return 0
+    # A bug in wasmcli: one line that asks for a report; the traceback on request.
+    if debug_enabled():
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    print_error(internal_error(exc).message)
+    return ErrorKind.INTERNAL.exit_code
+
+
+def usage_message(exc: UsageError) -> str:
+    """Click's message, as one line, with where to read more."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    if text[1:2].islower():  # "No such option" -> "no such option", like wasmcli's own
+        text = text[0].lower() + text[1:]
+    if exc.ctx is not None:
+        text += f" (see '{exc.ctx.command_path} --help')"
+    return text
+
+
+def is_closed_pipe(exc: BaseException) -> bool:
+    return isinstance(exc, BrokenPipeError) or (
+        isinstance(exc, OSError) and exc.errno == errno.EPIPE
+    )
+
+
+def flush_stdout() -> None:
+    """Flush now, so a closed pipe is seen here rather than by Python at exit."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def guard(command: F) -> F:
+    """Turn a command's failure into its line and exit code inside the command.
+
+    The root group does the same for everything (`group.WasmcliGroup.main`); a guarded
+    command reports before its context closes.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (Exception, KeyboardInterrupt, Terminated) as exc:  # noqa: BLE001
+            raise typer.Exit(exit_code_for(exc)) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,7 +1,5 @@
 """`wasmcli run`: run a plugin under limits, print its output, exit with what happened."""
 
-from __future__ import annotations
-
 import json
 import signal
 import sys

@@ -3,26 +3,27 @@
 These commands only read the database: none of them imports an engine.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wasmcli.cli.errors import guard, usage_error
 from wasmcli.cli.state import open_registry
 from wasmcli.errors import WasmcliError
-from wasmcli.store.registry import Registry
-from wasmcli.store.traces import TraceFilter, TraceStore
-from wasmcli.tracing.events import TraceEventType
+
+if TYPE_CHECKING:
+    from wasmcli.store.registry import Registry
+    from wasmcli.store.traces import TraceFilter, TraceStore
+    from wasmcli.tracing.events import TraceEventType
 
 app = typer.Typer(
     help="List, show, export and clear execution traces.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -56,14 +57,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def build_filter(
-    registry: Registry,
+    registry: "Registry",
     binary: str | None,
     since: str | None,
     until: str | None,
     failed: bool,
     succeeded: bool,
     limit: int | None,
-) -> TraceFilter:
+) -> "TraceFilter":
+    from wasmcli.store.traces import TraceFilter
     from wasmcli.tracing.timespec import parse_time_spec
 
     if failed and succeeded:
@@ -86,7 +88,7 @@ def build_filter(
     )
 
 
-def _binary_filter(registry: Registry, ref: str) -> tuple[str | None, str | None]:
+def _binary_filter(registry: "Registry", ref: str) -> tuple[str | None, str | None]:
     from wasmcli.errors import ErrorKind
     from wasmcli.store.module_files import looks_like_path
 
@@ -100,7 +102,9 @@ def _binary_filter(registry: Registry, ref: str) -> tuple[str | None, str | None
         raise
 
 
-def _store(registry: Registry) -> TraceStore:
+def _store(registry: "Registry") -> "TraceStore":
+    from wasmcli.store.traces import TraceStore
+
     return TraceStore(registry.conn)
 
 
@@ -132,7 +136,7 @@ def list_traces(
     data_console().print(traces_table(traces))
 
 
-def _filtered(query: TraceFilter) -> bool:
+def _filtered(query: "TraceFilter") -> bool:
     return any(
         value is not None
         for value in (query.binary_id, query.binary_name, query.since, query.until, query.success)
@@ -182,10 +186,12 @@ def show(
     data_console().print(TraceTimeline(trace, event_types=shown))
 
 
-def _event_types(events: str | None, no_logs: bool) -> frozenset[TraceEventType] | None:
+def _event_types(events: str | None, no_logs: bool) -> "frozenset[TraceEventType] | None":
     """The event types `--events` and `--no-logs` keep; None: all of them."""
     if events is None and not no_logs:
         return None
+    from wasmcli.tracing.events import TraceEventType
+
     by_name = {t.value.lower(): t for t in TraceEventType}
     if events is None:
         chosen = set(TraceEventType)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib.metadata import version as package_version
 from typing import Any
 
 import wasmer
@@ -34,6 +33,7 @@ from wasmcli.engines.base import (
 )
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
+from wasmcli.engines.versions import installed_version
 from wasmcli.errors import WasmcliError
 from wasmcli.wasm import FUEL_EXPORT, START_EXPORT, FuncType, WasmFormatError, instrument_fuel
 
@@ -56,9 +56,11 @@ class WasmerEngine(Engine):
 
     @property
     def version(self) -> str:
-        return (
-            f"{package_version('wasmer')}+cranelift{package_version('wasmer-compiler-cranelift')}"
+        wasmer_version = installed_version("wasmer", wasmer.__file__)
+        cranelift = installed_version(
+            "wasmer-compiler-cranelift", wasmer_compiler_cranelift.__file__
         )
+        return f"{wasmer_version}+cranelift{cranelift}"
 
     def start(self) -> None:
         _store()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import re
 from functools import lru_cache
-from importlib.metadata import version as package_version
 from typing import Any
 
 import wasmtime
@@ -35,6 +34,7 @@ from wasmcli.engines.traps import (
     describe_trap,
     first_line,
 )
+from wasmcli.engines.versions import installed_version
 from wasmcli.errors import ErrorKind, WasmcliError, stopped_by_signal
 from wasmcli.wasm import TABLE_ELEMENT_BYTES, FuncType
 
@@ -86,7 +86,7 @@ class WasmtimeEngine(Engine):
 
     @property
     def version(self) -> str:
-        return package_version("wasmtime")
+        return installed_version("wasmtime", wasmtime.__file__)
 
     def start(self) -> None:
         _engine()

@@ -12,16 +12,25 @@ consoles that follow each invocation's environment and streams; making one costs
 
 from __future__ import annotations
 
+import errno
 from typing import TextIO
 
 from rich.console import Console
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 when the reader leaves (`wasmcli codes | head -1`), which fails
+        # `set -o pipefail` scripts; the CLI exits 0 quietly on a closed pipe instead.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
 def data_console(file: TextIO | None = None) -> Console:
     """A console on `file`, or on whatever sys.stdout is when it prints."""
-    return Console(file=file, highlight=False, soft_wrap=False)
+    return _Console(file=file, highlight=False, soft_wrap=False)
 
 
 def diag_console(file: TextIO | None = None) -> Console:
     """A console on `file`, or on whatever sys.stderr is when it prints."""
-    return Console(file=file, stderr=file is None, highlight=False, soft_wrap=False)
+    return _Console(file=file, stderr=file is None, highlight=False, soft_wrap=False)

@@ -5,8 +5,10 @@ Pure standard library: nothing here imports an engine. `read_module_info` is wha
 engine without native fuel or store limits (wasmer) the same guarantees as wasmtime.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import MemoryAboveLimit, ResourcesAboveLimit, WasmFormatError
-from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
 from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
 from .memory_limit import (
     TABLE_ELEMENT_BYTES,
@@ -16,6 +18,26 @@ from .memory_limit import (
     limit_resources,
 )
 from .valtypes import FuncType
+
+if TYPE_CHECKING:
+    from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
+
+# The fuel instrumenter serves wasmer alone: it is imported on first use, so that a run on
+# wasmtime (and `wasmcli inspect`) does not pay for loading it.
+_LAZY = {
+    "FUEL_EXPORT": ".fuel",
+    "START_EXPORT": ".fuel",
+    "instrument_fuel": ".fuel",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FUEL_EXPORT",
