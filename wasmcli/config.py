@@ -1,14 +1,17 @@
 """Run configuration, its environment-variable defaults, and where wasmcli keeps its data.
 
 Every limit has a command-line option and an environment variable; the option wins,
-then the variable, then the default here. README's env-var table is checked against
-`ENV_VARS`.
+then the variable, then the default here. Every number a user can give has a range
+(`BOUNDS`) that both engines and SQLite hold, so a number out of range is a usage error
+(exit 2) before anything runs, never an overflow later. README's env-var table is
+checked against `ENV_VARS`, and its table of ranges against `BOUNDS`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,10 @@ DEFAULT_MAX_TRACES = 100
 # The original system derived fuel from the timeout: one million units per millisecond.
 FUEL_PER_MS = 1_000_000
 ENGINE_CHOICES = ("auto", "wasmtime", "wasmer")
+# Keys of the env JSON that wasmcli fills itself (--seed and --timestamp set them).
+RESERVED_ENV_KEYS = ("timestamp", "random_seed")
+
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 ENV_VARS: dict[str, str] = {
     "WASMCLI_HOME": "data folder (registry, traces, cache); default $XDG_DATA_HOME/wasmcli",
@@ -32,6 +39,47 @@ ENV_VARS: dict[str, str] = {
     "WASMCLI_MAX_TRACES": f"traces kept, newest first (default {DEFAULT_MAX_TRACES})",
     "WASMCLI_TRACE": "0 to record no traces (default 1)",
     "NO_COLOR": "any value turns colors off",
+}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The whole numbers a setting accepts, by option and by environment variable."""
+
+    option: str | None
+    variable: str | None
+    minimum: int
+    maximum: int
+    shown_max: str  # the maximum as the README and the error messages write it
+
+    @property
+    def names(self) -> str:
+        return " / ".join(name for name in (self.option, self.variable) if name)
+
+    def check(self, value: int, given_as: str) -> int:
+        if self.minimum <= value <= self.maximum:
+            return value
+        limit = f"at least {self.minimum}" if value < self.minimum else f"at most {self.shown_max}"
+        raise WasmcliError(ErrorKind.USAGE, f"{given_as} must be {limit} (got {value})")
+
+
+BOUNDS: dict[str, Bound] = {
+    # A day: longer than any plugin call should take, far inside every clock and counter.
+    "timeout_ms": Bound("--timeout-ms", "WASMCLI_TIMEOUT_MS", 1, 86_400_000, "86400000 (24 h)"),
+    # wasmtime's fuel counter and SQLite's integers are signed 64-bit.
+    "fuel": Bound("--fuel", "WASMCLI_FUEL", 1, I64_MAX, "9223372036854775807 (2^63-1)"),
+    # All a 32-bit WebAssembly memory can address (65,536 pages of 64 KiB).
+    "memory_limit_mb": Bound(
+        "--memory-limit-mb", "WASMCLI_MEMORY_LIMIT_MB", 1, 4096, "4096 (4 GiB)"
+    ),
+    # The output is held in memory before it is printed.
+    "max_output": Bound("--max-output", "WASMCLI_MAX_OUTPUT", 1, 1024**3, "1G (1 GiB)"),
+    # The env JSON's random_seed and timestamp are signed 64-bit (stored in SQLite as such).
+    "seed": Bound("--seed", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
+    "timestamp_ns": Bound("--timestamp", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
+    "max_traces": Bound(None, "WASMCLI_MAX_TRACES", 0, I64_MAX, "9223372036854775807 (2^63-1)"),
+    # `traces list/export/clear --limit`: an SQLite LIMIT.
+    "limit": Bound("--limit", None, 0, I64_MAX, "9223372036854775807 (2^63-1)"),
 }
 
 
@@ -60,7 +108,7 @@ def parse_size(text: str, what: str) -> int:
     return int(match.group(1)) * _SIZE_FACTORS[unit]
 
 
-def _env_int(name: str, default: int | None, minimum: int = 1) -> int | None:
+def _env_int(name: str, default: int | None, bound: Bound) -> int | None:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -70,9 +118,14 @@ def _env_int(name: str, default: int | None, minimum: int = 1) -> int | None:
         raise WasmcliError(
             ErrorKind.USAGE, f"invalid {name}={raw!r}: expected a whole number"
         ) from None
-    if value < minimum:
-        raise WasmcliError(ErrorKind.USAGE, f"invalid {name}={raw!r}: must be at least {minimum}")
-    return value
+    return bound.check(value, name)
+
+
+def _env_size(name: str, default: int, bound: Bound) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return bound.check(parse_size(raw, name), name)
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -83,7 +136,7 @@ def env_flag(name: str, default: bool) -> bool:
 
 
 def max_traces_from_env() -> int:
-    return _env_int("WASMCLI_MAX_TRACES", DEFAULT_MAX_TRACES, minimum=0) or 0
+    return _env_int("WASMCLI_MAX_TRACES", DEFAULT_MAX_TRACES, BOUNDS["max_traces"]) or 0
 
 
 def tracing_enabled_from_env() -> bool:
@@ -112,40 +165,48 @@ class RunConfig:
         return self.memory_limit_mb * 1024 * 1024
 
     def validate(self) -> RunConfig:
-        for name, value in (
-            ("--timeout-ms", self.timeout_ms),
-            ("--memory-limit-mb", self.memory_limit_mb),
-            ("--max-output", self.max_output),
-        ):
-            if value < 1:
-                raise WasmcliError(ErrorKind.USAGE, f"{name} must be at least 1 (got {value})")
-        if self.fuel is not None and self.fuel < 1:
-            raise WasmcliError(ErrorKind.USAGE, f"--fuel must be at least 1 (got {self.fuel})")
-        if self.memory_limit_mb > 65536:
-            raise WasmcliError(
-                ErrorKind.USAGE, "--memory-limit-mb must be at most 65536 (4 GiB, wasm32's limit)"
-            )
+        """Every value within its bound (named by its option); a usage error otherwise."""
+        for setting in ("timeout_ms", "memory_limit_mb", "fuel", "max_output", "seed"):
+            value = getattr(self, setting)
+            if value is not None:
+                bound = BOUNDS[setting]
+                bound.check(value, bound.option or setting)
+        if self.timestamp_ns is not None:
+            BOUNDS["timestamp_ns"].check(self.timestamp_ns, "--timestamp")
         if self.engine not in ENGINE_CHOICES:
             raise WasmcliError(
                 ErrorKind.USAGE,
                 f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINE_CHOICES)}",
             )
+        for key in self.env:
+            if key in RESERVED_ENV_KEYS:
+                option = "--seed" if key == "random_seed" else f"--{key}"
+                raise WasmcliError(ErrorKind.USAGE, f"--env {key}=... is reserved: use {option}")
         return self
 
     @classmethod
     def from_env(cls, **overrides: object) -> RunConfig:
-        """Defaults from WASMCLI_* variables; keyword arguments that are not None win."""
-        max_output_raw = os.environ.get("WASMCLI_MAX_OUTPUT")
-        values: dict[str, object] = {
-            "timeout_ms": _env_int("WASMCLI_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
-            "memory_limit_mb": _env_int("WASMCLI_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB),
-            "fuel": _env_int("WASMCLI_FUEL", None),
-            "max_output": (
-                parse_size(max_output_raw, "WASMCLI_MAX_OUTPUT")
-                if max_output_raw
-                else DEFAULT_MAX_OUTPUT
+        """Defaults from WASMCLI_* variables; keyword arguments that are not None win.
+
+        A variable is read only where no option was given, so a bad variable does not
+        stop a command whose option overrides it.
+        """
+        given = {key: value for key, value in overrides.items() if value is not None}
+        readers: dict[str, Callable[[], object]] = {
+            "timeout_ms": lambda: _env_int(
+                "WASMCLI_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, BOUNDS["timeout_ms"]
             ),
-            "engine": (os.environ.get("WASMCLI_ENGINE") or "auto").strip().lower(),
+            "memory_limit_mb": lambda: _env_int(
+                "WASMCLI_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB, BOUNDS["memory_limit_mb"]
+            ),
+            "fuel": lambda: _env_int("WASMCLI_FUEL", None, BOUNDS["fuel"]),
+            "max_output": lambda: _env_size(
+                "WASMCLI_MAX_OUTPUT", DEFAULT_MAX_OUTPUT, BOUNDS["max_output"]
+            ),
+            "engine": lambda: (os.environ.get("WASMCLI_ENGINE") or "auto").strip().lower(),
         }
-        values.update({key: value for key, value in overrides.items() if value is not None})
+        values: dict[str, object] = {
+            key: read() for key, read in readers.items() if key not in given
+        }
+        values.update(given)
         return cls(**values).validate()  # type: ignore[arg-type]

@@ -1,19 +1,26 @@
 """`wasmcli run`: run a plugin under limits, print its output, exit with what happened."""
 
-import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from wasmcli.cli.errors import guard, print_warning, silence_stdout, usage_error
+from wasmcli.cli.errors import (
+    debug_enabled,
+    guard,
+    print_warning,
+    silence_stdout,
+    usage_error,
+)
 from wasmcli.cli.state import open_registry
-from wasmcli.config import RunConfig, parse_size
 from wasmcli.errors import ErrorKind, WasmcliError, raise_terminated
 
-I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+if TYPE_CHECKING:
+    from wasmcli.runtime.result import RunResult
+    from wasmcli.tracing.tracer import Tracer
 
 
 def read_input(input_text: str | None, input_file: str | None) -> bytes:
@@ -42,15 +49,56 @@ def _stdin_is_terminal() -> bool:
         return True
 
 
-def stream_line(line: str) -> None:
-    """Print one output line as the plugin logs it: a long run shows its progress, and
-    a stopped one keeps what it printed. A reader that went away (`| head`) is not an
-    error of the plugin's: the rest of its output is dropped."""
+class OutputStream:
+    """Prints each output line as the plugin logs it: a long run shows its progress, and
+    a stopped one keeps what it printed.
+
+    A reader that went away (`| head`) is not an error of the plugin's: the rest of its
+    output is dropped. An output that cannot be written at all (stdout closed, a full
+    disk) is the run's io error: raised once, it stops the plugin as the output cap does,
+    and the trace records it. One per run: nothing is shared between invocations.
+    """
+
+    def __init__(self) -> None:
+        self.done = False  # the reader left, or the output was lost: write no more
+
+    def __call__(self, line: str) -> None:
+        if self.done:
+            return
+        try:
+            stdout_or_fail().buffer.write(line.encode("utf-8") + b"\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.done = True
+            silence_stdout()
+        except OSError as exc:
+            self.done = True
+            raise output_lost(exc.strerror or str(exc)) from None
+        except WasmcliError:
+            self.done = True
+            raise
+
+
+def stdout_or_fail() -> TextIO:
+    if sys.stdout is None:  # started with stdout closed (`wasmcli run ... >&-`)
+        raise output_lost("stdout is closed")
+    return sys.stdout
+
+
+def output_lost(reason: str) -> WasmcliError:
+    return WasmcliError(ErrorKind.IO, f"The output could not be written: {reason}", stage="output")
+
+
+def write_json(data: dict[str, object]) -> None:
+    import json
+
     try:
-        sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
+        stdout_or_fail().write(json.dumps(data, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
+    except OSError as exc:
+        raise output_lost(exc.strerror or str(exc)) from None
 
 
 def stop_on_signals() -> None:
@@ -163,9 +211,9 @@ def run(
         raise usage_error("--trace and --no-trace cannot be used together")
     if trace and quiet:
         raise usage_error("--trace and --quiet cannot be used together")
-    for name, value in (("--seed", seed), ("--timestamp", timestamp)):
-        if value is not None and not I64_MIN <= value <= I64_MAX:
-            raise usage_error(f"{name} must fit in a signed 64-bit integer")
+    from wasmcli.config import RunConfig, parse_size
+
+    # Everything a user typed is checked before the run: a usage error is not a run.
     config = RunConfig.from_env(
         timeout_ms=timeout_ms,
         memory_limit_mb=memory_limit_mb,
@@ -176,37 +224,65 @@ def run(
         seed=seed,
         timestamp_ns=timestamp,
     )
+    check_engine(config.engine)
     data = read_input(input_text, input_file)
+    if json_:
+        stdout_or_fail()  # the JSON comes after the run: a closed stdout is known now
 
     from wasmcli.runtime.executor import Executor
+
+    stop_on_signals()
+    executor = Executor(open_registry(), tracer=_tracer(trace, no_trace))
+    result = executor.execute(binary, data, config, on_output=None if json_ else OutputStream())
+    if result.error is not None and result.error.kind is ErrorKind.USAGE:
+        raise usage_error(result.error.message)  # found during the run; still not a run
+    if json_:
+        write_json(result.to_dict())
+    report(result, binary, timeline=trace, quiet=quiet)
+    raise typer.Exit(result.exit_code)
+
+
+def check_engine(name: str) -> None:
+    """An engine this Python lacks is a usage error, found before anything runs."""
+    from wasmcli.engines import resolve_engine_name, wasmer_unavailable_reason
+
+    if resolve_engine_name(name) == "wasmer":
+        reason = wasmer_unavailable_reason()
+        if reason is not None:
+            raise usage_error(reason[0].upper() + reason[1:])
+
+
+def _tracer(timeline: bool, no_trace: bool) -> "Tracer | None":
+    """None: the executor's default (WASMCLI_TRACE, WASMCLI_MAX_TRACES, the database)."""
+    from wasmcli.config import tracing_enabled_from_env
     from wasmcli.tracing.tracer import Tracer
 
-    tracer = Tracer(enabled=False) if no_trace else None
-    stop_on_signals()
-    executor = Executor(open_registry(), tracer=tracer)
-    result = executor.execute(binary, data, config, on_output=None if json_ else stream_line)
+    if no_trace:
+        return Tracer(enabled=False)
+    if timeline and not tracing_enabled_from_env():
+        # --trace wins over WASMCLI_TRACE=0: the timeline is drawn, nothing is stored.
+        return Tracer(enabled=True)
+    return None
 
-    if json_:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
+def report(result: "RunResult", ref: str, *, timeline: bool, quiet: bool) -> None:
+    """The summary line (or the timeline) on stderr, then any warning."""
     from wasmcli.render.console import diag_console
 
-    if trace and result.trace is not None and result.trace_id is not None:
+    if timeline and result.trace is not None and result.trace_id is not None:
         from wasmcli.render.timeline import TraceTimeline
 
         diag_console().print(TraceTimeline(result.trace))
     elif not quiet or result.error is not None:
-        from wasmcli.render.trace_table import SummaryLine
+        from wasmcli.render.trace_table import RunSummary, SummaryLine
 
-        diag_console().print(SummaryLine(result), soft_wrap=True)
+        summary = RunSummary.from_result(result)
+        if result.binary_id is None:  # never loaded: name what the user asked to run
+            summary = replace(summary, binary=f"{ref} (not loaded)")
+        diag_console().print(SummaryLine(summary), soft_wrap=True)
     for warning in result.warnings:
         print_warning(warning)
-    if result.exception is not None:
-        from wasmcli.cli.errors import debug_enabled
+    if result.exception is not None and debug_enabled():
+        import traceback
 
-        if debug_enabled():
-            import traceback
-
-            traceback.print_exception(result.exception)
-    raise typer.Exit(result.exit_code)
+        traceback.print_exception(result.exception)

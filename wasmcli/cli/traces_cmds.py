@@ -70,8 +70,10 @@ def build_filter(
 
     if failed and succeeded:
         raise usage_error("--failed and --succeeded cannot be used together")
-    if limit is not None and limit < 0:
-        raise usage_error("--limit must be 0 or more")
+    if limit is not None:
+        from wasmcli.config import BOUNDS
+
+        BOUNDS["limit"].check(limit, "--limit")
     try:
         since_at = parse_time_spec(since) if since else None
         until_at = parse_time_spec(until) if until else None

@@ -6,7 +6,13 @@ import json
 import secrets
 import time
 
-RESERVED_ENV_KEYS = ("timestamp", "random_seed")
+from wasmcli.config import RESERVED_ENV_KEYS
+
+__all__ = ["RESERVED_ENV_KEYS", "build_env", "encode_env"]
+
+# Default seeds stay below 2^53: JavaScript and jq read JSON numbers as doubles and round
+# larger ones, and a seed copied from a trace must reproduce the run.
+DEFAULT_SEED_BITS = 53
 
 
 def build_env(
@@ -19,7 +25,7 @@ def build_env(
     """
     env: dict[str, object] = {
         "timestamp": time.time_ns() if timestamp_ns is None else timestamp_ns,
-        "random_seed": secrets.randbits(63) if seed is None else seed,
+        "random_seed": secrets.randbits(DEFAULT_SEED_BITS) if seed is None else seed,
     }
     for key, value in extra.items():
         env[key] = str(value)

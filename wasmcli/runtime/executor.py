@@ -27,7 +27,7 @@ from wasmcli.errors import (
     stopped_by_signal,
 )
 from wasmcli.return_codes import SUCCESS, return_code_name
-from wasmcli.runtime.env import RESERVED_ENV_KEYS, build_env, encode_env
+from wasmcli.runtime.env import build_env, encode_env
 from wasmcli.runtime.result import RunError, RunResult
 from wasmcli.runtime.session import (
     SessionOutcome,
@@ -101,7 +101,12 @@ class Executor:
         on_output: Callable[[str], None] | None = None,
     ) -> RunResult:
         """Run a plugin. `on_output` receives each output line as the plugin logs it
-        (the CLI streams them); the result holds them all in any case."""
+        (the CLI streams them); the result holds them all in any case. A WasmcliError
+        that `on_output` raises (the CLI's "the output could not be written") stops the
+        plugin and is the run's error, as the output cap is.
+
+        A usage error found during the run (an ambiguous id prefix, an engine this
+        Python lacks) is not a run: the result carries it, and no trace is stored."""
         config = (config or RunConfig.from_env()).validate()
         started = time.perf_counter()
         try:
@@ -130,8 +135,8 @@ class Executor:
                 random_seed=env["random_seed"],
                 timestamp=env["timestamp"],
             )
+            binary = self._load(ref, recorder)  # first: a failure then names the binary
             _check_input(input_bytes)
-            binary = self._load(ref, recorder)
             engine = _import_engine(config.engine, recorder)
             request = SessionRequest(
                 wasm=binary.wasm,
@@ -231,7 +236,7 @@ class Executor:
         trace = None
         saved = False
         warnings: list[str] = []
-        if recorder.enabled:
+        if recorder.enabled and not (error is not None and error.kind is ErrorKind.USAGE):
             trace = recorder.finish(
                 success=error is None,
                 error_kind=error.kind.value if error else None,
@@ -309,12 +314,7 @@ def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
 
 
 def _env(config: RunConfig) -> dict[str, object]:
-    for key in config.env:
-        if key in RESERVED_ENV_KEYS:
-            raise WasmcliError(
-                ErrorKind.USAGE,
-                f"--env {key}=... is reserved: use --{'seed' if key == 'random_seed' else key}",
-            )
+    # Reserved keys (timestamp, random_seed) were refused by config.validate().
     return build_env(config.env, config.seed, config.timestamp_ns)
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from wasmcli.engines.base import WASM_PAGE_SIZE
+from wasmcli.errors import ErrorKind
 from wasmcli.runtime.abi import AbiProblem, abi_problems, read_info
 from wasmcli.store.registry import ResolvedBinary
-from wasmcli.wasm import Export, Import
+from wasmcli.wasm import Export, Import, ModuleInfo
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,25 @@ def inspect_binary(binary: ResolvedBinary, memory_limit_bytes: int) -> InspectRe
         function_count=info.num_functions,
         custom_sections=info.custom_sections,
         memory_limit_bytes=memory_limit_bytes,
-        problems=tuple(abi_problems(info, memory_limit_bytes)),
+        problems=tuple(abi_problems(info, memory_limit_bytes)) + _start_problems(binary, info),
+    )
+
+
+def _start_problems(binary: ResolvedBinary, info: ModuleInfo) -> tuple[AbiProblem, ...]:
+    """A start function that traps at its first instruction fails every instantiation."""
+    from wasmcli.wasm.bodies import always_traps, function_body
+
+    if info.start is None or info.start < info.num_imported_functions:
+        return ()
+    body = function_body(binary.wasm, info.start - info.num_imported_functions)
+    if body is None or not always_traps(body):
+        return ()
+    return (
+        AbiProblem(
+            ErrorKind.ABI,
+            "the start function always traps (its first instruction is `unreachable`), "
+            "so the module can never be instantiated",
+        ),
     )
 
 
