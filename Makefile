@@ -16,7 +16,7 @@ STAMP310 := $(VENV310)/.installed
 DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec plugins clean
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench plugins clean
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
 install: $(STAMP)
@@ -72,6 +72,11 @@ SPEC_SUITE ?= ../shared/spec-testsuite
 
 spec: install
 	$(BIN)/python -m tests.spec --suite $(SPEC_SUITE)
+
+# wasmcli's start-up side by side with the floor it stands on (paired, interleaved runs);
+# writes the table into BENCHMARKS.md. Needs nothing outside the venv.
+bench: install
+	$(BIN)/python benchmarks/bench_cli.py --rounds 15 --write BENCHMARKS.md
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
 plugins:
