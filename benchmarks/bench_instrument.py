@@ -1,15 +1,25 @@
 """Benchmark read_module_info and instrument_fuel.
 
     python benchmarks/bench_instrument.py [module.wasm ...]
+    python benchmarks/bench_instrument.py --against OTHER_CHECKOUT [--rounds N]
 
 Times the largest .wasm under sample_plugins/ (or the files given), and a generated module
 of about 5,000 functions and 1 MB of code, shaped like compiler output (locals, memory
-traffic, small blocks and loops, calls).
+traffic, small blocks and loops, calls). Times are CPU time of this process (best of 5),
+so that a busy neighbour on a shared machine moves them less than wall-clock time.
+
+`--against` compares with another checkout (say, main in a scratch folder before a
+refactor): it alternates runs of both, N rounds, and prints for each figure the median of
+the per-round ratios this/other, a paired comparison that survives a machine whose load
+changes during the measurement.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -103,9 +113,9 @@ def generated_module(num_functions: int = 5000, seed: int = 1) -> bytes:
 def _time(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
@@ -127,7 +137,45 @@ def bench(name: str, wasm: bytes, repeat: int = 5) -> None:
     )
 
 
+_FIGURE = re.compile(r"\s+(read_module_info|instrument_fuel)\s+([\d.]+) ms")
+
+
+def _figures(checkout: Path) -> dict[str, float]:
+    """One run of a checkout's own copy of this script: {"module: step": ms}."""
+    script = checkout / "benchmarks" / "bench_instrument.py"
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True
+    ).stdout
+    figures: dict[str, float] = {}
+    module = ""
+    for line in out.splitlines():
+        found = _FIGURE.match(line)
+        if found:
+            figures[f"{module}: {found.group(1)}"] = float(found.group(2))
+        elif not line.startswith(" "):
+            module = line.split(":")[0]
+    return figures
+
+
+def compare(other: Path, rounds: int) -> None:
+    ours: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for round_ in range(rounds):
+        order = [(ours, ROOT), (theirs, other)]
+        for results, checkout in order if round_ % 2 == 0 else order[::-1]:
+            results.append(_figures(checkout))
+    print(f"this checkout against {other}, {rounds} paired rounds (median ratio, CPU time)")
+    for key in ours[0]:
+        ratio = statistics.median(a[key] / b[key] for a, b in zip(ours, theirs, strict=True))
+        mine = statistics.median(a[key] for a in ours)
+        print(f"  {key:44} {mine:9.2f} ms  {ratio:6.3f}x")
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--against"]:
+        rounds = int(argv[3]) if argv[2:3] == ["--rounds"] else 8
+        compare(Path(argv[1]), rounds)
+        return
     if argv:
         paths = [Path(a) for a in argv]
     else:

@@ -10,7 +10,7 @@ single constant wasmtime folds away at compile time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import WasmFormatError
 from .opcodes import opcode_text
@@ -35,8 +35,10 @@ GC_CONST_OPS: dict[int, tuple[str, int]] = {
 }
 
 
-@dataclass(frozen=True)
-class ConstExpr:
+class ConstExpr(NamedTuple):
+    """A constant expression's shape (a named tuple: one is read per global and segment
+    item, and a tuple is the cheapest immutable record to make)."""
+
     ops: int  # operators before the final `end`
     first_op: int  # opcode of the first operator (0x0B for an empty expression)
     gc_op: str | None = None  # the first GC instruction, by name

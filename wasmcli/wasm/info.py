@@ -180,157 +180,196 @@ def _function_names(wasm: bytes, section: m.Section) -> dict[int, str]:
 def parse(wasm: bytes) -> _Parsed:
     """Parse everything ModuleInfo holds; `wasm` must be `bytes` (see `as_bytes`)."""
     sections = m.split_sections(wasm)
-    types: list[FuncType | None] = []
-    imports: list[Import] = []
-    exports: list[Export] = []
-    memories: list[MemoryInfo] = []
-    tables: list[TableInfo] = []
-    func_types: list[FuncType] = []
-    func_type_indices: list[int] = []
-    customs: list[str] = []
-    names: dict[int, str] = {}
-    counts = {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
-    num_imported_globals = 0
-    num_globals = 0
-    num_imported_functions = 0
-    start: int | None = None
-    data_count: int | None = None
-    datacount_value: int | None = None
-    code_count: int | None = None
-
+    module = _ModuleReader(wasm)
     for section in sections:
-        sid = section.id
         reader = section.reader(wasm)
-        if sid == m.CUSTOM:
-            name = reader.name()
-            customs.append(name)
-            if name == "name":
-                names = _function_names(wasm, section)
+        if section.id == m.CUSTOM:
+            module.custom(reader, section)
             continue
-        if sid == m.TYPE:
-            types = read_type_section(reader)
-        elif sid == m.IMPORT:
-            for _ in range(reader.u32()):
-                module_name = reader.name()
-                field_name = reader.name()
-                kind_pos = reader.pos
-                kind = reader.u8()
-                kind_name = KIND_NAMES.get(kind)
-                if kind_name is None:
-                    raise WasmFormatError(
-                        f"unknown import kind {kind:#04x} in {reader.what} at byte {kind_pos:#x}"
-                    )
-                index = counts[kind]
-                counts[kind] += 1
-                sig = None
-                if kind == 0:
-                    type_index = reader.u32()
-                    sig = _signature(types, type_index, reader)
-                    func_types.append(sig)
-                    func_type_indices.append(type_index)
-                elif kind == 1:
-                    tables.append(_table_type(reader, index, True))
-                elif kind == 2:
-                    memories.append(_memory_type(reader, index, True))
-                elif kind == 3:
-                    skip_valtype(reader)
-                    reader.u8()
-                else:
-                    reader.u8()  # tag attribute (0 = exception)
-                    sig = _signature(types, reader.u32(), reader)
-                imports.append(Import(module_name, field_name, kind_name, index, sig))
-            num_imported_functions = counts[0]
-            num_imported_globals = num_globals = counts[3]
-        elif sid == m.FUNCTION:
-            count = reader.u32()
-            if reader.end - reader.pos == count:  # every type index fits in one byte
-                indices = list(wasm[reader.pos : reader.end])
-                if any(i >= 0x80 for i in indices):
-                    raise WasmFormatError(f"malformed {reader.what}")
-                reader.pos = reader.end
-            else:
-                indices = [reader.u32() for _ in range(count)]
-            func_type_indices.extend(indices)
-            cache: dict[int, FuncType] = {}
-            for type_index in indices:
-                sig = cache.get(type_index)
-                if sig is None:
-                    sig = cache[type_index] = _signature(types, type_index, reader)
-                func_types.append(sig)
-        elif sid == m.TABLE:
-            for _ in range(reader.u32()):
-                index = counts[1]
-                counts[1] += 1
-                if reader.pos + 1 < reader.end and wasm[reader.pos : reader.pos + 2] == b"\x40\x00":
-                    reader.skip(2)
-                    tables.append(_table_type(reader, index, False))
-                    skip_const_expr(reader)
-                else:
-                    tables.append(_table_type(reader, index, False))
-        elif sid == m.MEMORY:
-            for _ in range(reader.u32()):
-                memories.append(_memory_type(reader, counts[2], False))
-                counts[2] += 1
-        elif sid == m.GLOBAL:
-            # Only the count: global initialisers do not matter to any caller.
-            num_globals += reader.u32()
-            reader.pos = reader.end
-        elif sid == m.EXPORT:
-            seen: set[str] = set()
-            for _ in range(reader.u32()):
-                name = reader.name()
-                if name in seen:
-                    raise WasmFormatError(f"duplicate export name {name!r}")
-                seen.add(name)
-                kind_pos = reader.pos
-                kind = reader.u8()
-                kind_name = KIND_NAMES.get(kind)
-                if kind_name is None:
-                    raise WasmFormatError(
-                        f"unknown export kind {kind:#04x} in {reader.what} at byte {kind_pos:#x}"
-                    )
-                exports.append(Export(name, kind_name, reader.u32()))
-        elif sid == m.START:
-            start = reader.u32()
-        elif sid == m.DATACOUNT:
-            datacount_value = reader.u32()
-        elif sid == m.DATA:
-            data_count = reader.u32()
-            reader.pos = reader.end
-        elif sid == m.CODE:
-            code_count = reader.u32()
-            reader.pos = reader.end
-        else:  # element, tag: nothing a caller asks about
-            reader.pos = reader.end
+        module.SECTION_READERS[section.id](module, reader)
         reader.expect_end()
+    return _Parsed(module.finish(), sections, module.func_type_indices)
 
-    num_defined = len(func_types) - num_imported_functions
-    if (code_count or 0) != num_defined:
-        raise WasmFormatError(
-            f"function and code section counts differ ({num_defined} declared, "
-            f"{code_count or 0} bodies)"
+
+class _ModuleReader:
+    """Reads the declaration sections one at a time, in file order, into a ModuleInfo."""
+
+    def __init__(self, wasm: bytes) -> None:
+        self.wasm = wasm
+        self.types: list[FuncType | None] = []
+        self.imports: list[Import] = []
+        self.exports: list[Export] = []
+        self.memories: list[MemoryInfo] = []
+        self.tables: list[TableInfo] = []
+        self.func_types: list[FuncType] = []
+        self.func_type_indices: list[int] = []
+        self.customs: list[str] = []
+        self.names: dict[int, str] = {}
+        self.counts = {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}  # imported + defined, by kind
+        self.num_imported_functions = 0
+        self.num_imported_globals = 0
+        self.start: int | None = None
+        self.data_count: int | None = None
+        self.datacount_value: int | None = None
+        self.code_count = 0
+
+    def custom(self, reader: Reader, section: m.Section) -> None:
+        name = reader.name()
+        self.customs.append(name)
+        if name == "name":
+            self.names = _function_names(self.wasm, section)
+
+    def type_section(self, reader: Reader) -> None:
+        self.types = read_type_section(reader)
+
+    def import_section(self, reader: Reader) -> None:
+        counts = self.counts
+        for _ in range(reader.u32()):
+            module_name = reader.name()
+            field_name = reader.name()
+            kind = _kind(reader, "import")
+            index = counts[kind]
+            counts[kind] += 1
+            sig = None
+            if kind == 0:
+                type_index = reader.u32()
+                sig = _signature(self.types, type_index, reader)
+                self.func_types.append(sig)
+                self.func_type_indices.append(type_index)
+            elif kind == 1:
+                self.tables.append(_table_type(reader, index, True))
+            elif kind == 2:
+                self.memories.append(_memory_type(reader, index, True))
+            elif kind == 3:
+                skip_valtype(reader)
+                reader.u8()
+            else:
+                reader.u8()  # tag attribute (0 = exception)
+                sig = _signature(self.types, reader.u32(), reader)
+            self.imports.append(Import(module_name, field_name, KIND_NAMES[kind], index, sig))
+        self.num_imported_functions = counts[0]
+        self.num_imported_globals = counts[3]
+
+    def function_section(self, reader: Reader) -> None:
+        count = reader.u32()
+        if reader.end - reader.pos == count:  # every type index fits in one byte
+            indices = list(self.wasm[reader.pos : reader.end])
+            if any(i >= 0x80 for i in indices):
+                raise WasmFormatError(f"malformed {reader.what}")
+            reader.pos = reader.end
+        else:
+            indices = [reader.u32() for _ in range(count)]
+        self.func_type_indices.extend(indices)
+        cache: dict[int, FuncType] = {}
+        for type_index in indices:
+            sig = cache.get(type_index)
+            if sig is None:
+                sig = cache[type_index] = _signature(self.types, type_index, reader)
+            self.func_types.append(sig)
+
+    def table_section(self, reader: Reader) -> None:
+        for _ in range(reader.u32()):
+            index = self.counts[1]
+            self.counts[1] += 1
+            initialised = (
+                reader.pos + 1 < reader.end
+                and reader.data[reader.pos : reader.pos + 2] == b"\x40\x00"
+            )
+            if initialised:
+                reader.skip(2)
+            self.tables.append(_table_type(reader, index, False))
+            if initialised:
+                skip_const_expr(reader)
+
+    def memory_section(self, reader: Reader) -> None:
+        for _ in range(reader.u32()):
+            self.memories.append(_memory_type(reader, self.counts[2], False))
+            self.counts[2] += 1
+
+    def global_section(self, reader: Reader) -> None:
+        # Only the count: initialisers matter to the fuel pass alone (startup.py).
+        self.counts[3] += reader.u32()
+        reader.pos = reader.end
+
+    def export_section(self, reader: Reader) -> None:
+        seen: set[str] = set()
+        for _ in range(reader.u32()):
+            name = reader.name()
+            if name in seen:
+                raise WasmFormatError(f"duplicate export name {name!r}")
+            seen.add(name)
+            kind = _kind(reader, "export")
+            self.exports.append(Export(name, KIND_NAMES[kind], reader.u32()))
+
+    def start_section(self, reader: Reader) -> None:
+        self.start = reader.u32()
+
+    def datacount_section(self, reader: Reader) -> None:
+        self.datacount_value = reader.u32()
+
+    def data_section(self, reader: Reader) -> None:
+        self.data_count = reader.u32()
+        reader.pos = reader.end  # segments: read by the passes that need them
+
+    def code_section(self, reader: Reader) -> None:
+        self.code_count = reader.u32()
+        reader.pos = reader.end  # bodies: decoded only by the fuel pass
+
+    def other_section(self, reader: Reader) -> None:
+        reader.pos = reader.end  # element, tag: nothing a caller asks about
+
+    SECTION_READERS = {
+        m.TYPE: type_section,
+        m.IMPORT: import_section,
+        m.FUNCTION: function_section,
+        m.TABLE: table_section,
+        m.MEMORY: memory_section,
+        m.GLOBAL: global_section,
+        m.EXPORT: export_section,
+        m.START: start_section,
+        m.ELEMENT: other_section,
+        m.DATACOUNT: datacount_section,
+        m.CODE: code_section,
+        m.DATA: data_section,
+        m.TAG: other_section,
+    }
+
+    def finish(self) -> ModuleInfo:
+        """Check what spans sections, and build the record."""
+        func_types = self.func_types
+        num_defined = len(func_types) - self.num_imported_functions
+        if self.code_count != num_defined:
+            raise WasmFormatError(
+                f"function and code section counts differ ({num_defined} declared, "
+                f"{self.code_count} bodies)"
+            )
+        if self.start is not None and self.start >= len(func_types):
+            raise WasmFormatError(f"start function index {self.start} out of range")
+        exports = [_with_signature(e, func_types) for e in self.exports]
+        data_count = self.data_count if self.data_count is not None else self.datacount_value
+        return ModuleInfo(
+            types=tuple(self.types),
+            imports=tuple(self.imports),
+            exports=tuple(exports),
+            memories=tuple(_with_export_names(mem, exports) for mem in self.memories),
+            tables=tuple(self.tables),
+            function_types=tuple(func_types),
+            num_imported_functions=self.num_imported_functions,
+            num_globals=self.counts[3],
+            num_imported_globals=self.num_imported_globals,
+            start=self.start,
+            custom_sections=tuple(self.customs),
+            data_count=data_count or 0,
+            function_names=MappingProxyType(self.names),
         )
-    exports = [_with_signature(e, func_types) for e in exports]
-    memories = [_with_export_names(mem, exports) for mem in memories]
-    if start is not None and start >= len(func_types):
-        raise WasmFormatError(f"start function index {start} out of range")
 
-    info = ModuleInfo(
-        types=tuple(types),
-        imports=tuple(imports),
-        exports=tuple(exports),
-        memories=tuple(memories),
-        tables=tuple(tables),
-        function_types=tuple(func_types),
-        num_imported_functions=num_imported_functions,
-        num_globals=num_globals,
-        num_imported_globals=num_imported_globals,
-        start=start,
-        custom_sections=tuple(customs),
-        data_count=data_count if data_count is not None else (datacount_value or 0),
-        function_names=MappingProxyType(names),
-    )
-    return _Parsed(info, sections, func_type_indices)
+
+def _kind(reader: Reader, what: str) -> int:
+    pos = reader.pos
+    kind = reader.u8()
+    if kind not in KIND_NAMES:
+        raise WasmFormatError(f"unknown {what} kind {kind:#04x} in {reader.what} at byte {pos:#x}")
+    return kind
 
 
 def _with_signature(export: Export, func_types: list[FuncType]) -> Export:

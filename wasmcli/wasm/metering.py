@@ -170,25 +170,104 @@ class _Emitter:
 Insert = tuple[int, int, int, int, bool]  # (position, 0=charge/1=event, seq, cost|event, 64-bit)
 
 
+# Run-time-sized operations: which index space their immediates name, and how many of
+# them decide the operand's width.
+_OPERAND_SPACE: dict[str, tuple[str | None, int]] = {
+    "memory.grow": ("memory", 1),
+    "memory.fill": ("memory", 1),
+    "memory.copy": ("memory", 2),
+    "memory.init": (None, 0),
+    "table.grow": ("table", 1),
+    "table.fill": ("table", 1),
+    "table.copy": ("table", 2),
+    "table.init": (None, 0),
+}
+
+
+class _Dynamic:
+    """The run-time-sized charges of one function (bulk operations and grows)."""
+
+    def __init__(
+        self, ctx: MeterContext, where: str, file_offset: int, inserts: list[Insert]
+    ) -> None:
+        self.ctx = ctx
+        self.where = where
+        self.file_offset = file_offset
+        self.inserts = inserts
+        self.seq = 0
+        self.need_i32 = False  # 32-bit operands saved in temps
+        self.need_r64 = False  # a 64-bit grow's result saved in a temp
+
+    def width(self, operation: str, immediates: list[int]) -> bool:
+        """Whether the length or delta operand of `operation` is an i64: it is when the
+        memories or tables it names are 64-bit (all of them, for a copy)."""
+        space, count = _OPERAND_SPACE[operation]
+        if space is None:  # memory.init, table.init: the length is always an i32
+            return False
+        flags = self.ctx.memory64 if space == "memory" else self.ctx.table64
+        return all(_index_width(flags, i, space, self.where) for i in immediates[:count])
+
+    def charge(
+        self,
+        operation: str,
+        immediates: list[int],
+        body: bytes,
+        start: int,
+        after: int,
+        const_start: int,
+        const_end: int,
+    ) -> int:
+        """Charge the operand of the instruction at body[start:after]; returns the part
+        known now (a constant operand right before it), to add to the block's cost."""
+        is64 = self.width(operation, immediates)
+        event = _CHARGE_GROW if operation.endswith(".grow") else _CHARGE_N
+        if const_end == start and _const_charge_ok(body, const_start, is64, event):
+            return _const_delta(body, const_start, is64)
+        self.need_i32 |= not is64
+        self.need_r64 |= is64 and event == _CHARGE_GROW
+        self.inserts.append((start, 1, self.seq, _TEE, is64))
+        self.inserts.append((after, 1, self.seq + 1, event, is64))
+        self.seq += 2
+        return 0
+
+
+def _skip_leb(body: bytes, p: int) -> int:
+    while body[p] & 0x80:
+        p += 1
+    return p + 1
+
+
+def _skip_block_type(body: bytes, p: int) -> int:
+    b = body[p]
+    if 0x40 <= b < 0x80:  # empty or a value type; a ref type carries a heap type
+        return _skip_leb(body, p + 1) if b == 0x63 or b == 0x64 else p + 1
+    return _skip_leb(body, p)  # a type index (s33)
+
+
 def _scan(
     body: bytes, p: int, ctx: MeterContext, where: str, file_offset: int, entry_cost: int
 ) -> tuple[list[Insert], bool, bool]:
+    """Find the basic blocks of a function body and what each costs (see the module doc).
+
+    Returns the charges to splice in, sorted later by position, and which temp locals the
+    run-time-sized charges need.
+    """
     kind = o.KIND
     PLAIN, FREE, LEB, CONST, MEMARG = o.PLAIN, o.FREE, o.LEB, o.CONST, o.MEMARG
+    END, BLOCK, LOOP, IF, ELSE = o.END, o.BLOCK, o.LOOP, o.IF, o.ELSE
+    BR, BR_IF, BR_TABLE = o.BR, o.BR_IF, o.BR_TABLE
     inserts: list[Insert] = []
+    dynamic = _Dynamic(ctx, where, file_offset, inserts)
     frames: list[bool] = []  # was the code reachable where each open frame started
     reachable = True
     cost = entry_cost
     ins = p  # where the current block's charge goes
     const_start = const_end = -1
-    need_i32 = need_r64 = False
-    seq = 0
-    end = len(body)
 
     while True:
         op = body[p]
         k = kind[op]
-        # The common cases first, without touching the control state.
+        # The common cases first, inline, without touching the control state.
         if k == LEB:
             p += 1
             while body[p] & 0x80:
@@ -208,9 +287,7 @@ def _scan(
             else:
                 value, p = decode_u(body, p)
                 if value & 0x40:  # multi-memory: a memory index follows
-                    while body[p] & 0x80:
-                        p += 1
-                    p += 1
+                    p = _skip_leb(body, p)
             while body[p] & 0x80:
                 p += 1
             p += 1
@@ -230,195 +307,150 @@ def _scan(
             continue
 
         start = p
-        if k == o.END:
+        # Instructions that end a basic block say how the code after them starts
+        # (reachable or dead, and where its charge goes), then share one closing step.
+        if k == END:
             p += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
-            if not frames:
-                if p != end:
+            if not frames:  # the function's own end
+                if reachable and cost:
+                    inserts.append((ins, 0, 0, cost, False))
+                if p != len(body):
                     raise WasmFormatError(
                         f"malformed {where}: code continues after its final end "
                         f"at byte {file_offset + p:#x}"
                     )
-                return inserts, need_i32, need_r64
-            reachable = frames.pop()
-            ins = p
-        elif k == o.BLOCK or k == o.LOOP or k == o.IF:
-            p += 1
-            b = body[p]
-            if 0x40 <= b < 0x80:  # empty or a value type; a ref type carries a heap type
-                p += 1
-                if b == 0x63 or b == 0x64:
-                    while body[p] & 0x80:
-                        p += 1
-                    p += 1
-            else:  # a type index (s33)
-                while body[p] & 0x80:
-                    p += 1
-                p += 1
+                return inserts, dynamic.need_i32, dynamic.need_r64
+            next_reachable = frames.pop()
+            next_ins = p
+        elif k == BLOCK or k == LOOP or k == IF:
+            b = body[p + 1]
+            if 0x40 <= b < 0x80 and b != 0x63 and b != 0x64:  # empty or a value type
+                p += 2
+            else:
+                p = _skip_block_type(body, p + 1)
             frames.append(reachable)
-            if k != o.BLOCK:
-                if k == o.IF:
-                    cost += 1
-                if reachable and cost:
-                    inserts.append((ins, 0, 0, cost, False))
-                cost = 0
-                ins = p
-        elif k == o.ELSE:
+            if k == BLOCK:  # entering a block is unconditional: no new basic block
+                continue
+            cost += k == IF
+            next_reachable = reachable
+            next_ins = p
+        elif k == ELSE:
             p += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
             if not frames:
                 at = file_offset + start
                 raise WasmFormatError(f"malformed {where}: else without if at byte {at:#x}")
-            reachable = frames[-1]
-            ins = p
-        elif k == o.BR_IF or k == o.BR:
+            next_reachable = frames[-1]
+            next_ins = p
+        elif k == BR_IF or k == BR:
             p += 1
             while body[p] & 0x80:
                 p += 1
             p += 1
             cost += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
-            if k == o.BR:
-                reachable = False
-            ins = p
-        elif k == o.BR_TABLE:
+            next_reachable = reachable and k == BR_IF
+            next_ins = p
+        elif k == BR_TABLE:
             count, p = decode_u(body, p + 1)
             for _ in range(count + 1):
-                while body[p] & 0x80:
-                    p += 1
-                p += 1
+                p = _skip_leb(body, p)
             cost += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
-            reachable = False
+            next_reachable = False
+            next_ins = p
         elif k == o.RETURN or k == o.UNREACHABLE:
             p += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
-            reachable = False
+            next_reachable = False
+            next_ins = p
         elif k == o.RETURN_CALL or k == o.RETURN_CALL_INDIRECT:
-            p += 1
-            for _ in range(2 if k == o.RETURN_CALL_INDIRECT else 1):
-                while body[p] & 0x80:
-                    p += 1
-                p += 1
+            p = _skip_leb(body, p + 1)
+            if k == o.RETURN_CALL_INDIRECT:
+                p = _skip_leb(body, p)
             cost += 1
-            if reachable and cost:
-                inserts.append((ins, 0, 0, cost, False))
-            cost = 0
-            reachable = False
-        elif k == o.CALL_INDIRECT:
-            p += 1
-            for _ in range(2):
-                while body[p] & 0x80:
-                    p += 1
-                p += 1
-            cost += 1
-        elif k == o.F32:
-            p += 5
-            cost += 1
-        elif k == o.F64:
-            p += 9
-            cost += 1
-        elif k == o.SELECT_T:
-            count, p = decode_u(body, p + 1)
-            for _ in range(count):
-                b = body[p]
-                p += 1
-                if b == 0x63 or b == 0x64:
-                    while body[p] & 0x80:
-                        p += 1
-                    p += 1
-            cost += 1
-        elif k == o.MEMORY_GROW:
-            memory, p = decode_u(body, p + 1)
-            cost += 1
-            if reachable:
-                is64 = _index_width(ctx.memory64, memory, "memory", where)
-                if const_end == start and _const_charge_ok(body, const_start, is64, _CHARGE_GROW):
-                    cost += _const_delta(body, const_start, is64)
-                else:
-                    need_i32 |= not is64
-                    need_r64 |= is64
-                    inserts.append((start, 1, seq, _TEE, is64))
-                    inserts.append((p, 1, seq + 1, _CHARGE_GROW, is64))
-                    seq += 2
-        elif k == o.PREFIX_FC:
-            sub, p = decode_u(body, p + 1)
-            spec = o.FC_OPS.get(sub)
-            if spec is None:
-                raise _unknown(body, start, where, file_offset)
-            immediates: list[int] = []
-            for _ in range(spec[0]):
-                value, p = decode_u(body, p)
-                immediates.append(value)
-            cost += 1
-            dynamic = spec[1]
-            if dynamic and reachable:
-                event = _CHARGE_N
-                if dynamic == "memory.copy":
-                    is64 = _index_width(ctx.memory64, immediates[0], "memory", where) and (
-                        _index_width(ctx.memory64, immediates[1], "memory", where)
-                    )
-                elif dynamic == "memory.fill":
-                    is64 = _index_width(ctx.memory64, immediates[0], "memory", where)
-                elif dynamic == "table.copy":
-                    is64 = _index_width(ctx.table64, immediates[0], "table", where) and (
-                        _index_width(ctx.table64, immediates[1], "table", where)
-                    )
-                elif dynamic == "table.fill":
-                    is64 = _index_width(ctx.table64, immediates[0], "table", where)
-                elif dynamic == "table.grow":
-                    is64 = _index_width(ctx.table64, immediates[0], "table", where)
-                    event = _CHARGE_GROW
-                else:  # memory.init, table.init: the length is always an i32
-                    is64 = False
-                if const_end == start and _const_charge_ok(body, const_start, is64, event):
-                    # A constant length or a small constant delta is known now: charge it
-                    # with the block instead of at run time.
-                    cost += _const_delta(body, const_start, is64)
-                else:
-                    need_i32 |= not is64
-                    need_r64 |= is64 and event == _CHARGE_GROW
-                    inserts.append((start, 1, seq, _TEE, is64))
-                    inserts.append((p, 1, seq + 1, event, is64))
-                    seq += 2
-        elif k == o.PREFIX_FD:
-            sub, p = decode_u(body, p + 1)
-            shape = o.FD_OPS.get(sub)
-            if shape is None:
-                raise _unknown(body, start, where, file_offset)
-            if shape == o.SIMD_MEMARG or shape == o.SIMD_MEMARG_LANE:
-                p = _skip_memarg(body, p)
-                if shape == o.SIMD_MEMARG_LANE:
-                    p += 1
-            elif shape == o.SIMD_BYTES16:
-                p += 16
-            elif shape == o.SIMD_LANE:
-                p += 1
-            cost += 1
-        elif k == o.PREFIX_FE:
-            sub, p = decode_u(body, p + 1)
-            if sub == o.FE_FENCE:
-                p += 1
-            elif sub in o.FE_MEMARG_OPS:
-                p = _skip_memarg(body, p)
-            else:
-                raise _unknown(body, start, where, file_offset)
-            cost += 1
-        elif k == o.UNSUPPORTED:
-            name, proposal = o.UNSUPPORTED_OPS[op]
-            raise _unsupported(name, proposal, where, file_offset + start)
+            next_reachable = False
+            next_ins = p
         else:
+            p, cost = _other(body, start, k, cost, reachable, dynamic, const_start, const_end)
+            continue
+
+        # The one closing step: the block that ends here is charged where it began (dead
+        # code is not charged).
+        if reachable and cost:
+            inserts.append((ins, 0, 0, cost, False))
+        cost = 0
+        reachable = next_reachable
+        ins = next_ins
+
+
+def _other(
+    body: bytes,
+    start: int,
+    k: int,
+    cost: int,
+    reachable: bool,
+    dynamic: _Dynamic,
+    const_start: int,
+    const_end: int,
+) -> tuple[int, int]:
+    """The less common instructions that stay inside a basic block; returns the position
+    after the instruction and the block's cost so far."""
+    where, file_offset = dynamic.where, dynamic.file_offset
+    p = start
+    if k == o.CALL_INDIRECT:
+        return _skip_leb(body, _skip_leb(body, p + 1)), cost + 1
+    if k == o.F32:
+        return p + 5, cost + 1
+    if k == o.F64:
+        return p + 9, cost + 1
+    if k == o.SELECT_T:
+        count, p = decode_u(body, p + 1)
+        for _ in range(count):
+            b = body[p]
+            p = _skip_leb(body, p + 1) if b == 0x63 or b == 0x64 else p + 1
+        return p, cost + 1
+    if k == o.MEMORY_GROW:
+        memory, p = decode_u(body, p + 1)
+        cost += 1
+        if reachable:
+            cost += dynamic.charge("memory.grow", [memory], body, start, p, const_start, const_end)
+        return p, cost
+    if k == o.PREFIX_FC:
+        sub, p = decode_u(body, p + 1)
+        spec = o.FC_OPS.get(sub)
+        if spec is None:
             raise _unknown(body, start, where, file_offset)
+        immediates: list[int] = []
+        for _ in range(spec[0]):
+            value, p = decode_u(body, p)
+            immediates.append(value)
+        cost += 1
+        if spec[1] and reachable:
+            cost += dynamic.charge(spec[1], immediates, body, start, p, const_start, const_end)
+        return p, cost
+    if k == o.PREFIX_FD or k == o.PREFIX_FE:
+        return _skip_prefixed(body, start, where, file_offset), cost + 1
+    if k == o.UNSUPPORTED:
+        name, proposal = o.UNSUPPORTED_OPS[body[start]]
+        raise _unsupported(name, proposal, where, file_offset + start)
+    raise _unknown(body, start, where, file_offset)
+
+
+def _skip_prefixed(body: bytes, start: int, where: str, file_offset: int) -> int:
+    """Step over a SIMD (0xFD) or threads (0xFE) instruction."""
+    sub, p = decode_u(body, start + 1)
+    if body[start] == 0xFD:
+        shape = o.FD_OPS.get(sub)
+        if shape is None:
+            raise _unknown(body, start, where, file_offset)
+        if shape == o.SIMD_MEMARG or shape == o.SIMD_MEMARG_LANE:
+            p = _skip_memarg(body, p)
+            return p + 1 if shape == o.SIMD_MEMARG_LANE else p
+        if shape == o.SIMD_BYTES16:
+            return p + 16
+        return p + 1 if shape == o.SIMD_LANE else p
+    if sub == o.FE_FENCE:
+        return p + 1
+    if sub in o.FE_MEMARG_OPS:
+        return _skip_memarg(body, p)
+    raise _unknown(body, start, where, file_offset)
 
 
 def _skip_memarg(body: bytes, p: int) -> int:
