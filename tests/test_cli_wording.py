@@ -48,6 +48,12 @@ def test_required_arguments_read_as_names(any_engine_cli) -> None:
     assert "BINARY  A .wasm/.wat file" in any_engine_cli("run", "--help").stdout
 
 
+def test_run_help_gives_every_range(any_engine_cli) -> None:
+    help_text = " ".join(any_engine_cli("run", "--help").stdout.split())
+    for fragment in ("1 to 86400000 (24 h)", "1 to 4096", "1 to 2^63-1", "at most 1G"):
+        assert fragment in help_text
+
+
 def test_root_help_lists_every_command_with_its_summary(any_engine_cli) -> None:
     listed = any_engine_cli("--help").stdout.split("Commands:", 1)[1]
     names = [line.split()[0] for line in listed.strip().splitlines()]

@@ -158,7 +158,10 @@ def run(
         typer.Option(
             "--timeout-ms",
             metavar="MS",
-            help="Wall-clock limit in ms [env WASMCLI_TIMEOUT_MS; default 5000].",
+            help=(
+                "Wall-clock limit in ms, 1 to 86400000 (24 h) "
+                "[env WASMCLI_TIMEOUT_MS; default 5000]."
+            ),
         ),
     ] = None,
     memory_limit_mb: Annotated[
@@ -166,7 +169,7 @@ def run(
         typer.Option(
             "--memory-limit-mb",
             metavar="MB",
-            help="Memory cap in MB [env WASMCLI_MEMORY_LIMIT_MB; default 64].",
+            help="Memory cap in MB, 1 to 4096 [env WASMCLI_MEMORY_LIMIT_MB; default 64].",
         ),
     ] = None,
     fuel: Annotated[
@@ -174,7 +177,7 @@ def run(
         typer.Option(
             "--fuel",
             metavar="N",
-            help="Fuel limit [env WASMCLI_FUEL; default timeout_ms * 1,000,000].",
+            help="Fuel limit, 1 to 2^63-1 [env WASMCLI_FUEL; default timeout_ms * 1,000,000].",
         ),
     ] = None,
     max_output: Annotated[
@@ -182,7 +185,7 @@ def run(
         typer.Option(
             "--max-output",
             metavar="SIZE",
-            help="Output cap: bytes, or 64K, 1M [env WASMCLI_MAX_OUTPUT; default 1M].",
+            help="Output cap: bytes, or 64K, 1M; at most 1G [env WASMCLI_MAX_OUTPUT; default 1M].",
         ),
     ] = None,
     engine: Annotated[
