@@ -110,6 +110,7 @@ def test_a_run_imports_only_what_it_uses(home_with_a_trace: Path) -> None:
         "wasmcli.wasm.fuel",  # wasmer's fuel instrumentation
         "wasmcli.wasm.metering",
         "wasmcli.render.timeline",  # only for --trace
+        "rich.table",  # the summary line is one Text
         "wasmcli.cli.binaries_cmds",  # other commands are not built
         "wasmcli.cli.traces_cmds",
     }

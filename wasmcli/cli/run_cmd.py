@@ -277,7 +277,7 @@ def report(result: "RunResult", ref: str, *, timeline: bool, quiet: bool) -> Non
 
         diag_console().print(TraceTimeline(result.trace))
     elif not quiet or result.error is not None:
-        from wasmcli.render.trace_table import RunSummary, SummaryLine
+        from wasmcli.render.summary import RunSummary, SummaryLine
 
         summary = RunSummary.from_result(result)
         if result.binary_id is None:  # never loaded: name what the user asked to run
