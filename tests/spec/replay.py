@@ -19,7 +19,7 @@ from typing import Any
 
 import wasmtime
 
-from wasmcli.wasm import ModuleInfo, WasmFormatError, read_module_info
+from wasmcli.wasm import ModuleInfo, WasmFormatError, proposals_used, read_module_info
 
 from .convert import convert
 from .passes import REFUSALS, Pass, refusal_reason
@@ -279,8 +279,9 @@ class ScriptReplay:
             return
         try:
             info: ModuleInfo | None = read_module_info(wasm)
+            proposals_used(wasm)
         except WasmFormatError as exc:
-            self._reference_error(f"read_module_info refuses a valid module: {exc}")
+            self._reference_error(f"the reader refuses a valid module: {exc}")
             info = None
         ref_outcome, instance = self.ref.instantiate(module)
         if instance is None:
@@ -397,12 +398,13 @@ class ScriptReplay:
         if wasm is None:
             return
         self.tally.bad_binaries += 1
-        try:
-            read_module_info(wasm)
-        except REFUSALS:
-            pass
-        except Exception as exc:
-            self._reference_error(f"read_module_info crashed on a bad binary: {exc!r}")
+        for reader in (read_module_info, proposals_used):
+            try:
+                reader(wasm)
+            except REFUSALS:
+                pass
+            except Exception as exc:
+                self._reference_error(f"{reader.__name__} crashed on a bad binary: {exc!r}")
         for side in self.sides:
             try:
                 side.pass_.transform(wasm)

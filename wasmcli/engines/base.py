@@ -27,6 +27,9 @@ MIB = 1024 * 1024
 # plugin's --timeout-ms covers only its own code: instantiation (the start function),
 # alloc and process.
 COMPILE_LIMIT_S = 60.0
+# Part of every compiled-artifact key: bump it when the proposal check accepts something
+# else, so that no artifact compiled before the check is loaded unchecked.
+PROPOSAL_CHECK = 1
 
 
 class HostLog(Protocol):
@@ -133,12 +136,19 @@ class Engine(ABC):
         artifact's checksum before it reaches `deserialize`.
         """
         _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
-        key = cache_key(sha256_hex(wasm), self.name, self.version, *self.compile_settings(limits))
+        key = cache_key(
+            sha256_hex(wasm),
+            self.name,
+            self.version,
+            f"proposals-{PROPOSAL_CHECK}",
+            *self.compile_settings(limits),
+        )
         artifact = cache.load(key) if cache is not None else None
         if artifact is not None:
             native = self.deserialize(artifact)
             if native is not None:
                 return LoadedModule(native, True, wasm)
+        _refuse_unsupported(wasm)  # a cached artifact passed this check when compiled
         native = self.compile(wasm, limits)
         if cache is not None:
             cache.store(key, self.serialize(native))
@@ -172,6 +182,19 @@ class Engine(ABC):
         Arms the wall-clock deadline (it covers the start function too). Unknown imports
         and a failing start function are WasmcliError(ABI).
         """
+
+
+def _refuse_unsupported(wasm: bytes) -> None:
+    """One verdict on both engines: a proposal that not both run is refused by name
+    (wasm.features), before either engine sees the module."""
+    from wasmcli.wasm import UnsupportedProposal, check_supported
+
+    try:
+        check_supported(wasm)
+    except UnsupportedProposal as exc:
+        raise compile_error(f"it {exc}") from None
+    except WasmFormatError:
+        pass  # the engine says what is wrong with it, in its own words
 
 
 def _refuse_above_limit(wasm: bytes, limits: EngineLimits) -> None:

@@ -67,6 +67,8 @@ def inspect_view(report: InspectReport) -> RenderableType:
         header.add_row("start", f"function {report.start_function}")
     if report.custom_sections:
         header.add_row("custom", Text(one_line(", ".join(report.custom_sections))))
+    if report.proposals:
+        header.add_row("proposals", ", ".join(report.proposals))
     parts.append(header)
 
     for title, items in (("Imports", report.imports), ("Exports", report.exports)):

@@ -63,6 +63,7 @@ class InspectReport:
     custom_sections: tuple[str, ...]
     memory_limit_bytes: int
     problems: tuple[AbiProblem, ...]
+    proposals: tuple[str, ...] = ()  # the WebAssembly proposals it uses, MVP first
 
     @property
     def abi_ok(self) -> bool:
@@ -81,6 +82,7 @@ class InspectReport:
             "start_function": self.start_function,
             "function_count": self.function_count,
             "custom_sections": list(self.custom_sections),
+            "proposals": list(self.proposals),
             "abi": {
                 "ok": self.abi_ok,
                 "memory_limit_bytes": self.memory_limit_bytes,
@@ -91,6 +93,7 @@ class InspectReport:
 
 def inspect_binary(binary: ResolvedBinary, memory_limit_bytes: int) -> InspectReport:
     info = read_info(binary.wasm)
+    proposals, proposal_problems = _proposals(binary.wasm)
     return InspectReport(
         binary_id=binary.binary_id,
         name=binary.name,
@@ -111,8 +114,28 @@ def inspect_binary(binary: ResolvedBinary, memory_limit_bytes: int) -> InspectRe
         function_count=info.num_functions,
         custom_sections=info.custom_sections,
         memory_limit_bytes=memory_limit_bytes,
-        problems=tuple(abi_problems(info, memory_limit_bytes)) + _start_problems(binary, info),
+        problems=tuple(abi_problems(info, memory_limit_bytes))
+        + proposal_problems
+        + _start_problems(binary, info),
+        proposals=proposals,
     )
+
+
+def _proposals(wasm: bytes) -> tuple[tuple[str, ...], tuple[AbiProblem, ...]]:
+    """The proposals the module uses, and a problem for each one wasmcli does not run
+    (a run refuses the module: exit 3, load)."""
+    from wasmcli.wasm import SUPPORTED, WasmFormatError, proposals_used
+
+    try:
+        used = proposals_used(wasm)
+    except WasmFormatError:
+        return (), ()
+    problems = tuple(
+        AbiProblem(ErrorKind.LOAD, f"uses {p}, which wasmcli does not run")
+        for p in used
+        if p not in SUPPORTED
+    )
+    return used, problems
 
 
 def _start_problems(binary: ResolvedBinary, info: ModuleInfo) -> tuple[AbiProblem, ...]:

@@ -20,11 +20,18 @@ from .memory_limit import (
 from .valtypes import FuncType
 
 if TYPE_CHECKING:
+    from .features import SUPPORTED, UnsupportedProposal, check_supported, proposals_used
     from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
 
 # The fuel instrumenter serves wasmer alone: it is imported on first use, so that a run on
 # wasmtime (and `wasmcli inspect`) does not pay for loading it.
+# The proposal check runs only where a module is compiled (not from the cache) and in
+# `inspect`: it is imported on first use too.
 _LAZY = {
+    "SUPPORTED": ".features",
+    "UnsupportedProposal": ".features",
+    "check_supported": ".features",
+    "proposals_used": ".features",
     "FUEL_EXPORT": ".fuel",
     "START_EXPORT": ".fuel",
     "instrument_fuel": ".fuel",
@@ -40,6 +47,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "SUPPORTED",
+    "UnsupportedProposal",
+    "check_supported",
+    "proposals_used",
     "FUEL_EXPORT",
     "START_EXPORT",
     "Export",

@@ -43,6 +43,7 @@ class ConstExpr(NamedTuple):
     first_op: int  # opcode of the first operator (0x0B for an empty expression)
     gc_op: str | None = None  # the first GC instruction, by name
     value: int | None = None  # of a single i32.const / i64.const (unsigned)
+    global_index: int | None = None  # the highest global a `global.get` in it reads
 
     @property
     def is_numeric_const(self) -> bool:
@@ -60,18 +61,22 @@ def read_const_expr(reader: Reader) -> ConstExpr:
     first_op = -1
     gc_op: str | None = None
     value: int | None = None
+    global_index: int | None = None
     while True:
         start = reader.pos
         op = reader.u8()
         if first_op < 0:
             first_op = op
         if op == 0x0B:
-            return ConstExpr(ops, first_op, gc_op, value if ops == 1 else None)
+            return ConstExpr(ops, first_op, gc_op, value if ops == 1 else None, global_index)
         ops += 1
         if op == 0x41 or op == 0x42:
             value = reader.signed(32 if op == 0x41 else 64)
             value &= 0xFFFFFFFF if op == 0x41 else 0xFFFFFFFFFFFFFFFF
-        elif op in (_GLOBAL_GET, _REF_NULL, _REF_FUNC):
+        elif op == _GLOBAL_GET:
+            index = reader.u32()
+            global_index = index if global_index is None else max(global_index, index)
+        elif op in (_REF_NULL, _REF_FUNC):
             reader.skip_leb()
         elif op == 0x43:
             reader.skip(4)
