@@ -15,7 +15,7 @@ from wasmcli.wasm import (
     TableInfo,
     WasmFormatError,
     instrument_fuel,
-    limit_memory,
+    limit_resources,
     read_module_info,
 )
 from wasmcli.wasm import module as sections
@@ -241,10 +241,10 @@ def test_mutated_modules_only_ever_raise_format_errors() -> None:
         data = bytearray(original)
         for _ in range(rng.randrange(1, 4)):
             data[rng.randrange(8, len(data))] = rng.randrange(256)
-        for fn in (read_module_info, instrument_fuel, lambda b: limit_memory(b, 16)):
+        for fn in (read_module_info, instrument_fuel, lambda b: limit_resources(b, 16 * 65536)):
             try:
                 fn(bytes(data))
             except WasmFormatError as exc:
                 assert "\n" not in str(exc)
-            except ValueError as exc:  # MemoryAboveLimit
-                assert type(exc).__name__ == "MemoryAboveLimit"
+            except ValueError as exc:  # ResourcesAboveLimit
+                assert type(exc).__name__ == "ResourcesAboveLimit"

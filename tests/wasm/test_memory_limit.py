@@ -1,4 +1,4 @@
-"""limit_memory: a memory cap an engine without store limits enforces by itself."""
+"""limit_resources: one cap for all memories and tables, enforced by any engine itself."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import pytest
 import wasmtime
 
 from wasmcli.wasm import (
-    MemoryAboveLimit,
+    TABLE_ELEMENT_BYTES,
+    ResourcesAboveLimit,
     WasmFormatError,
+    check_declared,
     instrument_fuel,
-    limit_memory,
     limit_resources,
     read_module_info,
 )
@@ -17,12 +18,17 @@ from wasmcli.wasm import module as sections
 
 from .harness import engine, run_metered, validates, wat
 
+PAGE = 65536
 GROW = """(module (memory (export "memory") {limits})
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"""
 
 
 def _maxima(wasm: bytes) -> list[tuple[int, int | None]]:
     return [(m.min_pages, m.max_pages) for m in read_module_info(wasm).memories]
+
+
+def _table_maxima(wasm: bytes) -> list[tuple[int, int | None]]:
+    return [(t.min_size, t.max_size) for t in read_module_info(wasm).tables]
 
 
 @pytest.mark.parametrize(
@@ -37,14 +43,16 @@ def _maxima(wasm: bytes) -> list[tuple[int, int | None]]:
         ("1", 100_000, (1, 65536)),  # a 32-bit memory cannot declare more than 4 GiB
     ],
 )
-def test_maximum(limits: str, max_pages: int, expected: tuple[int, int]) -> None:
-    limited = limit_memory(wat(f'(module (memory (export "memory") {limits}))'), max_pages)
+def test_maximum_of_one_memory(limits: str, max_pages: int, expected: tuple[int, int]) -> None:
+    limited = limit_resources(
+        wat(f'(module (memory (export "memory") {limits}))'), max_pages * PAGE
+    )
     assert _maxima(limited) == [expected]
     assert validates(limited)
 
 
 def test_growth_beyond_the_new_maximum_fails_at_run_time() -> None:
-    limited = limit_memory(wat(GROW.format(limits="1")), 3)
+    limited = limit_resources(wat(GROW.format(limits="1")), 3 * PAGE)
     store = wasmtime.Store(engine(False))
     exports = wasmtime.Instance(store, wasmtime.Module(store.engine, limited), []).exports(store)
     grow = exports["grow"]
@@ -56,29 +64,58 @@ def test_growth_beyond_the_new_maximum_fails_at_run_time() -> None:
     assert memory.size(store) == 3
 
 
-def test_initial_size_above_the_limit() -> None:
-    with pytest.raises(MemoryAboveLimit) as info:
-        limit_memory(wat(GROW.format(limits="2048")), 1024)
-    assert isinstance(info.value, ValueError)
-    assert (info.value.initial_pages, info.value.max_pages) == (2048, 1024)
-    assert "\n" not in str(info.value)
+def test_memories_share_the_cap_first_come_in_index_order() -> None:
+    wasm = wat("(module (memory 1) (memory 2 3) (memory 1))")
+    # 10 pages: 4 start; memory 0 (no maximum) takes the 6 left; the others keep their size.
+    assert _maxima(limit_resources(wasm, 10 * PAGE)) == [(1, 7), (2, 2), (1, 1)]
+    declared = wat("(module (memory 1 2) (memory 2 3) (memory 1))")
+    # Memory 0 wants only 1 more page, memory 1 one more, memory 2 the rest.
+    assert _maxima(limit_resources(declared, 10 * PAGE)) == [(1, 2), (2, 3), (1, 5)]
+
+
+def test_tables_count_at_their_element_cost_after_the_memories() -> None:
+    wasm = wat("(module (memory 1 2) (table 10 funcref) (table 0 externref))")
+    limit = 4 * PAGE
+    limited = limit_resources(wasm, limit)
+    assert _maxima(limited) == [(1, 2)]
+    room = (limit - 2 * PAGE - 10 * TABLE_ELEMENT_BYTES) // TABLE_ELEMENT_BYTES
+    assert _table_maxima(limited) == [(10, 10 + room), (0, 0)]
+    assert validates(limited)
+
+
+def test_initial_sizes_above_the_limit() -> None:
+    over = [
+        wat(GROW.format(limits="2048")),
+        wat("(module (memory 600) (memory 600))"),
+        wat("(module (memory 1) (table 9000000 funcref))"),
+    ]
+    for wasm in over:
+        with pytest.raises(ResourcesAboveLimit) as info:
+            limit_resources(wasm, 1024 * PAGE)
+        with pytest.raises(ResourcesAboveLimit):
+            check_declared(wasm, 1024 * PAGE)
+        assert isinstance(info.value, ValueError)
+        assert info.value.limit_bytes == 1024 * PAGE
+        assert info.value.initial_bytes > 1024 * PAGE
+        assert "\n" not in str(info.value)
+    check_declared(wat("(module (memory 1000) (table 100 funcref))"), 1024 * PAGE)
 
 
 def test_imported_memories_are_left_alone() -> None:
     wasm = wat("""(module (import "env" "m" (memory 50))
       (memory $own 1 200) (func (export "f")))""")
-    assert _maxima(limit_memory(wasm, 10)) == [(50, None), (1, 10)]
+    assert _maxima(limit_resources(wasm, 10 * PAGE)) == [(50, None), (1, 10)]
 
 
-def test_no_memory_returns_the_module_unchanged() -> None:
+def test_nothing_to_limit_returns_the_module_unchanged() -> None:
     wasm = wat('(module (func (export "f")))')
-    assert limit_memory(wasm, 10) is wasm
+    assert limit_resources(wasm, 10 * PAGE) is wasm
 
 
 def test_only_the_memory_section_changes() -> None:
     wasm = wat("""(module $m (memory 1) (data (i32.const 0) "abc")
       (global (mut i32) (i32.const 0)) (func $f (export "f")))""")
-    limited = limit_memory(wasm, 4)
+    limited = limit_resources(wasm, 4 * PAGE)
     before = [(s.id, wasm[s.start : s.end]) for s in sections.split_sections(wasm)]
     after = [(s.id, limited[s.start : s.end]) for s in sections.split_sections(limited)]
     assert [sid for sid, _ in before] == [sid for sid, _ in after]
@@ -90,9 +127,9 @@ def test_only_the_memory_section_changes() -> None:
 def test_combines_with_instrument_fuel(order: str) -> None:
     wasm = wat(GROW.format(limits="1"))
     if order == "limit-then-fuel":
-        both = instrument_fuel(limit_memory(wasm, 2))
+        both = instrument_fuel(limit_resources(wasm, 2 * PAGE))
     else:
-        both = limit_memory(instrument_fuel(wasm), 2)
+        both = limit_resources(instrument_fuel(wasm), 2 * PAGE)
     assert validates(both)
     assert _maxima(both) == [(1, 2)]
     assert run_metered(both, "grow", (1,)).result == 1
@@ -103,9 +140,10 @@ def test_combines_with_instrument_fuel(order: str) -> None:
 
 def test_bad_arguments_and_modules() -> None:
     with pytest.raises(ValueError):
-        limit_memory(wat(GROW.format(limits="1")), -1)
+        limit_resources(wat(GROW.format(limits="1")), -1)
     with pytest.raises(WasmFormatError):
-        limit_memory(b"\x00asm\x01\x00\x00\x00\x05\x05\x01", 1)
+        limit_resources(b"\x00asm\x01\x00\x00\x00\x05\x05\x01", PAGE)
+
 
 
 def test_a_table_section_cut_short_is_a_format_error() -> None:

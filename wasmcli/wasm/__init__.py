@@ -1,20 +1,20 @@
 """An engine-free WebAssembly binary toolkit: inspect modules, meter fuel, cap memory.
 
 Pure standard library: nothing here imports an engine. `read_module_info` is what
-`wasmcli inspect` and the ABI check use; `instrument_fuel` and `limit_memory` give an
-engine without native fuel or store limits (wasmer) the same guarantees as wasmtime.
+`wasmcli inspect` and the ABI check use; `instrument_fuel` gives an engine without native
+fuel (wasmer) wasmtime's fuel, and `limit_resources` makes both engines hold one memory
+cap for all memories and tables.
 """
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .errors import MemoryAboveLimit, ResourcesAboveLimit, WasmFormatError
+from .errors import ResourcesAboveLimit, WasmFormatError
 from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
 from .memory_limit import (
     TABLE_ELEMENT_BYTES,
     check_declared,
     footprint,
-    limit_memory,
     limit_resources,
 )
 from .valtypes import FuncType
@@ -56,7 +56,6 @@ __all__ = [
     "Export",
     "FuncType",
     "Import",
-    "MemoryAboveLimit",
     "MemoryInfo",
     "ResourcesAboveLimit",
     "TABLE_ELEMENT_BYTES",
@@ -66,7 +65,6 @@ __all__ = [
     "check_declared",
     "footprint",
     "instrument_fuel",
-    "limit_memory",
     "limit_resources",
     "read_module_info",
 ]

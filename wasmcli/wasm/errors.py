@@ -11,17 +11,6 @@ class WasmFormatError(ValueError):
     """A malformed or unsupported module; the message is one line a user can act on."""
 
 
-class MemoryAboveLimit(ValueError):
-    """A defined memory's initial size is already above the page limit."""
-
-    def __init__(self, initial_pages: int, max_pages: int) -> None:
-        super().__init__(
-            f"memory starts at {initial_pages} pages, above the limit of {max_pages} pages"
-        )
-        self.initial_pages = initial_pages
-        self.max_pages = max_pages
-
-
 class ResourcesAboveLimit(ValueError):
     """A module's memories and tables take more than the limit at instantiation."""
 

@@ -9,7 +9,6 @@ declared maximum. Every engine refuses `memory.grow`/`table.grow` beyond a decla
 maximum (grow returns -1), so the cap holds on engines without store limits, and both
 engines, running the same rewritten module, agree on every outcome.
 
-`limit_memory` is the older per-memory form (each memory alone up to `max_pages`).
 Imported memories and tables are left alone: the plugin ABI provides none, and their
 limits belong to the importer.
 """
@@ -19,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import module as m
-from .errors import MemoryAboveLimit, ResourcesAboveLimit, WasmFormatError
+from .errors import ResourcesAboveLimit, WasmFormatError
 from .leb128 import encode_u
 from .reader import Reader
 from .valtypes import read_valtype
@@ -160,32 +159,6 @@ def _share(limits: _Limits, ceiling: int, unit_bytes: int, room: int) -> tuple[i
     wanted = (limits.declared if limits.declared is not None else ceiling) - limits.initial
     growth = max(0, min(wanted, room // unit_bytes))
     return limits.initial + growth, room - growth * unit_bytes
-
-
-def limit_memory(wasm: bytes, max_pages: int) -> bytes:
-    """Lower every defined memory's maximum to `max_pages` (adding one where missing).
-
-    Raises MemoryAboveLimit when a memory's initial size is above `max_pages`, and
-    WasmFormatError for a malformed module.
-    """
-    if max_pages < 0:
-        raise ValueError(f"max_pages must not be negative (got {max_pages})")
-    wasm = m.as_bytes(wasm)
-    sections = m.split_sections(wasm)
-    memories = _read_memories(wasm, _section(sections, m.MEMORY))
-    if not memories:
-        return wasm
-    entries = []
-    for memory in memories:
-        if memory.initial > max_pages:
-            raise MemoryAboveLimit(memory.initial, max_pages)
-        ceiling = _MAX_PAGES_64 if memory.is_64 else _MAX_PAGES_32
-        declared = memory.declared
-        entries.append(
-            memory.encode(min(max_pages, ceiling) if declared is None else min(declared, max_pages))
-        )
-    payload = encode_u(len(memories)) + b"".join(entries)
-    return m.rebuild(wasm, sections, {m.MEMORY: payload})
 
 
 def _section(sections: list[m.Section], section_id: int) -> m.Section | None:
