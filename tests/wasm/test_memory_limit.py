@@ -145,7 +145,6 @@ def test_bad_arguments_and_modules() -> None:
         limit_resources(b"\x00asm\x01\x00\x00\x00\x05\x05\x01", PAGE)
 
 
-
 def test_a_table_section_cut_short_is_a_format_error() -> None:
     # Found by `make spec` (binary.wast): a table count with no table after it.
     wasm = b"\x00asm\x01\x00\x00\x00" + b"\x04\x01\x01"

@@ -50,17 +50,21 @@ def _store() -> wasmer.Store:
     return wasmer.Store(wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
 
 
+@lru_cache(maxsize=1)
+def _version() -> str:
+    # Read once per process: the version is wanted three times a run.
+    wasmer_version = installed_version("wasmer", wasmer.__file__)
+    cranelift = installed_version("wasmer-compiler-cranelift", wasmer_compiler_cranelift.__file__)
+    return f"{wasmer_version}+cranelift{cranelift}"
+
+
 class WasmerEngine(Engine):
     name = "wasmer"
     needs_isolation = True
 
     @property
     def version(self) -> str:
-        wasmer_version = installed_version("wasmer", wasmer.__file__)
-        cranelift = installed_version(
-            "wasmer-compiler-cranelift", wasmer_compiler_cranelift.__file__
-        )
-        return f"{wasmer_version}+cranelift{cranelift}"
+        return _version()
 
     def start(self) -> None:
         _store()

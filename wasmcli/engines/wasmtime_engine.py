@@ -53,6 +53,13 @@ def _engine() -> wasmtime.Engine:
 
 
 @lru_cache(maxsize=1)
+def _version() -> str:
+    # Read once per process: the version is wanted three times a run (the cache folder,
+    # the cache key, the trace).
+    return installed_version("wasmtime", wasmtime.__file__)
+
+
+@lru_cache(maxsize=1)
 def _ticker() -> Ticker:
     """The epoch clock of `_engine()`: one per process, started by the first run."""
     return Ticker(_engine().increment_epoch)
@@ -86,7 +93,7 @@ class WasmtimeEngine(Engine):
 
     @property
     def version(self) -> str:
-        return installed_version("wasmtime", wasmtime.__file__)
+        return _version()
 
     def start(self) -> None:
         _engine()

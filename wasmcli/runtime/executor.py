@@ -59,7 +59,10 @@ class RunSink:
         self.recorder.record_at(at_ns, event_type, message, metadata)
 
     def log(self, line: str, size: int) -> None:
-        self.log_at(time.monotonic_ns(), line, size)
+        self.lines.append(line)
+        self.recorder.record_log(time.monotonic_ns(), line, len(self.lines), size)
+        if self.on_output is not None:
+            self.on_output(line)
 
     def wasm_starting(self) -> None:
         """In-process engines arm their own deadline."""

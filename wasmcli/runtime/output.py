@@ -20,10 +20,10 @@ class OutputCollector:
         self.lines: list[str] = []
         self.size = 0  # bytes of the joined output so far
 
-    def check_room(self, size: int) -> int:
-        """The bytes a log line of `size` adds; WasmcliError(IO) when it would pass the
-        cap. Engines ask this before they copy the line out of the plugin's memory, so
-        a 64 MB line under a 1 MiB cap costs nothing."""
+    def check_room(self, size: int) -> None:
+        """WasmcliError(IO) when a log line of `size` bytes would pass the cap. Engines
+        ask this before they copy the line out of the plugin's memory, so a 64 MB line
+        under a 1 MiB cap costs nothing."""
         added = size + (1 if self.lines else 0)
         if self.size + added > self.max_output:
             raise WasmcliError(
@@ -31,7 +31,6 @@ class OutputCollector:
                 f"Output exceeds the limit of {format_bytes(self.max_output)} "
                 f"(log line {len(self.lines) + 1}); raise it with --max-output",
             )
-        return added
 
     def add(self, raw: bytes) -> str:
         """Accept one log line; raises WasmcliError(IO) for bad UTF-8 or a full output."""
@@ -43,7 +42,9 @@ class OutputCollector:
                 f"Plugin output is not valid UTF-8: log line {len(self.lines) + 1}, "
                 f"byte {exc.start}: {exc.reason}",
             ) from None
-        added = self.check_room(len(raw))
+        added = len(raw) + (1 if self.lines else 0)
+        if self.size + added > self.max_output:  # inline: this is a plugin's hot path
+            self.check_room(len(raw))
         self.lines.append(line)
         self.size += added
         return line

@@ -61,9 +61,7 @@ class PluginOutput:
     def __init__(self, max_output: int, sink: SessionSink) -> None:
         self.collected = OutputCollector(max_output)
         self.sink = sink
-
-    def check_room(self, size: int) -> None:
-        self.collected.check_room(size)
+        self.check_room = self.collected.check_room  # called once per log line
 
     def __call__(self, raw: bytes) -> None:
         self.sink.log(self.collected.add(raw), len(raw))
