@@ -12,21 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wasmcli.wasm import (
-    MemoryAboveLimit,
     ResourcesAboveLimit,
     WasmFormatError,
     instrument_fuel,
-    limit_memory,
     limit_resources,
 )
 
 # Refusing a module is a pass's right (one line, counted by reason); anything else it
 # raises is a crash.
-REFUSALS = (WasmFormatError, MemoryAboveLimit, ResourcesAboveLimit)
+REFUSALS = (WasmFormatError, ResourcesAboveLimit)
 
-# The largest cap a 32-bit memory can have: lowering maxima to it keeps every script's
-# semantics, so results must not change, while still rewriting every memory.
-_SEMANTICS_PRESERVING_PAGES = 1 << 16
 # A cap above anything a module can declare: every memory and table keeps the growth it
 # declared (or the most its index type allows), so results must not change.
 _SEMANTICS_PRESERVING_BYTES = 1 << 80
@@ -41,11 +36,6 @@ class Pass:
 
 PASSES: tuple[Pass, ...] = (
     Pass("instrument_fuel", instrument_fuel, metered=True),
-    Pass(
-        "limit_memory",
-        lambda wasm: limit_memory(wasm, _SEMANTICS_PRESERVING_PAGES),
-        metered=False,
-    ),
     Pass(
         "limit_resources",
         lambda wasm: limit_resources(wasm, _SEMANTICS_PRESERVING_BYTES),
@@ -62,6 +52,6 @@ def refusal_reason(exc: Exception) -> str:
     found = _PROPOSAL.search(text)
     if found:
         return found.group(1)
-    if isinstance(exc, (MemoryAboveLimit, ResourcesAboveLimit)):
+    if isinstance(exc, ResourcesAboveLimit):
         return "memory above the cap"
     return re.sub(r" (at|in) .*$", "", text)[:60]
