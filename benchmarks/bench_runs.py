@@ -89,7 +89,13 @@ def bench_startup(home: Path, repeat: int) -> None:
         return
     env = {**os.environ, "WASMCLI_HOME": str(home)}
     print("\nCLI start-up (a new process each time)")
-    for args in (["--version"], ["list"], ["traces", "list"], ["run", str(SAMPLES / "hello.wasm"), "-i", "x"]):
+    for args in (
+        ["--version"],
+        ["list"],
+        ["traces", "list"],
+        ["run", str(SAMPLES / "hello.wasm"), "-i", "x"],
+    ):
+
         def once() -> None:
             subprocess.run([str(exe), *args], env=env, capture_output=True, check=False)
 

@@ -9,7 +9,8 @@ Smaller modules compile in-process: their compile time is bounded by their size 
 under a second below the threshold), and a new interpreter would cost them more than
 compiling does.
 
-Run as `python -m wasmcli.engines.compile_worker`.
+The worker is the engine module itself run as a program (`python -m MODULE`), which
+calls `serve` with its compile function: this module knows nothing of any engine.
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 from wasmcli.engines.faults import compile_error
+from wasmcli.errors import WasmcliError
 
 IN_WORKER_BYTES = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _OK, _FAILED = b"OK", b"ER"
 
 
-def compile_in_worker(wasm: bytes, limit_s: float) -> bytes:
-    """The serialized wasmtime module; WasmcliError(LOAD) when it does not compile or
-    takes longer than `limit_s`."""
+def compile_in_worker(wasm: bytes, limit_s: float, module: str) -> bytes:
+    """The serialized module `python -m <module>` compiles; WasmcliError(LOAD) when it
+    does not compile or takes longer than `limit_s`."""
     worker = subprocess.Popen(
-        [sys.executable, "-m", "wasmcli.engines.compile_worker"],
+        [sys.executable, "-m", module],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -65,24 +68,18 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main() -> None:
+def serve(compile_to_bytes: Callable[[bytes], bytes]) -> None:
+    """The worker's side: the module on stdin, the artifact (or the error) on stdout."""
     _die_with_parent()
     # Signals for wasmcli reach its whole process group: wasmcli handles them (and kills
     # this worker); the worker must not die first with a traceback on the terminal.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
-    from wasmcli.engines.wasmtime_engine import compile_native
-    from wasmcli.errors import WasmcliError
-
     wasm = sys.stdin.buffer.read()
     try:
-        artifact = compile_native(wasm).serialize()
+        artifact = compile_to_bytes(wasm)
     except WasmcliError as error:
         detail = error.message.removeprefix("Failed to compile module: ")
         sys.stdout.buffer.write(_FAILED + detail.encode("utf-8"))
         return
-    sys.stdout.buffer.write(_OK + bytes(artifact))
-
-
-if __name__ == "__main__":
-    main()
+    sys.stdout.buffer.write(_OK + artifact)

@@ -24,7 +24,7 @@ from wasmcli.engines.base import (
     PluginInstance,
     limited,
 )
-from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker
+from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker, serve
 from wasmcli.engines.epoch import DeferredSignals, Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import (
@@ -112,7 +112,7 @@ class WasmtimeEngine(Engine):
         if len(prepared) < IN_WORKER_BYTES:
             return compile_native(prepared)
         # Large: compiled where it can be stopped at the compile limit.
-        artifact = compile_in_worker(prepared, base.COMPILE_LIMIT_S)
+        artifact = compile_in_worker(prepared, base.COMPILE_LIMIT_S, module=__name__)
         module = self.deserialize(artifact)
         if module is None:
             raise faults.compile_error("the compiling process wrote an unreadable module")
@@ -339,3 +339,7 @@ def _signature(ty: object) -> FuncType | None:
     if isinstance(ty, wasmtime.FuncType):
         return FuncType(tuple(str(p) for p in ty.params), tuple(str(r) for r in ty.results))
     return None
+
+
+if __name__ == "__main__":  # the compile worker (engines/compile_worker.py)
+    serve(lambda wasm: bytes(compile_native(wasm).serialize()))
