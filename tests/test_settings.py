@@ -248,16 +248,31 @@ def test_clear_asks_at_a_terminal_and_does_what_it_is_told(tmp_path: Path) -> No
 
     declined = answer_the_clear_prompt(home, b"n\n")
     assert declined.returncode == 0
-    assert b"Delete 2 traces?" in declined.stdout
-    assert declined.stderr == b"Nothing deleted.\n"
+    assert declined.stdout == b""  # the question is a diagnostic, not data
+    assert declined.stderr == b"Delete 2 traces? [y/N]: Nothing deleted.\n"
     listed = subprocess.run([wasmcli_exe(), *count], env=env, capture_output=True)
     assert len(json.loads(listed.stdout)) == 2
 
     accepted = answer_the_clear_prompt(home, b"y\n")
     assert accepted.returncode == 0
-    assert accepted.stderr == b"Deleted 2 traces.\n"
+    assert accepted.stderr == b"Delete 2 traces? [y/N]: Deleted 2 traces.\n"
     listed = subprocess.run([wasmcli_exe(), *count], env=env, capture_output=True)
     assert json.loads(listed.stdout) == []
+
+
+def test_a_usage_error_found_during_a_run_is_not_a_run(cli, monkeypatch) -> None:
+    from wasmcli.errors import ErrorKind, WasmcliError
+    from wasmcli.store.registry import Registry
+
+    def ambiguous(self: Registry, ref: str) -> None:
+        raise WasmcliError(ErrorKind.USAGE, f"ambiguous id prefix {ref!r}: 1234abcd, 1234ef01")
+
+    monkeypatch.setattr(Registry, "resolve", ambiguous)
+    result = cli("run", "1234", "-i", "x")
+    assert result.exit_code == 2
+    assert result.stderr == "error: ambiguous id prefix '1234': 1234abcd, 1234ef01\n"
+    assert result.stdout == ""
+    assert cli("traces", "list", "--json").json() == []
 
 
 def test_quiet_hides_the_summary_but_never_an_error(cli, wat_file) -> None:

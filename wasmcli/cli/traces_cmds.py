@@ -273,8 +273,16 @@ def clear(
     if not yes:
         if not sys.stdin.isatty():
             raise usage_error(f"refusing to delete {matching} traces without --yes")
-        if not typer.confirm(f"Delete {matching} trace{'s' if matching != 1 else ''}?"):
+        if not confirm(f"Delete {matching} trace{'s' if matching != 1 else ''}?"):
             sys.stderr.write("Nothing deleted.\n")
             return
     deleted = store.delete(query)
     sys.stderr.write(f"Deleted {deleted} trace{'s' if deleted != 1 else ''}.\n")
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr, with the other diagnostics: stdout is data only (typer.confirm
+    with err=True still writes a space to stdout). No answer (Ctrl-D) is a no."""
+    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
