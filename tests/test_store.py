@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import sha256_hex
-from wasmcli.store.cache import ArtifactCache
+from wasmcli.store.cache import ArtifactCache, ArtifactHeader
 from wasmcli.store.db import open_database
 from wasmcli.store.migrations import MIGRATIONS
 from wasmcli.store.registry import Registry, binary_id_for
@@ -40,11 +41,17 @@ def test_register_is_content_addressed(wasmcli_home: Path) -> None:
     assert [r.id for r in registry.list()] == [first.record.id]
 
 
-def test_name_moves_to_new_bytes_and_reports_it() -> None:
+def test_a_name_held_by_another_binary_moves_only_with_force() -> None:
     registry = Registry()
     old = registry.register(other_module(1), name="tool").record
-    outcome = registry.register(other_module(2), name="tool")
-    assert outcome.name_moved_from == old.id
+    with pytest.raises(WasmcliError) as caught:
+        registry.register(other_module(2), name="tool")
+    assert caught.value.kind is ErrorKind.USAGE
+    assert f"belongs to binary {old.id[:8]} (tool)" in caught.value.message
+    assert registry.find("tool").id == old.id
+    assert len(registry.list()) == 1  # nothing stored for the refused one
+    outcome = registry.register(other_module(2), name="tool", force=True)
+    assert outcome.name_moved_from == old.id and outcome.name_added
     assert registry.find("tool").id == outcome.record.id
     assert registry.get(old.id).names == ()
 
@@ -198,37 +205,138 @@ def test_trace_prefix_lookup_errors() -> None:
     assert store.get("00000011").trace_id.startswith("00000011")
 
 
-def test_artifact_cache_rejects_damaged_files(wasmcli_home: Path) -> None:
-    cache = ArtifactCache(wasmcli_home, "engine-1")
-    cache.store("k", b"compiled code" * 100)
-    assert cache.load("k") == b"compiled code" * 100
-    path = cache.root / "k.bin"
-    path.write_bytes(path.read_bytes()[:-10])  # truncated, as after a crash mid-copy
-    assert cache.load("k") is None
+CONFIG = "engine 1.0 fuel=1"
+PAYLOAD = b"compiled code" * 100
+
+
+def stored_artifact(home: Path, module: bytes = HELLO) -> tuple[ArtifactCache, str, Path]:
+    cache = ArtifactCache(home, "engine-1.0")
+    digest = sha256_hex(module)
+    cache.store(digest, CONFIG, PAYLOAD)
+    assert cache.load(digest, CONFIG) == PAYLOAD
+    return cache, digest, cache.path(digest, CONFIG)
+
+
+def test_artifact_cache_rejects_a_truncated_file(wasmcli_home: Path) -> None:
+    cache, digest, path = stored_artifact(wasmcli_home)
+    path.write_bytes(path.read_bytes()[:-10])  # as after a crash mid-copy
+    assert cache.load(digest, CONFIG) is None
     assert not path.exists()
 
 
-def test_database_stays_intact_after_a_killed_writer(wasmcli_home: Path) -> None:
-    # A process killed between BEGIN and COMMIT leaves no partial row behind.
+def test_artifact_cache_rejects_flipped_bytes(wasmcli_home: Path) -> None:
+    cache, digest, path = stored_artifact(wasmcli_home)
+    raw = bytearray(path.read_bytes())
+    raw[-7] ^= 0x01  # same length, one bit different
+    path.write_bytes(bytes(raw))
+    assert cache.load(digest, CONFIG) is None
+    assert not path.exists()
+
+
+def test_artifact_cache_rejects_a_swapped_artifact(wasmcli_home: Path) -> None:
+    # Another module's intact artifact copied under this module's name.
+    cache, digest, path = stored_artifact(wasmcli_home)
+    other = other_module(1)
+    cache.store(sha256_hex(other), CONFIG, b"other code")
+    path.write_bytes(cache.path(sha256_hex(other), CONFIG).read_bytes())
+    assert cache.load(digest, CONFIG) is None
+    assert cache.load(sha256_hex(other), CONFIG) == b"other code"
+
+
+def test_artifact_cache_rejects_another_engine_configuration(wasmcli_home: Path) -> None:
+    # A stale artifact: the right module, intact, but another engine version or setting.
+    cache, digest, path = stored_artifact(wasmcli_home)
+    for config in ("engine 0.9 fuel=1", "engine 1.0 fuel=1 memory=64"):
+        stale = ArtifactHeader(digest, config, sha256_hex(PAYLOAD), len(PAYLOAD))
+        path.write_bytes(stale.encode() + PAYLOAD)
+        assert cache.load(digest, CONFIG) is None
+
+
+def test_artifact_cache_rejects_files_others_could_write(wasmcli_home: Path) -> None:
+    cache, digest, path = stored_artifact(wasmcli_home)
+    path.chmod(0o664)
+    assert cache.load(digest, CONFIG) is None
+    path.chmod(0o600)
+    assert cache.load(digest, CONFIG) == PAYLOAD
+    cache.root.chmod(0o757)
+    assert cache.load(digest, CONFIG) is None
+
+
+def test_cache_files_are_private(wasmcli_home: Path) -> None:
+    cache, _, path = stored_artifact(wasmcli_home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.root.stat().st_mode) == 0o700
+
+
+# -- a writer killed while it saves a trace --------------------------------------------
+
+# Runs `wasmcli run` in a fresh interpreter that kills itself (SIGKILL, as `kill -9`)
+# just before the Nth SQL statement of TraceStore.save: the save is cut at every point.
+KILL_DURING_SAVE = """
+import os, signal, sys
+from wasmcli.store import traces
+
+kill_at = int(sys.argv[1])
+original_save = traces.TraceStore.save
+
+def save(self, *args, **kwargs):
+    statements = 0
+
+    def before_statement(sql):
+        nonlocal statements
+        statements += 1
+        if statements == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    self.conn.set_trace_callback(before_statement)
+    return original_save(self, *args, **kwargs)
+
+traces.TraceStore.save = save
+from wasmcli.cli.app import app
+app(["run", sys.argv[2], "--input", "killed", "--engine", "wasmtime"])
+"""
+
+
+def test_killing_wasmcli_during_a_trace_save_never_leaves_half_a_trace(
+    wasmcli_home: Path,
+) -> None:
     Registry().register(HELLO, name="hello")
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_write_and_die, args=(str(wasmcli_home),))
-    proc.start()
-    proc.join(30)
-    assert proc.exitcode == 9
-    conn = sqlite3.connect(wasmcli_home / "wasmcli.db")
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("SELECT COUNT(*) FROM traces").fetchone()[0] == 0
-    assert [r.name for r in Registry().list()] == ["hello"]
+    import subprocess
+    import sys
 
+    from .conftest import SAMPLES as samples
 
-def _write_and_die(home: str) -> None:
-    import os
-
-    conn = Registry(home).conn
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute(
-        "INSERT INTO traces (trace_id, started_at, duration_us, success, event_count, events_json)"
-        " VALUES ('x', '2026', 1, 1, 0, '[]')"
+    hello = str(samples / "hello.wasm")
+    subprocess.run(
+        [sys.executable, "-c", KILL_DURING_SAVE, "0", hello], check=True, capture_output=True
     )
-    os._exit(9)
+    killed_at = []
+    for kill_at in range(1, 40):
+        done = subprocess.run(
+            [sys.executable, "-c", KILL_DURING_SAVE, str(kill_at), hello], capture_output=True
+        )
+        if done.returncode == 0:
+            break  # the save has fewer statements than this: it completed
+        assert done.returncode == -9, done.stderr
+        killed_at.append(kill_at)
+        conn = sqlite3.connect(wasmcli_home / "wasmcli.db")
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            count, stored = conn.execute(
+                "SELECT count(*), coalesce(sum(trace_bytes), 0) FROM traces"
+            ).fetchone()
+            assert conn.execute("SELECT count, bytes FROM trace_totals").fetchone() == (
+                count,
+                stored,
+            )
+            orphans = conn.execute(
+                "SELECT count(*) FROM traces LEFT JOIN trace_events USING (seq)"
+                " WHERE trace_events.seq IS NULL"
+            ).fetchone()[0]
+            assert orphans == 0, f"a trace without its events after a kill at {kill_at}"
+            assert conn.execute("SELECT count(*) FROM trace_events").fetchone()[0] == count
+        finally:
+            conn.close()
+    assert len(killed_at) >= 4  # the save was cut at each of its statements
+    traces = TraceStore(Registry().conn).list()
+    assert len(traces) == 2 and all(t.events for t in traces)  # the first and the last run

@@ -99,11 +99,13 @@ def test_log_flood_keeps_a_bounded_number_of_events(cli, wat_file) -> None:
         "run", str(wat_file(source)), "--max-output", "1M", "--timeout-ms", "120000", "--json"
     ).json()
     assert run["output"].count("\n") == 199_999
-    events = last_trace(cli)["events"]
-    logs = [e for e in events if e["event_type"] == "PluginLog"]
+    trace = last_trace(cli)
+    logs = [e for e in trace["events"] if e["event_type"] == "PluginLog"]
     assert len(logs) == 1001
-    assert logs[-1]["metadata"] == {"suppressed": 199_000}
+    assert logs[-1]["metadata"] == {"suppressed": 199_000, "suppressed_bytes": 199_000}
     assert "199,000 more log lines" in logs[-1]["message"]
+    assert (trace["output_bytes"], trace["output_lines"]) == (399_999, 200_000)
+    assert trace["output_bytes_cut"] == 199_000
 
 
 @pytest.mark.parametrize("case", sorted(BAD_MODULES))

@@ -21,6 +21,9 @@ DEFAULT_TIMEOUT_MS = 5000
 DEFAULT_MEMORY_LIMIT_MB = 64
 DEFAULT_MAX_OUTPUT = 1024 * 1024
 DEFAULT_MAX_TRACES = 100
+# Retention by size as well as by count: the oldest traces go first while the stored
+# traces take more than this (each trace is bounded too: tracing/recorder.py).
+DEFAULT_MAX_TRACE_BYTES = 100 * 1024 * 1024
 # The original system derived fuel from the timeout: one million units per millisecond.
 FUEL_PER_MS = 1_000_000
 ENGINE_CHOICES = ("auto", "wasmtime", "wasmer")
@@ -37,6 +40,7 @@ ENV_VARS: dict[str, str] = {
     "WASMCLI_FUEL": "fuel limit per run (default timeout_ms * 1,000,000)",
     "WASMCLI_MAX_OUTPUT": "output cap in bytes, K/M suffixes allowed (default 1M)",
     "WASMCLI_MAX_TRACES": f"traces kept, newest first (default {DEFAULT_MAX_TRACES})",
+    "WASMCLI_MAX_TRACE_BYTES": "total size of the traces kept, K/M/G suffixes (default 100M)",
     "WASMCLI_TRACE": "0 to record no traces (default 1)",
     "NO_COLOR": "any value turns colors off",
 }
@@ -137,6 +141,13 @@ def env_flag(name: str, default: bool) -> bool:
 
 def max_traces_from_env() -> int:
     return _env_int("WASMCLI_MAX_TRACES", DEFAULT_MAX_TRACES, BOUNDS["max_traces"]) or 0
+
+
+def max_trace_bytes_from_env() -> int:
+    raw = os.environ.get("WASMCLI_MAX_TRACE_BYTES")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_MAX_TRACE_BYTES
+    return parse_size(raw, "WASMCLI_MAX_TRACE_BYTES")
 
 
 def tracing_enabled_from_env() -> bool:

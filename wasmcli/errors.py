@@ -65,7 +65,9 @@ KIND_DESCRIPTIONS: dict[ErrorKind, str] = {
     ErrorKind.OUT_OF_FUEL: "fuel limit reached",
     ErrorKind.MEMORY_LIMIT: "declared or requested memory above the limit",
     ErrorKind.TRAP: "unreachable/panic, out-of-bounds access, divide by zero, stack overflow",
-    ErrorKind.IO: "invalid UTF-8 in input or output, output above the cap, output not written",
+    ErrorKind.IO: (
+        "invalid UTF-8 in input or output, output above the cap or not written, unusable home"
+    ),
     ErrorKind.INTERNAL: "a bug in wasmcli",
     ErrorKind.INTERRUPTED: "interrupted by the user (Ctrl-C)",
     ErrorKind.TERMINATED: "stopped by SIGTERM (exit 143) or SIGHUP (exit 129)",

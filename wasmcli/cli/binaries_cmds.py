@@ -24,9 +24,15 @@ def register(
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", "-n", metavar="NAME", help="Name to run it by (default: the file name)."
+            "--name",
+            "-n",
+            metavar="NAME",
+            help="Name to run it by (default: the file name, made valid).",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Move the name when another binary holds it.")
+    ] = False,
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Register even if the module fails the ABI check.")
     ] = False,
@@ -35,36 +41,32 @@ def register(
     ] = False,
 ) -> None:
     """Register a plugin; prints its binary id."""
-    from wasmcli.engines.wasmtime_engine import validate
-    from wasmcli.runtime.abi import abi_problems, read_info
-    from wasmcli.store.module_files import read_module_file
+    from wasmcli.config import RunConfig
+    from wasmcli.runtime.registration import register_module
 
-    wasm = read_module_file(path)
-    validate(wasm)
-    if not no_check:
-        problems = abi_problems(read_info(wasm))
-        if problems:
-            raise WasmcliError(
-                problems[0].kind,
-                f"{path} does not follow the plugin ABI: {problems[0].message} "
-                "(use --no-check to register it anyway)",
-            )
-    registry = open_registry()
-    outcome = registry.register(wasm, name=name or _default_name(path), source_path=str(path))
+    outcome = register_module(
+        open_registry(),
+        path,
+        name=name,
+        force=force,
+        check_abi=not no_check,
+        engine=RunConfig.from_env().engine,
+    )
     record = outcome.record
     if json_:
-        _print_json({**record.to_dict(), "created": outcome.created})
+        _print_json(
+            {
+                **record.to_dict(),
+                "created": outcome.created,
+                "name_added": outcome.name_added,
+                "name_moved_from": outcome.name_moved_from,
+            }
+        )
     else:
         sys.stdout.write(record.id + "\n")
     from wasmcli.render.binaries import register_note
 
-    register_note(outcome)
-
-
-def _default_name(path: Path) -> str | None:
-    from wasmcli.store.registry import NAME_PATTERN
-
-    return path.stem if NAME_PATTERN.match(path.stem) else None
+    register_note(outcome, file_stem=None if name else path.stem)
 
 
 @guard
@@ -128,16 +130,22 @@ def remove(
     binary: Annotated[
         str, typer.Argument(metavar="BINARY", help="A registered name, an id or an id prefix.")
     ],
+    all_names: Annotated[
+        bool,
+        typer.Option("--all-names", help="Remove the binary with all its names, given one name."),
+    ] = False,
 ) -> None:
-    """Remove a registered plugin (its traces are kept)."""
+    """Remove a name; a binary goes with its last name, or by id (its traces are kept)."""
     from wasmcli.store.module_files import looks_like_path
 
     if looks_like_path(binary):
         raise WasmcliError(
             ErrorKind.USAGE, f"{binary} is a file path; remove takes a registered name or id"
         )
-    record = open_registry().remove(binary)
-    sys.stderr.write(f"Removed {record.name or record.id} ({record.id})\n")
+    outcome = open_registry().remove(binary, all_names=all_names)
+    from wasmcli.render.binaries import remove_note
+
+    remove_note(outcome)
 
 
 @guard

@@ -5,6 +5,7 @@ These commands only read the database: none of them imports an engine.
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,6 +29,9 @@ app = typer.Typer(
 )
 
 EXPORT_FORMATS = ("json", "jsonl", "chrome")
+# `traces list` shows the newest page and says how many more there are: its cost and
+# memory do not grow with the number of traces stored.
+DEFAULT_PAGE = 50
 
 # Filter options shared by list, export and clear.
 BinaryOpt = Annotated[
@@ -51,7 +55,17 @@ UntilOpt = Annotated[
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Only failed runs.")]
 SucceededOpt = Annotated[bool, typer.Option("--succeeded", help="Only successful runs.")]
 LimitOpt = Annotated[
-    int | None, typer.Option("--limit", "-n", metavar="N", help="At most this many, newest first.")
+    int | None,
+    typer.Option("--limit", "-n", metavar="N", help="At most this many, newest first (0: all)."),
+]
+ListLimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        metavar="N",
+        help=f"At most this many, newest first [default {DEFAULT_PAGE}; 0: all].",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -86,7 +100,7 @@ def build_filter(
         since=since_at,
         until=until_at,
         success=True if succeeded else False if failed else None,
-        limit=limit,
+        limit=limit or None,  # 0: no limit
     )
 
 
@@ -118,31 +132,50 @@ def list_traces(
     until: UntilOpt = None,
     failed: FailedOpt = False,
     succeeded: SucceededOpt = False,
-    limit: LimitOpt = None,
+    limit: ListLimitOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List traces, newest first."""
+    """List traces, newest first (the newest 50 unless --limit says otherwise)."""
     registry = open_registry()
-    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
-    traces = _store(registry).list(query, with_events=False)
-    if json_:
-        rows = [{k: v for k, v in t.to_dict().items() if k != "events"} for t in traces]
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-        return
-    from wasmcli.render.console import data_console, diag_console
-    from wasmcli.render.trace_table import traces_table
-
-    if not traces:
-        diag_console().print("No traces match." if _filtered(query) else "No traces yet.")
-        return
-    data_console().print(traces_table(traces))
-
-
-def _filtered(query: "TraceFilter") -> bool:
-    return any(
-        value is not None
-        for value in (query.binary_id, query.binary_name, query.since, query.until, query.success)
+    query = build_filter(
+        registry, binary, since, until, failed, succeeded, DEFAULT_PAGE if limit is None else limit
     )
+    store = _store(registry)
+    traces = store.iter(query, with_events=False)
+    if json_:
+        shown = _write_json_array(
+            {k: v for k, v in t.to_dict().items() if k != "events"} for t in traces
+        )
+    else:
+        rows = list(traces)
+        shown = len(rows)
+        from wasmcli.render.console import data_console, diag_console
+        from wasmcli.render.trace_table import traces_table
+
+        if not rows:
+            diag_console().print("No traces match." if query.filtered else "No traces yet.")
+            return
+        data_console().print(traces_table(rows))
+    if query.limit is not None and shown == query.limit:
+        more = store.count(query) - shown
+        if more > 0:
+            sys.stderr.write(
+                f"{more:,} older trace{'s' if more != 1 else ''} not shown: "
+                "--limit N shows more, --limit 0 all\n"
+            )
+
+
+def _write_json_array(items: Iterable[dict[str, object]]) -> int:
+    """Stream a JSON array to stdout, one item at a time; how many were written."""
+    count = 0
+    out = sys.stdout
+    out.write("[")
+    for item in items:
+        out.write(",\n  " if count else "\n  ")
+        out.write(json.dumps(item, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
 
 
 @app.command("show")
@@ -242,10 +275,14 @@ def export(
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         return
     from wasmcli.errors import ErrorKind
-    from wasmcli.store.files import write_atomically
+    from wasmcli.store.files import write_user_file
 
     try:
-        write_atomically(Path(output), text.encode("utf-8"))
+        write_user_file(Path(output), text.encode("utf-8"))
+    except FileNotFoundError as exc:
+        raise WasmcliError(
+            ErrorKind.IO, f"Cannot write {output}: the folder {exc.filename} does not exist"
+        ) from None
     except OSError as exc:
         raise WasmcliError(ErrorKind.IO, f"Cannot write {output}: {exc.strerror or exc}") from None
     sys.stderr.write(f"Exported {len(traces)} trace{'s' if len(traces) != 1 else ''} to {output}\n")
@@ -254,6 +291,10 @@ def export(
 @app.command("clear")
 @guard
 def clear(
+    trace_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[TRACE_ID]...", help="Delete these traces (ids or prefixes)."),
+    ] = None,
     binary: BinaryOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -262,22 +303,34 @@ def clear(
     limit: LimitOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete traces (all, or those matching the filters)."""
+    """Delete traces: the ones given, or all, or those matching the filters."""
     registry = open_registry()
     query = build_filter(registry, binary, since, until, failed, succeeded, limit)
     store = _store(registry)
-    matching = len(store.list(query, with_events=False))
+    if trace_ids:
+        if query.filtered or query.limit is not None:
+            raise usage_error("give trace ids or filters, not both")
+        ids = store.resolve_ids(trace_ids)
+        matching = len(ids)
+    else:
+        matching = store.count(query)
+        if query.limit is not None:
+            matching = min(matching, query.limit)
     if matching == 0:
         sys.stderr.write("No traces to clear.\n")
         return
     if not yes:
         if not sys.stdin.isatty():
-            raise usage_error(f"refusing to delete {matching} traces without --yes")
-        if not confirm(f"Delete {matching} trace{'s' if matching != 1 else ''}?"):
+            raise usage_error(f"refusing to delete {_traces(matching)} without --yes")
+        if not confirm(f"Delete {_traces(matching)}?"):
             sys.stderr.write("Nothing deleted.\n")
             return
-    deleted = store.delete(query)
-    sys.stderr.write(f"Deleted {deleted} trace{'s' if deleted != 1 else ''}.\n")
+    deleted = store.delete_ids(ids) if trace_ids else store.delete(query)
+    sys.stderr.write(f"Deleted {_traces(deleted)}.\n")
+
+
+def _traces(count: int) -> str:
+    return f"{count:,} trace{'s' if count != 1 else ''}"
 
 
 def confirm(question: str) -> bool:

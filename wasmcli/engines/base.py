@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from wasmcli.engines.faults import above_limit, compile_error
 from wasmcli.store.blobs import sha256_hex
-from wasmcli.store.cache import ArtifactCache, cache_key
+from wasmcli.store.cache import ArtifactCache
 from wasmcli.wasm import (
     ResourcesAboveLimit,
     WasmFormatError,
@@ -131,19 +131,14 @@ class Engine(ABC):
     def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
         """Compile a module, or load it from the cache; compile errors are WasmcliError(LOAD).
 
-        The cache key holds the module's hash, the engine's version and whatever else
-        changes the compiled code (`compile_settings`); the cache itself verifies each
-        artifact's checksum before it reaches `deserialize`.
+        The cache hands back only an artifact whose header names this module's hash and
+        this engine configuration (`cache_config`), intact and written by this user; so
+        `deserialize` never sees another module's code, a damaged file, or a stale build.
         """
         _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
-        key = cache_key(
-            sha256_hex(wasm),
-            self.name,
-            self.version,
-            f"proposals-{PROPOSAL_CHECK}",
-            *self.compile_settings(limits),
-        )
-        artifact = cache.load(key) if cache is not None else None
+        module_sha256 = sha256_hex(wasm)  # of the bytes compiled, not a caller's word
+        config = self.cache_config(limits)
+        artifact = cache.load(module_sha256, config) if cache is not None else None
         if artifact is not None:
             native = self.deserialize(artifact)
             if native is not None:
@@ -151,8 +146,21 @@ class Engine(ABC):
         _refuse_unsupported(wasm)  # a cached artifact passed this check when compiled
         native = self.compile(wasm, limits)
         if cache is not None:
-            cache.store(key, self.serialize(native))
+            cache.store(module_sha256, config, self.serialize(native))
         return LoadedModule(native, False, wasm)
+
+    def cache_config(self, limits: EngineLimits) -> str:
+        """The engine's name, version, the proposal check's version (a cached artifact
+        passed that check) and compile settings: what an artifact is bound to."""
+        settings = [f"proposals-{PROPOSAL_CHECK}", *map(str, self.compile_settings(limits))]
+        return " ".join([self.name, self.version, *settings])
+
+    def validate(self, wasm: bytes) -> None:
+        """Check a module fully (structure and types); WasmcliError(LOAD) when invalid.
+
+        Adapters override this with their engine's validator; compiling also validates.
+        """
+        self.compile(wasm, EngineLimits(fuel=1, timeout_ms=1, memory_limit_bytes=0))
 
     @abstractmethod
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:

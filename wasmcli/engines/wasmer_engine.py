@@ -73,11 +73,15 @@ class WasmerEngine(Engine):
         # The memory limit is compiled in: it lowers the module's declared maximum.
         return (INSTRUMENTATION_VERSION, limits.memory_limit_bytes)
 
-    def compile(self, wasm: bytes, limits: EngineLimits) -> wasmer.Module:
+    def validate(self, wasm: bytes) -> None:
         store = _store()
-        # Validate the plugin as written first, so compile errors name its own bytes.
         if not wasmer.Module.validate(store, wasm):
             raise faults.compile_error(_compile_message(store, wasm))
+
+    def compile(self, wasm: bytes, limits: EngineLimits) -> wasmer.Module:
+        # Validate the plugin as written first, so compile errors name its own bytes.
+        self.validate(wasm)
+        store = _store()
         prepared = limited(wasm, limits)
         try:
             prepared = instrument_fuel(prepared)

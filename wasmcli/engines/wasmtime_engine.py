@@ -102,6 +102,9 @@ class WasmtimeEngine(Engine):
         # The memory cap is compiled in: it rewrites the declared maxima.
         return (_CONFIG_FINGERPRINT, limits.memory_limit_bytes)
 
+    def validate(self, wasm: bytes) -> None:
+        validate(wasm)
+
     def compile(self, wasm: bytes, limits: EngineLimits) -> wasmtime.Module:
         try:
             prepared = limited(wasm, limits)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -20,7 +20,7 @@ from wasmcli.render.tables import new_table
 
 if TYPE_CHECKING:  # importing them for real would load the wasm parser for `list`
     from wasmcli.runtime.inspect import InspectReport
-    from wasmcli.store.registry import BinaryRecord, RegisterOutcome
+    from wasmcli.store.registry import BinaryRecord, RegisterOutcome, RemoveOutcome
 
 
 def binaries_table(records: list[BinaryRecord]) -> Table:
@@ -41,17 +41,47 @@ def binaries_table(records: list[BinaryRecord]) -> Table:
     return table
 
 
-def register_note(outcome: RegisterOutcome, console: Console | None = None) -> None:
-    """The note `register` writes on stderr (or on `console`)."""
+def register_note(outcome: RegisterOutcome, file_stem: str | None = None) -> None:
+    """One line on stderr saying what `register` did; `file_stem` when the name came from
+    the file name (so that a changed or missing name is explained)."""
     record = outcome.record
-    what = "Registered" if outcome.created else "Already registered"
-    name = one_line(record.name) if record.name else record.id[:8]
-    line = Text(f"{what} {name} ({format_bytes(record.size_bytes)}) as {record.id}")
+    label = outcome.name or record.id[:8]
+    if outcome.created:
+        line = f"Registered {label} ({format_bytes(record.size_bytes)}) as {record.id}"
+    elif outcome.name_added:
+        line = f"Already registered as {record.id}; added the name {outcome.name}"
+    else:
+        line = f"Already registered {label} ({format_bytes(record.size_bytes)}) as {record.id}"
     if outcome.name_moved_from:
-        line.append(
-            f"; the name {one_line(record.name or '')!r} moved from {outcome.name_moved_from[:8]}"
+        line += (
+            f"; moved the name {outcome.name} from {outcome.name_moved_from[:8]} to {record.id[:8]}"
         )
-    (console or diag_console()).print(line)
+    if file_stem is not None and outcome.name is not None and outcome.name != file_stem:
+        line += f" (the file name {file_stem!r} is not a valid name)"
+    diag_console().print(Text(line), soft_wrap=True)
+    if file_stem is not None and outcome.name is None and not record.names:
+        diag_console().print(
+            Text(
+                f"warning: no name: {file_stem!r} cannot be made a valid name; run it by "
+                "id, or register it again with --name NAME"
+            ),
+            soft_wrap=True,
+        )
+
+
+def remove_note(outcome: RemoveOutcome) -> None:
+    """One line on stderr saying exactly what `remove` removed."""
+    record = outcome.record
+    if not outcome.binary_removed:
+        line = (
+            f"Removed the name {', '.join(outcome.names_removed)}; binary {record.id[:8]} "
+            f"keeps {', '.join(outcome.names_left)}"
+        )
+    else:
+        removed = outcome.names_removed
+        names = f" and its name{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
+        line = f"Removed binary {record.id}{names if removed else ''}; its traces are kept"
+    diag_console().print(Text(line), soft_wrap=True)
 
 
 def inspect_view(report: InspectReport) -> RenderableType:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from wasmcli.config import RunConfig, max_traces_from_env, tracing_enabled_from_env
+from wasmcli.config import (
+    RunConfig,
+    max_trace_bytes_from_env,
+    max_traces_from_env,
+    tracing_enabled_from_env,
+)
 from wasmcli.engines import load_engine, resolve_engine_name
 from wasmcli.engines.base import Engine, EngineLimits
 from wasmcli.errors import (
@@ -91,6 +96,7 @@ class Executor:
             self._tracer = Tracer(
                 enabled=enabled,
                 max_traces=max_traces_from_env(),
+                max_trace_bytes=max_trace_bytes_from_env(),
                 store=TraceStore(self.registry.conn) if enabled else None,
             )
         return self._tracer
@@ -268,13 +274,13 @@ class Executor:
     def _save(self, trace: ExecutionTrace, warnings: list[str]) -> bool:
         """Keep the trace; False (and a warning) when it could not be saved."""
         try:
-            self.tracer.complete(trace)
+            kept = self.tracer.complete(trace)
         except WasmcliError as exc:
             warnings.append(f"the trace could not be saved: {exc.message}")
         except Exception as exc:  # noqa: BLE001 - the run's result matters more
             warnings.append(f"the trace could not be saved: {type(exc).__name__}: {exc}")
         else:
-            return True
+            return kept  # False: retention dropped it at once (a limit of 0, or too big)
         return False
 
 

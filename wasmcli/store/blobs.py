@@ -1,10 +1,17 @@
-"""Content-addressed module files: `binaries/<sha256>.wasm`, written atomically."""
+"""Content-addressed module files: `binaries/<sha256>.wasm`, written atomically.
+
+The registry writes and removes these files inside the database transaction that adds
+or removes the rows pointing at them (see `Registry`), so a name never points at a file
+that another process is removing.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
+from wasmcli.store.db import home_error
 from wasmcli.store.files import write_atomically
 
 
@@ -14,6 +21,7 @@ def sha256_hex(data: bytes) -> str:
 
 class BlobStore:
     def __init__(self, home: Path) -> None:
+        self.home = home
         self.root = home / "binaries"
 
     def path(self, sha256: str) -> Path:
@@ -23,7 +31,10 @@ class BlobStore:
         """Store bytes under their hash (a no-op when already there); the hash."""
         digest = sha256_hex(data)
         if self.get(digest) is None:  # absent, or damaged: (re)write it
-            write_atomically(self.path(digest), data)
+            try:
+                write_atomically(self.path(digest), data)
+            except OSError as exc:
+                raise home_error(self.home, exc, "store the module in") from None
         return digest
 
     def get(self, sha256: str) -> bytes | None:
@@ -35,4 +46,11 @@ class BlobStore:
         return data if sha256_hex(data) == sha256 else None
 
     def delete(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+        try:
+            self.path(sha256).unlink(missing_ok=True)
+        except OSError as exc:
+            raise home_error(self.home, exc, "remove the module from") from None
+
+    def files(self) -> Iterator[Path]:
+        if self.root.is_dir():
+            yield from sorted(self.root.glob("*.wasm"))

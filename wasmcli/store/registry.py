@@ -18,22 +18,28 @@ from typing import Any
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import BlobStore, sha256_hex
 from wasmcli.store.cache import ArtifactCache
-from wasmcli.store.db import Transaction, open_database
-from wasmcli.store.module_files import looks_like_path, read_module_file
+from wasmcli.store.db import DOCTOR_HINT, Transaction, open_database
+from wasmcli.store.ids import (
+    MIN_ID_PREFIX,
+    candidates_text,
+    is_id_text,
+    prefix_range,
+    too_short_hint,
+)
+from wasmcli.store.module_files import WASM_MAGIC, looks_like_path, read_module_file
 from wasmcli.tracing.events import format_utc, parse_utc
 
 # Fixed namespace for binary ids; changing it would change every id users have seen.
 BINARY_ID_NAMESPACE = uuid.UUID("6f1c2d3e-8a4b-5c6d-9e0f-a1b2c3d4e5f6")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MIN_PREFIX = 4
 
 
 def binary_id_for(sha256: str) -> str:
     return str(uuid.uuid5(BINARY_ID_NAMESPACE, sha256))
 
 
-def not_found(ref: str) -> WasmcliError:
-    return WasmcliError(ErrorKind.LOAD, f"Failed to get binary: Binary not found: {ref}")
+def not_found(ref: str, hint: str = "") -> WasmcliError:
+    return WasmcliError(ErrorKind.LOAD, f"Failed to get binary: Binary not found: {ref}{hint}")
 
 
 @dataclass(frozen=True)
@@ -76,12 +82,31 @@ class ResolvedBinary:
 @dataclass(frozen=True)
 class RegisterOutcome:
     record: BinaryRecord
-    created: bool
-    name_moved_from: str | None  # the binary id the name pointed at before, if it moved
+    created: bool  # the bytes were new to the registry
+    name: str | None  # the name asked for (None: none)
+    name_added: bool  # the name was not this binary's before
+    name_moved_from: str | None  # with force: the binary id the name pointed at before
+
+
+@dataclass(frozen=True)
+class RemoveOutcome:
+    record: BinaryRecord  # the binary as it was before the removal
+    names_removed: tuple[str, ...]
+    binary_removed: bool  # False: only a name went, the binary keeps its other names
+
+    @property
+    def names_left(self) -> tuple[str, ...]:
+        return tuple(n for n in self.record.names if n not in self.names_removed)
 
 
 class Registry:
-    """Registered binaries in `home`: rows in wasmcli.db, bytes in binaries/<sha256>.wasm."""
+    """Registered binaries in `home`: rows in wasmcli.db, bytes in binaries/<sha256>.wasm.
+
+    A module file is written and removed inside the transaction that adds or removes the
+    rows pointing at it. The transaction holds SQLite's write lock from its start, so a
+    `remove` and a `register` of the same bytes never interleave: a name never points at
+    a file that was just deleted.
+    """
 
     def __init__(self, home: Path | str | None = None) -> None:
         from wasmcli.config import resolve_home
@@ -107,16 +132,36 @@ class Registry:
     # -- registering ----------------------------------------------------------------
 
     def register(
-        self, wasm: bytes, name: str | None = None, source_path: str | None = None
+        self,
+        wasm: bytes,
+        name: str | None = None,
+        source_path: str | None = None,
+        force: bool = False,
     ) -> RegisterOutcome:
-        """Store a module (validated by the caller) and point `name` at it."""
+        """Store a module and point `name` at it.
+
+        The bytes are stored as given: `wasmcli.runtime.registration.register_module`
+        validates a module with an engine and the ABI check first, and is what the CLI
+        and library users call. A name that another binary holds moves only with
+        `force`; without it, a usage error names the holder and nothing is stored.
+        """
+        if not wasm.startswith(WASM_MAGIC):
+            raise WasmcliError(ErrorKind.LOAD, "not a WebAssembly module (bad magic bytes)")
         if name is not None:
             check_name(name)
-        digest = self.blobs.put(wasm)  # the file first: a row never points at nothing
+        digest = sha256_hex(wasm)
         binary_id = binary_id_for(digest)
         now = format_utc(datetime.now(timezone.utc))
-        moved_from = None
         with Transaction(self.conn) as conn:
+            holder = None
+            if name is not None:
+                row = conn.execute(
+                    "SELECT binary_id FROM binary_names WHERE name = ?", (name,)
+                ).fetchone()
+                holder = row["binary_id"] if row else None
+                if holder not in (None, binary_id) and not force:
+                    raise _name_taken(name, self.get(holder))
+            self.blobs.put(wasm)  # the file first: a row never points at nothing
             created = (
                 conn.execute("SELECT 1 FROM binaries WHERE id = ?", (binary_id,)).fetchone() is None
             )
@@ -126,22 +171,23 @@ class Registry:
                     " VALUES (?, ?, ?, ?, ?)",
                     (binary_id, digest, len(wasm), source_path, now),
                 )
-            if name is not None:
-                row = conn.execute(
-                    "SELECT binary_id FROM binary_names WHERE name = ?", (name,)
-                ).fetchone()
-                if row is None:
-                    conn.execute(
-                        "INSERT INTO binary_names (name, binary_id, named_at) VALUES (?, ?, ?)",
-                        (name, binary_id, now),
-                    )
-                elif row["binary_id"] != binary_id:
-                    moved_from = row["binary_id"]
-                    conn.execute(
-                        "UPDATE binary_names SET binary_id = ?, named_at = ? WHERE name = ?",
-                        (binary_id, now, name),
-                    )
-        return RegisterOutcome(self.get(binary_id), created, moved_from)
+            if name is not None and holder is None:
+                conn.execute(
+                    "INSERT INTO binary_names (name, binary_id, named_at) VALUES (?, ?, ?)",
+                    (name, binary_id, now),
+                )
+            elif name is not None and holder != binary_id:
+                conn.execute(
+                    "UPDATE binary_names SET binary_id = ?, named_at = ? WHERE name = ?",
+                    (binary_id, now, name),
+                )
+        return RegisterOutcome(
+            record=self.get(binary_id),
+            created=created,
+            name=name,
+            name_added=name is not None and holder != binary_id,
+            name_moved_from=holder if holder not in (None, binary_id) else None,
+        )
 
     # -- reading --------------------------------------------------------------------
 
@@ -156,31 +202,36 @@ class Registry:
         return [self._record(row) for row in rows.fetchall()]
 
     def find(self, ref: str) -> BinaryRecord:
-        """A registered binary by name, full id or unique id prefix."""
+        """A registered binary by name, full id or unique id prefix (MIN_ID_PREFIX+)."""
         ref = ref.strip()
         row = self.conn.execute(
             "SELECT binary_id FROM binary_names WHERE name = ?", (ref,)
         ).fetchone()
         if row is not None:
             return self.get(row["binary_id"])
-        exact = self.conn.execute("SELECT * FROM binaries WHERE id = ?", (ref,)).fetchone()
+        ref_id = ref.lower()
+        exact = self.conn.execute("SELECT * FROM binaries WHERE id = ?", (ref_id,)).fetchone()
         if exact is not None:
             return self._record(exact)
-        if len(ref) >= MIN_PREFIX and re.fullmatch(r"[0-9a-fA-F-]+", ref):
+        if is_id_text(ref_id) and len(ref_id) >= MIN_ID_PREFIX:
+            where = " WHERE id >= ? AND id < ?"
+            bounds = prefix_range(ref_id)
             rows = self.conn.execute(
-                "SELECT * FROM binaries WHERE id LIKE ? ORDER BY id LIMIT 6",
-                (ref.lower() + "%",),
+                "SELECT * FROM binaries" + where + " ORDER BY id LIMIT 5", bounds
             ).fetchall()
             if len(rows) == 1:
                 return self._record(rows[0])
             if len(rows) > 1:
-                shown = ", ".join(row["id"][:12] for row in rows[:5])
+                total = self.conn.execute(
+                    "SELECT count(*) FROM binaries" + where, bounds
+                ).fetchone()[0]
+                labels = [_label(self._record(r)) for r in rows]
                 raise WasmcliError(
                     ErrorKind.USAGE,
-                    f"Ambiguous binary id prefix {ref!r}: matches {shown}"
-                    f"{' and more' if len(rows) > 5 else ''}; type more of the id",
+                    f"Ambiguous binary id prefix {ref!r}: matches "
+                    f"{candidates_text(labels, total)}; type more of the id",
                 )
-        raise not_found(ref)
+        raise not_found(ref, too_short_hint(ref_id))
 
     def resolve(self, ref: str) -> ResolvedBinary:
         """A path to a .wasm/.wat file, a registered name, a full id, or a unique id prefix."""
@@ -233,14 +284,27 @@ class Registry:
 
     # -- removing -------------------------------------------------------------------
 
-    def remove(self, ref: str) -> BinaryRecord:
-        """Forget a binary, its names and its file; its traces stay."""
-        record = self.find(ref)
+    def remove(self, ref: str, all_names: bool = False) -> RemoveOutcome:
+        """Remove a name, or a binary with its names and its file; its traces stay.
+
+        A name removes only that name while the binary has others (unless `all_names`);
+        the binary goes with its last name, or when `ref` is its id or an id prefix.
+        """
+        ref = ref.strip()
         with Transaction(self.conn) as conn:
+            by_name = conn.execute(
+                "SELECT binary_id FROM binary_names WHERE name = ?", (ref,)
+            ).fetchone()
+            record = self.get(by_name["binary_id"]) if by_name else self.find(ref)
+            if by_name and not all_names and len(record.names) > 1:
+                conn.execute("DELETE FROM binary_names WHERE name = ?", (ref,))
+                return RemoveOutcome(record, (ref,), binary_removed=False)
             conn.execute("DELETE FROM binary_names WHERE binary_id = ?", (record.id,))
             conn.execute("DELETE FROM binaries WHERE id = ?", (record.id,))
-        self.blobs.delete(record.sha256)
-        return record
+            # Still inside the write lock: a register of the same bytes waits for the
+            # commit, then finds no row and writes the file again.
+            self.blobs.delete(record.sha256)
+        return RemoveOutcome(record, record.names, binary_removed=True)
 
     def _record(self, row: sqlite3.Row) -> BinaryRecord:
         names = tuple(
@@ -250,14 +314,32 @@ class Registry:
                 (row["id"],),
             )
         )
-        return BinaryRecord(
-            id=row["id"],
-            sha256=row["sha256"],
-            size_bytes=row["size_bytes"],
-            names=names,
-            registered_at=parse_utc(row["registered_at"]),
-            source_path=row["source_path"],
-        )
+        try:
+            return BinaryRecord(
+                id=row["id"],
+                sha256=row["sha256"],
+                size_bytes=int(row["size_bytes"]),
+                names=names,
+                registered_at=parse_utc(row["registered_at"]),
+                source_path=row["source_path"],
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise WasmcliError(
+                ErrorKind.IO,
+                f"the registry entry of binary {row['id']!s} is damaged ({exc}); {DOCTOR_HINT}",
+            ) from None
+
+
+def _label(record: BinaryRecord) -> str:
+    return f"{record.id[:8]} ({', '.join(record.names) or 'no name'})"
+
+
+def _name_taken(name: str, holder: BinaryRecord) -> WasmcliError:
+    return WasmcliError(
+        ErrorKind.USAGE,
+        f"the name {name!r} belongs to binary {_label(holder)}: use --force to move it to "
+        "this one, or --name to choose another",
+    )
 
 
 def check_name(name: str) -> None:
@@ -267,3 +349,10 @@ def check_name(name: str) -> None:
             f"invalid name {name!r}: use letters, digits, '.', '_' or '-' (at most 64), "
             "starting with a letter or digit, without a .wasm/.wat suffix",
         )
+
+
+def derive_name(stem: str) -> str | None:
+    """A valid name from a file's stem ('my boom plugin' -> 'my-boom-plugin'), or None."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
+    name = re.sub(r"^[^A-Za-z0-9]+", "", name)[:64].rstrip("-")
+    return name if NAME_PATTERN.match(name) else None

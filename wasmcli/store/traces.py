@@ -1,20 +1,32 @@
-"""Trace persistence in wasmcli.db: one row per run, its events as JSON.
+"""Trace persistence in wasmcli.db: a summary row per run, its events as JSON beside it.
 
-One INSERT per run keeps the cost of tracing to a single small transaction; retention
-(newest N kept) runs in the same transaction, so the table never exceeds N rows.
+Listing and counting read only the summaries (`traces`), never the event bodies
+(`trace_events`), through indexed queries; so `traces list` costs the same with 100 or
+100,000 traces stored. One transaction per save writes both rows and applies
+retention: the newest `max_traces` are kept, and the oldest go first while the stored
+bytes exceed `max_bytes`. `trace_totals` (kept by triggers) says when to prune, so a
+save never scans the table.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
-import re
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.store.db import Transaction
+from wasmcli.store.db import DOCTOR_HINT, Transaction
+from wasmcli.store.ids import (
+    MIN_ID_PREFIX,
+    candidates_text,
+    is_id_text,
+    prefix_range,
+    too_short_hint,
+)
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, format_utc, parse_utc
 
 
@@ -27,17 +39,21 @@ class TraceFilter:
     since: datetime | None = None
     until: datetime | None = None
     success: bool | None = None  # True: succeeded only, False: failed only
-    limit: int | None = None
+    limit: int | None = None  # None: all
+    batch_id: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
+        """A WHERE clause each of whose terms an index of `traces` serves."""
         clauses: list[str] = []
         params: list[Any] = []
-        if self.binary_id is not None:
-            clauses.append("binary_id = ?")
-            params.append(self.binary_id)
-        if self.binary_name is not None:
-            clauses.append("binary_name = ?")
-            params.append(self.binary_name)
+        for column, value in (
+            ("binary_id", self.binary_id),
+            ("binary_name", self.binary_name),
+            ("batch_id", self.batch_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
         if self.since is not None:
             clauses.append("started_at >= ?")
             params.append(format_utc(self.since))
@@ -49,25 +65,56 @@ class TraceFilter:
             params.append(1 if self.success else 0)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
+    @property
+    def filtered(self) -> bool:
+        """Whether any constraint besides the limit applies."""
+        return any(
+            value is not None
+            for value in (
+                self.binary_id,
+                self.binary_name,
+                self.batch_id,
+                self.since,
+                self.until,
+                self.success,
+            )
+        )
 
-_NEWEST_FIRST = " ORDER BY started_at DESC, rowid DESC"
+
+# The summary: everything but the event bodies. Stats read these columns only.
+_SUMMARY = (
+    "traces.seq, trace_id, batch_id, binary_id, binary_name, engine, started_at, duration_us,"
+    " success, error_kind, error_message, return_code, fuel_limit, fuel_consumed, event_count,"
+    " output_bytes, output_lines, output_bytes_cut, trace_bytes"
+)
+_WITH_EVENTS = " LEFT JOIN trace_events ON trace_events.seq = traces.seq"
+_NEWEST_FIRST = " ORDER BY started_at DESC, traces.seq DESC"
+_OLDEST_FIRST = " ORDER BY started_at, seq"
 
 
 class TraceStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def save(self, trace: ExecutionTrace, max_traces: int) -> None:
-        """Store a trace and drop the oldest beyond `max_traces` (0 keeps none)."""
-        events = json.dumps([event.to_dict() for event in trace.events], ensure_ascii=False)
+    # -- writing --------------------------------------------------------------------
+
+    def save(self, trace: ExecutionTrace, max_traces: int, max_bytes: int | None = None) -> bool:
+        """Store a trace, then drop the oldest beyond `max_traces` (0 keeps none) and while
+        the stored bytes exceed `max_bytes`; whether this trace is still kept."""
+        events_json = json.dumps([event.to_dict() for event in trace.events], ensure_ascii=False)
+        trace_bytes = stored_size(events_json, trace.error_message)
         with Transaction(self.conn) as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO traces (trace_id, binary_id, binary_name, engine,"
+            # Saving a trace again replaces it (a library user may re-save a trace).
+            conn.execute("DELETE FROM traces WHERE trace_id = ?", (trace.trace_id,))
+            cursor = conn.execute(
+                "INSERT INTO traces (trace_id, batch_id, binary_id, binary_name, engine,"
                 " started_at, duration_us, success, error_kind, error_message, return_code,"
-                " fuel_limit, fuel_consumed, event_count, events_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " fuel_limit, fuel_consumed, event_count, output_bytes, output_lines,"
+                " output_bytes_cut, trace_bytes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     trace.trace_id,
+                    trace.batch_id,
                     trace.binary_id,
                     trace.binary_name,
                     trace.engine,
@@ -80,83 +127,201 @@ class TraceStore:
                     trace.fuel_limit,
                     trace.fuel_consumed,
                     len(trace.events),
-                    events,
+                    trace.output_bytes,
+                    trace.output_lines,
+                    trace.output_bytes_cut,
+                    trace_bytes,
                 ),
             )
+            seq = cursor.lastrowid
             conn.execute(
-                "DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM traces"
-                + _NEWEST_FIRST
-                + " LIMIT -1 OFFSET ?)",
-                (max(max_traces, 0),),
+                "INSERT INTO trace_events (seq, events_json) VALUES (?, ?)", (seq, events_json)
             )
+            self._prune(conn, max_traces, max_bytes)
+            kept = conn.execute("SELECT 1 FROM traces WHERE seq = ?", (seq,)).fetchone()
+        return kept is not None
+
+    def _prune(self, conn: sqlite3.Connection, max_traces: int, max_bytes: int | None) -> None:
+        count, total = self.totals()
+        excess = count - max(max_traces, 0)
+        if excess > 0:
+            conn.execute(
+                "DELETE FROM traces WHERE seq IN (SELECT seq FROM traces"
+                + _OLDEST_FIRST
+                + " LIMIT ?)",
+                (excess,),
+            )
+            count, total = self.totals()
+        if max_bytes is None or total <= max_bytes:
+            return
+        doomed: list[tuple[int]] = []
+        freed = 0
+        cursor = conn.execute("SELECT seq, trace_bytes FROM traces" + _OLDEST_FIRST)
+        for row in cursor:  # oldest first, only as far as needed
+            doomed.append((row[0],))
+            freed += row[1]
+            if total - freed <= max_bytes:
+                break
+        cursor.close()
+        conn.executemany("DELETE FROM traces WHERE seq = ?", doomed)
+
+    def delete(self, query: TraceFilter | None = None) -> int:
+        """Delete matching traces (all when no filter); how many were deleted."""
+        query = query or TraceFilter()
+        where, params = query.where()
+        sql = "SELECT seq FROM traces" + where
+        if query.limit is not None:
+            sql += _NEWEST_FIRST + " LIMIT ?"
+            params.append(query.limit)
+        with Transaction(self.conn) as conn:
+            cursor = conn.execute(f"DELETE FROM traces WHERE seq IN ({sql})", params)
+            return int(cursor.rowcount)
+
+    def delete_ids(self, trace_ids: Iterable[str]) -> int:
+        """Delete the traces with these full ids; how many were deleted."""
+        with Transaction(self.conn) as conn:
+            cursor = conn.executemany(
+                "DELETE FROM traces WHERE trace_id = ?", [(trace_id,) for trace_id in trace_ids]
+            )
+            return int(cursor.rowcount)
+
+    # -- reading --------------------------------------------------------------------
+
+    def iter(
+        self, query: TraceFilter | None = None, with_events: bool = True
+    ) -> Iterator[ExecutionTrace]:
+        """Matching traces, newest first, read one at a time (memory stays flat)."""
+        query = query or TraceFilter()
+        where, params = query.where()
+        columns = _SUMMARY + (", events_json" if with_events else "")
+        sql = f"SELECT {columns} FROM traces" + (_WITH_EVENTS if with_events else "") + where
+        sql += _NEWEST_FIRST
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        for row in self.conn.execute(sql, params):
+            yield _trace(row, with_events)
 
     def list(
         self, query: TraceFilter | None = None, with_events: bool = True
     ) -> list[ExecutionTrace]:
         """Matching traces, newest first."""
-        where, params = (query or TraceFilter()).where()
-        sql = "SELECT * FROM traces" + where + _NEWEST_FIRST
-        if query is not None and query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        return [_trace(row, with_events) for row in self.conn.execute(sql, params).fetchall()]
+        return list(self.iter(query, with_events))
+
+    def count(self, query: TraceFilter | None = None) -> int:
+        """How many traces match (the limit aside)."""
+        if query is None or not query.filtered:
+            return self.totals()[0]
+        where, params = query.where()
+        return int(self.conn.execute("SELECT count(*) FROM traces" + where, params).fetchone()[0])
+
+    def totals(self) -> tuple[int, int]:
+        """How many traces are stored, and their stored size in bytes."""
+        row = self.conn.execute("SELECT count, bytes FROM trace_totals WHERE id = 1").fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def get(self, ref: str) -> ExecutionTrace:
         """A trace by full id or unique prefix; a usage error when none or several match."""
         ref = ref.strip().lower()
-        if not ref or not re.fullmatch(r"[0-9a-f-]+", ref):
-            raise WasmcliError(ErrorKind.USAGE, f"No trace matches {ref!r}")
-        rows = self.conn.execute(
-            "SELECT * FROM traces WHERE trace_id LIKE ?" + _NEWEST_FIRST + " LIMIT 6",
-            (ref + "%",),
-        ).fetchall()
-        exact = [row for row in rows if row["trace_id"] == ref]
-        if exact:
-            return _trace(exact[0], True)
+        sql = f"SELECT {_SUMMARY}, events_json FROM traces{_WITH_EVENTS}"
+        row = self.conn.execute(sql + " WHERE trace_id = ?", (ref,)).fetchone()
+        if row is not None:
+            return _trace(row, True)
+        return _trace(self._by_prefix(ref, sql), True)
+
+    def resolve_ids(self, refs: Iterable[str]) -> builtins.list[str]:
+        """The full ids of these references (ids or unique prefixes), in order, once each."""
+        found: dict[str, None] = {}
+        for ref in refs:
+            ref = ref.strip().lower()
+            exact = self.conn.execute("SELECT trace_id FROM traces WHERE trace_id = ?", (ref,))
+            row = exact.fetchone() or self._by_prefix(ref, "SELECT trace_id FROM traces")
+            found[row["trace_id"]] = None
+        return list(found)
+
+    def _by_prefix(self, ref: str, select: str) -> sqlite3.Row:
+        if not ref or not is_id_text(ref) or len(ref) < MIN_ID_PREFIX:
+            raise WasmcliError(ErrorKind.USAGE, f"No trace matches {ref!r}{too_short_hint(ref)}")
+        low, high = prefix_range(ref)
+        where = " WHERE trace_id >= ? AND trace_id < ?"
+        rows = self.conn.execute(select + where + " LIMIT 2", (low, high)).fetchall()
         if not rows:
             raise WasmcliError(ErrorKind.USAGE, f"No trace matches {ref!r}")
         if len(rows) > 1:
-            shown = ", ".join(row["trace_id"][:12] for row in rows[:5])
+            total = self.conn.execute(
+                "SELECT count(*) FROM traces" + where, (low, high)
+            ).fetchone()[0]
+            candidates = self.conn.execute(
+                "SELECT trace_id, binary_name, started_at FROM traces"
+                + where
+                + " ORDER BY trace_id LIMIT 5",
+                (low, high),
+            ).fetchall()
+            labels = [
+                f"{row['trace_id'][:12]} ({row['binary_name'] or 'unknown binary'}, "
+                f"{str(row['started_at'])[:19].replace('T', ' ')})"
+                for row in candidates
+            ]
             raise WasmcliError(
-                ErrorKind.USAGE, f"Ambiguous trace id prefix {ref!r}: matches {shown}"
+                ErrorKind.USAGE,
+                f"Ambiguous trace id prefix {ref!r}: matches {candidates_text(labels, total)};"
+                " type more of the id",
             )
-        return _trace(rows[0], True)
+        row: sqlite3.Row = rows[0]
+        return row
 
     def latest(self) -> ExecutionTrace | None:
         rows = self.list(TraceFilter(limit=1))
         return rows[0] if rows else None
 
-    def delete(self, query: TraceFilter | None = None) -> int:
-        """Delete matching traces (all when no filter); how many were deleted."""
-        where, params = (query or TraceFilter()).where()
-        sql = "SELECT trace_id FROM traces" + where + _NEWEST_FIRST
-        if query is not None and query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        with Transaction(self.conn) as conn:
-            cursor = conn.execute(f"DELETE FROM traces WHERE trace_id IN ({sql})", params)
-            return cursor.rowcount
 
-    def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM traces").fetchone()[0])
+def stored_size(events_json: str, error_message: str | None) -> int:
+    """The bytes a trace takes in the database, as retention counts them."""
+    return len(events_json.encode("utf-8")) + len((error_message or "").encode("utf-8"))
 
 
 def _trace(row: sqlite3.Row, with_events: bool) -> ExecutionTrace:
-    events: tuple[TraceEvent, ...] = ()
-    if with_events:
-        events = tuple(TraceEvent.from_dict(e) for e in json.loads(row["events_json"]))
-    return ExecutionTrace(
-        trace_id=row["trace_id"],
-        binary_id=row["binary_id"],
-        binary_name=row["binary_name"],
-        engine=row["engine"],
-        started_at=parse_utc(row["started_at"]),
-        duration_us=row["duration_us"],
-        success=bool(row["success"]),
-        error_kind=row["error_kind"],
-        error_message=row["error_message"],
-        return_code=row["return_code"],
-        fuel_limit=row["fuel_limit"],
-        fuel_consumed=row["fuel_consumed"],
-        events=events,
-    )
+    try:
+        events: tuple[TraceEvent, ...] = ()
+        if with_events:
+            events = tuple(TraceEvent.from_dict(e) for e in json.loads(row["events_json"]))
+        return ExecutionTrace(
+            trace_id=str(row["trace_id"]),
+            binary_id=_text(row["binary_id"]),
+            binary_name=_text(row["binary_name"]),
+            engine=_text(row["engine"]),
+            started_at=parse_utc(row["started_at"]),
+            duration_us=int(row["duration_us"]),
+            success=bool(row["success"]),
+            error_kind=_text(row["error_kind"]),
+            error_message=_text(row["error_message"]),
+            return_code=_integer(row["return_code"]),
+            fuel_limit=_integer(row["fuel_limit"]),
+            fuel_consumed=_integer(row["fuel_consumed"]),
+            events=events,
+            output_bytes=_integer(row["output_bytes"]),
+            output_lines=_integer(row["output_lines"]),
+            output_bytes_cut=_integer(row["output_bytes_cut"]),
+            batch_id=row["batch_id"],
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # A row whose text no longer parses: the database was damaged under it.
+        raise WasmcliError(
+            ErrorKind.IO,
+            f"trace {row['trace_id']!s} is damaged in the database ({type(exc).__name__}: "
+            f"{exc}); {DOCTOR_HINT}, and `wasmcli doctor --fix` removes it",
+        ) from None
+
+
+# A damaged page can hand back a value of another type: such a row is reported as
+# damaged here rather than failing later in the renderer.
+def _integer(value: object) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    raise TypeError(f"expected a number, found {type(value).__name__}")
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected text, found {type(value).__name__}")

@@ -110,6 +110,13 @@ class ExecutionTrace:
     fuel_limit: int | None
     fuel_consumed: int | None
     events: tuple[TraceEvent, ...] = ()
+    # The whole output the plugin wrote (bytes of its log lines joined with newlines, and
+    # their count), and how many of those bytes the trace's PluginLog events left out
+    # (traces keep a bounded amount of text). None: recorded before wasmcli kept them.
+    output_bytes: int | None = None
+    output_lines: int | None = None
+    output_bytes_cut: int | None = None
+    batch_id: str | None = None  # the runs of one `run --batch` share it
 
     def duration(self) -> float:
         """Duration in seconds (the original API returned a Duration)."""
@@ -141,6 +148,10 @@ class ExecutionTrace:
             "return_code_name": self.return_code_name,
             "fuel_limit": self.fuel_limit,
             "fuel_consumed": self.fuel_consumed,
+            "output_bytes": self.output_bytes,
+            "output_lines": self.output_lines,
+            "output_bytes_cut": self.output_bytes_cut,
+            "batch_id": self.batch_id,
             "events": [event.to_dict() for event in self.events],
         }
 
@@ -163,6 +174,10 @@ class ExecutionTrace:
             fuel_limit=data.get("fuel_limit"),
             fuel_consumed=data.get("fuel_consumed"),
             events=tuple(TraceEvent.from_dict(e) for e in data.get("events", ())),
+            output_bytes=data.get("output_bytes"),
+            output_lines=data.get("output_lines"),
+            output_bytes_cut=data.get("output_bytes_cut"),
+            batch_id=data.get("batch_id"),
         )
 
     def __str__(self) -> str:

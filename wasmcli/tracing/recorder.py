@@ -1,10 +1,16 @@
-"""Recording one run's events as they happen.
+"""Recording one run's events as they happen, within a bounded size.
 
-A `TraceRecorder` stamps each event with microseconds since the run started, keeps the
-first `max_log_events` PluginLog events and counts the rest (a plugin that logs 200,000
-lines must not make a 200,000-event trace; its output is governed by the output cap),
-and turns into a frozen `ExecutionTrace` when the run ends. `NullRecorder` is what a
-disabled tracer hands out: every method does nothing.
+A `TraceRecorder` stamps each event with microseconds since the run started and turns
+into a frozen `ExecutionTrace` when the run ends. A trace has a bounded size whatever
+the plugin does, because a plugin's output is the plugin's to choose:
+- at most `MAX_TRACE_OUTPUT_BYTES` (64 KiB) of output text is kept in PluginLog events:
+  the line that crosses it is cut, and the lines after it are only counted;
+- at most `max_log_events` (1,000) PluginLog events;
+- one event after the last kept line says how many lines and bytes were left out, and
+  the trace records the whole output's size and how many of its bytes were cut;
+- any other text (an error message, an import name in one) is cut at 4 KiB.
+The output itself is governed by the output cap (`--max-output`), not by these bounds.
+`NullRecorder` is what a disabled tracer hands out: every method does nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,32 @@ from typing import Any
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 DEFAULT_MAX_LOG_EVENTS = 1000
+MAX_TRACE_OUTPUT_BYTES = 64 * 1024
+MAX_TEXT_BYTES = 4 * 1024
+
+
+def cut_text(text: str, limit: int) -> tuple[str, int]:
+    """`text` cut to at most `limit` UTF-8 bytes (on a character boundary); bytes cut."""
+    if len(text) * 4 <= limit:  # cheap: no character is wider than 4 bytes
+        return text, 0
+    raw = text.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return text, 0
+    kept = raw[:limit].decode("utf-8", "ignore")
+    return kept, len(raw) - len(kept.encode("utf-8", "surrogateescape"))
+
+
+def _bounded(text: str) -> str:
+    kept, cut = cut_text(text, MAX_TEXT_BYTES)
+    return f"{kept}… ({cut:,} more bytes not kept)" if cut else text
+
+
+def _bounded_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _bounded(value)
+    if isinstance(value, list):
+        return [_bounded_value(item) for item in value]
+    return value
 
 
 class TraceRecorder:
@@ -28,40 +60,64 @@ class TraceRecorder:
         binary_name: str | None = None,
         engine: str | None = None,
         max_log_events: int = DEFAULT_MAX_LOG_EVENTS,
+        batch_id: str | None = None,
     ) -> None:
         self.trace_id = str(uuid.uuid4())
         self.binary_id = binary_id
         self.binary_name = binary_name
         self.engine = engine
+        self.batch_id = batch_id
         self.started_at = datetime.now(timezone.utc)
         self.start_ns = time.monotonic_ns()
         self.max_log_events = max_log_events
         self.events: list[TraceEvent] = []
         self.log_events = 0
+        self.output_bytes = 0  # the whole output: log lines joined with newlines
+        self.output_lines = 0
+        self.kept_output_bytes = 0  # of which the PluginLog events keep this many
         self.suppressed_logs = 0
+        self.suppressed_bytes = 0
         self._suppressed_reported = False
 
     def record(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
         self.record_at(time.monotonic_ns(), event_type, message, metadata)
 
     def record_log(self, at_ns: int, line: str, number: int, size: int) -> None:
-        """A PluginLog event; past the cap only counted (this is a plugin's hot path)."""
-        if self.log_events >= self.max_log_events:
+        """A PluginLog event for one output line of `size` bytes, within the bounds.
+
+        This is a plugin's hot path: past the bounds a line is only counted.
+        """
+        self.output_bytes += size + (1 if self.output_lines else 0)
+        self.output_lines += 1
+        room = MAX_TRACE_OUTPUT_BYTES - self.kept_output_bytes
+        if self.log_events >= self.max_log_events or room <= 0:
             self.suppressed_logs += 1
+            self.suppressed_bytes += size
             return
-        self.record_at(at_ns, TraceEventType.PLUGIN_LOG, line, {"line": number, "bytes": size})
+        metadata: dict[str, Any] = {"line": number, "bytes": size}
+        if size > room:
+            line, cut = cut_text(line, room)
+            metadata["cut_bytes"] = cut
+            self.suppressed_bytes += cut
+        self.kept_output_bytes += size - metadata.get("cut_bytes", 0)
+        self.log_events += 1
+        self._append(at_ns, TraceEventType.PLUGIN_LOG, line, metadata)
 
     def record_at(
         self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
     ) -> None:
         """Record an event stamped at a monotonic time (a child process's, for wasmer)."""
         if event_type is TraceEventType.PLUGIN_LOG:
-            if self.log_events >= self.max_log_events:
-                self.suppressed_logs += 1
-                return
-            self.log_events += 1
-        else:
-            self._report_suppressed(at_ns)
+            size = len(message.encode("utf-8", "surrogateescape"))
+            self.record_log(at_ns, message, self.output_lines + 1, size)
+            return
+        self._report_suppressed(at_ns)
+        metadata = {key: _bounded_value(value) for key, value in metadata.items()}
+        self._append(at_ns, event_type, _bounded(message), metadata)
+
+    def _append(
+        self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
+    ) -> None:
         timestamp = max(0, (at_ns - self.start_ns) // 1000)
         self.events.append(TraceEvent(timestamp, event_type, self.binary_id, message, metadata))
 
@@ -69,14 +125,11 @@ class TraceRecorder:
         # One event after the last kept log line says how many lines have no event.
         if self.suppressed_logs and not self._suppressed_reported:
             self._suppressed_reported = True
-            self.events.append(
-                TraceEvent(
-                    max(0, (at_ns - self.start_ns) // 1000),
-                    TraceEventType.PLUGIN_LOG,
-                    self.binary_id,
-                    f"{self.suppressed_logs:,} more log lines left out of the trace",
-                    {"suppressed": self.suppressed_logs},
-                )
+            self._append(
+                at_ns,
+                TraceEventType.PLUGIN_LOG,
+                f"{self.suppressed_logs:,} more log lines left out of the trace",
+                {"suppressed": self.suppressed_logs, "suppressed_bytes": self.suppressed_bytes},
             )
 
     def set_binary(self, binary_id: str | None, binary_name: str | None) -> None:
@@ -108,11 +161,15 @@ class TraceRecorder:
             duration_us=max(0, (end_ns - self.start_ns) // 1000),
             success=success,
             error_kind=error_kind,
-            error_message=error_message,
+            error_message=_bounded(error_message) if error_message is not None else None,
             return_code=return_code,
             fuel_limit=fuel_limit,
             fuel_consumed=fuel_consumed,
             events=events,
+            output_bytes=self.output_bytes,
+            output_lines=self.output_lines,
+            output_bytes_cut=self.suppressed_bytes,
+            batch_id=self.batch_id,
         )
 
 
@@ -131,6 +188,7 @@ class NullRecorder(TraceRecorder):
         self.binary_id = None
         self.binary_name = None
         self.engine = None
+        self.batch_id = None
 
     def record(self, event_type: TraceEventType, message: str, **metadata: Any) -> None:
         return None

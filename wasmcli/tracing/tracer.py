@@ -22,9 +22,11 @@ class Tracer:
         max_traces: int = 100,
         store: TraceStore | None = None,
         max_log_events: int = DEFAULT_MAX_LOG_EVENTS,
+        max_trace_bytes: int | None = None,
     ) -> None:
         self.enabled = enabled
         self.max_traces = max_traces
+        self.max_trace_bytes = max_trace_bytes  # total stored size kept; None: no bound
         self.store = store
         self.max_log_events = max_log_events
         self._memory: deque[ExecutionTrace] = deque()
@@ -47,16 +49,17 @@ class Tracer:
             return NullRecorder()
         return TraceRecorder(binary_id, binary_name, engine, self.max_log_events)
 
-    def complete(self, trace: ExecutionTrace) -> None:
-        """Keep a finished trace (and drop the oldest beyond max_traces)."""
+    def complete(self, trace: ExecutionTrace) -> bool:
+        """Keep a finished trace, dropping the oldest beyond max_traces (and, in a store,
+        beyond max_trace_bytes); whether this trace is kept."""
         if not self.enabled:
-            return
+            return False
         if self.store is not None:
-            self.store.save(trace, self.max_traces)
-            return
+            return self.store.save(trace, self.max_traces, self.max_trace_bytes)
         self._memory.appendleft(trace)
         while len(self._memory) > self.max_traces:
             self._memory.pop()
+        return self.max_traces > 0
 
     def get_traces(
         self,
