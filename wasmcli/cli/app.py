@@ -26,6 +26,7 @@ COMMANDS = {
     "inspect": "wasmcli.cli.binaries_cmds:inspect",
     "remove": "wasmcli.cli.binaries_cmds:remove",
     "codes": "wasmcli.cli.binaries_cmds:codes",
+    "doctor": "wasmcli.cli.doctor_cmd:doctor",
     "traces": "wasmcli.cli.traces_cmds:app",
 }
 
