@@ -280,12 +280,13 @@ def test_export_to_a_fifo_writes_into_it(any_engine_cli, tmp_path: Path) -> None
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    # A daemon: if the FIFO were replaced, this reader would wait forever for a writer.
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
     result = any_engine_cli("traces", "export", "--output", str(fifo))
-    reader.join(30)
     assert result.exit_code == 0
     assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still a FIFO, not replaced by a file
+    reader.join(30)
     assert len(json.loads(received[0])) == 1
 
 

@@ -258,7 +258,7 @@ class TraceStore:
                 (low, high),
             ).fetchall()
             labels = [
-                f"{row['trace_id'][:12]} ({row['binary_name'] or 'unknown binary'}, "
+                f"{row['trace_id'][:13]} ({row['binary_name'] or 'unknown binary'}, "
                 f"{str(row['started_at'])[:19].replace('T', ' ')})"
                 for row in candidates
             ]
