@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,12 +14,7 @@ import pytest
 
 from wasmcli.store.cache import parse_artifact
 
-
-def wasmcli_exe() -> str:
-    candidate = Path(sys.executable).with_name("wasmcli")
-    if not candidate.exists():
-        pytest.skip("wasmcli console script not installed next to this Python")
-    return str(candidate)
+from .test_subprocess import wasmcli_exe
 
 
 def run_wasmcli(

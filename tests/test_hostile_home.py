@@ -29,7 +29,7 @@ MEMORY_BOMB = str(SAMPLES / "faulty" / "memory_bomb.wasm")
 
 def load_event(cli) -> dict:
     events = cli("traces", "show", "--last", "--json").json()["events"]
-    return next(e for e in events if e["event_type"] == "LoadComplete")["metadata"]
+    return next(e for e in events if e["metadata"].get("step") == "module")["metadata"]
 
 
 def cached_artifact(cli, home: Path, module: str) -> Path:
@@ -301,13 +301,19 @@ def test_export_through_a_symlink_writes_its_target(any_engine_cli, tmp_path: Pa
     assert len(json.loads(target.read_text())) == 1
 
 
-def test_export_to_dev_stdout_writes_to_standard_output(tmp_path: Path) -> None:
+def test_export_to_standard_output_by_its_path_writes_to_it(tmp_path: Path) -> None:
+    # /dev/stdout is a symlink to /proc/self/fd/1. The test uses a link of its own to that
+    # file and the /proc path itself: a broken export running as root would replace the
+    # machine's real /dev/stdout with a regular file.
     home = tmp_path / "h"
     assert run_wasmcli("--home", str(home), "run", HELLO, "-i", "x").returncode == 0
-    done = run_wasmcli("--home", str(home), "traces", "export", "--output", "/dev/stdout")
-    assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)) == 1
-    assert Path("/dev/stdout").is_symlink()
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    for target in (str(link), "/proc/self/fd/1"):
+        done = run_wasmcli("--home", str(home), "traces", "export", "--output", target)
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(done.stdout)) == 1
+    assert link.is_symlink()
 
 
 def test_export_into_a_missing_folder_is_refused(any_engine_cli, tmp_path: Path) -> None:

@@ -240,6 +240,7 @@ def test_codes_lists_both_tables(cli) -> None:
         ["inspect"],
         ["remove"],
         ["codes"],
+        ["doctor"],
         ["traces"],
         ["traces", "list"],
         ["traces", "show"],

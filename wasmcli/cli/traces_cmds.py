@@ -3,6 +3,7 @@
 These commands only read the database: none of them imports an engine.
 """
 
+import io
 import json
 import sys
 from collections.abc import Iterable
@@ -267,25 +268,29 @@ def export(
         raise usage_error(f"unknown format {fmt!r}: choose json, jsonl or chrome")
     registry = open_registry()
     query = build_filter(registry, binary, since, until, failed, succeeded, limit)
-    traces = _store(registry).list(query)
-    from wasmcli.tracing.export import export_traces
+    # Read one trace at a time: JSON Lines streams, so its memory stays flat.
+    traces = _store(registry).iter(query)
+    from wasmcli.tracing.export import write_export
 
-    text = export_traces(traces, fmt)
     if output is None or output == "-":
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        write_export(traces, fmt, sys.stdout)
         return
     from wasmcli.errors import ErrorKind
-    from wasmcli.store.files import write_user_file
+    from wasmcli.store.files import open_user_file
 
     try:
-        write_user_file(Path(output), text.encode("utf-8"))
+        with open_user_file(Path(output)) as out:
+            text = io.TextIOWrapper(out, "utf-8")
+            count = write_export(traces, fmt, text)
+            text.flush()
+            text.detach()  # the file is open_user_file's to finish (fsync, rename)
     except FileNotFoundError as exc:
         raise WasmcliError(
             ErrorKind.IO, f"Cannot write {output}: the folder {exc.filename} does not exist"
         ) from None
     except OSError as exc:
         raise WasmcliError(ErrorKind.IO, f"Cannot write {output}: {exc.strerror or exc}") from None
-    sys.stderr.write(f"Exported {len(traces)} trace{'s' if len(traces) != 1 else ''} to {output}\n")
+    sys.stderr.write(f"Exported {_traces(count)} to {output}\n")
 
 
 @app.command("clear")
@@ -293,7 +298,7 @@ def export(
 def clear(
     trace_ids: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[TRACE_ID]...", help="Delete these traces (ids or prefixes)."),
+        typer.Argument(metavar="TRACE_ID", help="Delete these traces (ids or prefixes)."),
     ] = None,
     binary: BinaryOpt = None,
     since: SinceOpt = None,

@@ -362,6 +362,13 @@ def _database_problems(path: Path) -> list[str]:
         conn.close()
 
 
+# What a damaged database's registry is salvaged from, table by table.
+_SALVAGED = (
+    ("binaries", "id, sha256, size_bytes, source_path, registered_at"),
+    ("binary_names", "name, binary_id, named_at"),
+)
+
+
 def _salvage_registry(damaged: Path, conn: sqlite3.Connection) -> None:
     """Copy the binaries and names that can still be read from a damaged database."""
     try:
@@ -369,27 +376,18 @@ def _salvage_registry(damaged: Path, conn: sqlite3.Connection) -> None:
     except sqlite3.Error:
         return
     try:
-        binaries = _readable_rows(
-            old, "SELECT id, sha256, size_bytes, source_path, registered_at FROM binaries"
-        )
-        names = _readable_rows(old, "SELECT name, binary_id, named_at FROM binary_names")
+        tables = [
+            (table, columns, _readable_rows(old, f"SELECT {columns} FROM {table}"))
+            for table, columns in _SALVAGED
+        ]
     finally:
         old.close()
     with Transaction(conn):
-        for row in binaries:
-            with contextlib.suppress(sqlite3.Error, WasmcliError):
-                conn.execute(
-                    "INSERT OR IGNORE INTO binaries (id, sha256, size_bytes, source_path,"
-                    " registered_at) VALUES (?, ?, ?, ?, ?)",
-                    row,
-                )
-        for row in names:
-            with contextlib.suppress(sqlite3.Error, WasmcliError):
-                conn.execute(
-                    "INSERT OR IGNORE INTO binary_names (name, binary_id, named_at)"
-                    " VALUES (?, ?, ?)",
-                    row,
-                )
+        for table, columns, rows in tables:
+            marks = ", ".join("?" * len(columns.split(",")))
+            for row in rows:
+                with contextlib.suppress(sqlite3.Error, WasmcliError):  # one bad row only
+                    conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", row)
 
 
 def _adopt_module_files(conn: sqlite3.Connection, blobs: BlobStore) -> None:

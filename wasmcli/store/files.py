@@ -3,7 +3,7 @@
 The home holds the registry and compiled native code, so wasmcli creates its folders
 for the owner only (0700), whatever the umask; files written with `write_atomically`
 are 0600. Export files are different: they are artifacts for others to
-read, so `write_user_file` gives them the mode a shell redirection would.
+read, so `open_user_file` gives them the mode a shell redirection would.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -40,16 +43,19 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write a file of the home (0600): a reader sees the old file or the new one, never
     half of one. Its folder is created, private to the owner, when missing."""
     make_private_dir(path.parent)
-    _replace(path, data, PRIVATE_FILE_MODE)
+    with _replacing(path, PRIVATE_FILE_MODE) as out:
+        out.write(data)
 
 
-def write_user_file(path: Path, data: bytes) -> None:
-    """Write an output file where the user asked, into what is there.
+@contextmanager
+def open_user_file(path: Path) -> Iterator[BinaryIO]:
+    """Open an output file where the user asked, to write into what is there.
 
-    A regular file (or a new one) is replaced atomically, so a reader never sees half of
-    it; a new file gets the umask's normal mode (0666 & ~umask), a replaced one keeps its
-    mode. Anything else (a FIFO, a device, /dev/stdout, a symlink) is opened and written
-    to, never replaced. A missing folder is an error (FileNotFoundError), not created.
+    A regular file (or a new one) is replaced atomically when the block ends without an
+    error, so a reader never sees half of it; a new file gets the umask's normal mode
+    (0666 & ~umask), a replaced one keeps its mode. Anything else (a FIFO, a device,
+    /dev/stdout, a symlink) is opened and written to, never replaced. A missing folder is
+    an error (FileNotFoundError), not created.
     """
     try:
         info = os.lstat(path)
@@ -59,15 +65,17 @@ def write_user_file(path: Path, data: bytes) -> None:
         # O_TRUNC is ignored by FIFOs and devices, and truncates a symlinked file.
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o666)
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
         return
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-    _replace(path, data, stat.S_IMODE(info.st_mode) if info is not None else None)
+    with _replacing(path, stat.S_IMODE(info.st_mode) if info is not None else None) as out:
+        yield out
 
 
-def _replace(path: Path, data: bytes, mode: int | None) -> None:
-    """Write a temporary file next to `path`, fsync it, rename it over `path`.
+@contextmanager
+def _replacing(path: Path, mode: int | None) -> Iterator[BinaryIO]:
+    """A temporary file next to `path`, fsynced and renamed over `path` at the end.
 
     `mode` None: the mode open(2) gives a new file, 0666 less the umask.
     """
@@ -77,7 +85,7 @@ def _replace(path: Path, data: bytes, mode: int | None) -> None:
         with os.fdopen(fd, "wb") as out:
             if mode is not None:
                 os.fchmod(out.fileno(), mode)  # the umask may have removed bits of it
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
