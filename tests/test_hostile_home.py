@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.cache import MAGIC, ArtifactHeader, parse_artifact
+from wasmcli.store.registry import Registry
 
 from .conftest import SAMPLES
 from .home_tools import artifacts, error_lines, module_sha, run_wasmcli
@@ -243,11 +245,15 @@ def test_a_home_that_is_a_file(any_engine_cli, tmp_path: Path) -> None:
     home.write_text("x")
     for command in (("register", HELLO), ("list",), ("traces", "list")):
         result = any_engine_cli("--home", str(home), *command)
-        assert result.exit_code == 9
-        assert error_lines(result.stderr) == [
-            f"error: Cannot use the wasmcli home {home}: it (or a folder in it) is a file, "
-            "not a folder"
-        ]
+        assert result.exit_code == 2  # the CLI refuses it as a usage error, before any write
+        assert len(error_lines(result.stderr)) == 1 and "is a file" in result.stderr
+    # The library says the same in its own words (exit 9's kind), never a raw OSError.
+    with pytest.raises(WasmcliError) as caught:
+        Registry(home).list()
+    assert caught.value.kind is ErrorKind.IO
+    assert caught.value.message == (
+        f"Cannot use the wasmcli home {home}: it (or a folder in it) is a file, not a folder"
+    )
 
 
 def test_register_on_a_full_disk_fails_cleanly_and_keeps_the_registry(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -236,20 +237,26 @@ def test_a_prefix_shorter_than_the_minimum_is_never_tried(cli) -> None:
 ROUNDS = 200
 
 
-def _race_worker(home: str, role: str, barrier: Any) -> None:
-    registry = Registry(home)
-    hello = Path(HELLO).read_bytes()
-    for _ in range(ROUNDS):
-        barrier.wait()
-        if role == "register":
-            registry.register(hello, name="h")
-        else:
-            try:
-                registry.remove("h")
-            except WasmcliError as exc:
-                if exc.kind is not ErrorKind.LOAD:  # "not found": the register came later
-                    raise
-        barrier.wait()
+def _race_worker(home: str, role: str, barrier: Any, errors: Any) -> None:
+    try:
+        registry = Registry(home)
+        hello = Path(HELLO).read_bytes()
+        for _ in range(ROUNDS):
+            barrier.wait()
+            if role == "register":
+                registry.register(hello, name="h")
+            else:
+                try:
+                    registry.remove("h")
+                except WasmcliError as exc:
+                    if exc.kind is not ErrorKind.LOAD:  # "not found": the register came later
+                        raise
+            barrier.wait()
+    except threading.BrokenBarrierError:
+        pass  # the other side failed: it reports why
+    except BaseException as exc:
+        errors.put(f"{role}: {type(exc).__name__}: {exc}")
+        barrier.abort()
 
 
 def test_remove_racing_register_never_leaves_a_name_without_its_file(
@@ -262,9 +269,10 @@ def test_remove_racing_register_never_leaves_a_name_without_its_file(
     registry = Registry()
     registry.register(hello, name="h")
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(3, timeout=120)
+    barrier = ctx.Barrier(3, timeout=300)  # generous: spawning is slow on a busy machine
+    errors = ctx.Queue()
     workers = [
-        ctx.Process(target=_race_worker, args=(str(wasmcli_home), role, barrier))
+        ctx.Process(target=_race_worker, args=(str(wasmcli_home), role, barrier, errors))
         for role in ("register", "remove")
     ]
     for worker in workers:
@@ -280,6 +288,8 @@ def test_remove_racing_register_never_leaves_a_name_without_its_file(
                 continue  # removed last: nothing points anywhere
             if registry.blobs.get(record.sha256) != hello:
                 broken.append(round_number)
+    except threading.BrokenBarrierError:
+        pytest.fail(f"a worker failed: {errors.get(timeout=10)}")
     finally:
         for worker in workers:
             worker.join(120)
