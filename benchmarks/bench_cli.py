@@ -156,6 +156,7 @@ def rows() -> list[Row]:
             [PYTHON, "-c", CLI_IMPORTS],
             1.1,
         ),
+        *traces_at_scale(),
         CommandPair(
             "`wasmcli list` (1 binary)",
             [WASMCLI, "list"],
@@ -178,6 +179,13 @@ def rows() -> list[Row]:
             None,
         ),
     ]
+
+
+def traces_at_scale() -> list[Row]:
+    """`traces list` with 100,000 traces stored against 100 (benchmarks/bench_traces.py)."""
+    from bench_traces import scale_rows
+
+    return list(scale_rows())
 
 
 def prepare_home(home: Path, env: dict[str, str]) -> None:

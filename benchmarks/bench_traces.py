@@ -1,43 +1,43 @@
-"""Benchmark `wasmcli traces list` with 100 and with 100,000 traces stored.
+"""Traces at scale: `wasmcli traces list` with 100,000 traces stored against 100 stored.
 
     python benchmarks/bench_traces.py [--traces 100000] [--repeat 15]
 
 Fills two homes with copies of a real hello trace (new ids, a millisecond apart; 1% of
-them failed), then runs the installed CLI (`python -m wasmcli`, a new process each
-time) side by side on both homes, alternating, and prints the median wall time and the
-median peak RSS (VmHWM, read by the process itself when it exits) of each, and their
-ratios. Also times `traces list --failed` (a filter) and one traced run, which applies
-retention to the full home. Target (issue 10): 100,000 stored ≤ 1.5x the time and
-≤ 1.2x the RSS of 100 stored. Figures go to BENCHMARKS.md with the command and machine.
+them failed), then runs the CLI (a new process each time) on both homes side by side,
+alternating, and prints the median wall time and peak RSS of each and their ratios:
+`traces list` (also `--json`, `--failed`), `traces show --last`, and a traced run that
+saves one trace and prunes the oldest of the full home. Peak RSS is the process's own
+high-water mark (VmHWM, read when it exits), not one inherited from the process that
+started it. Target (issue 10): 100,000 stored ≤ 1.5x the time and ≤ 1.2x the RSS of 100.
+
+`make bench` (benchmarks/bench_cli.py) takes its two `traces list` rows from
+`scale_rows()` here.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wasmcli.config import RunConfig  # noqa: E402
-from wasmcli.runtime.executor import Executor  # noqa: E402
-from wasmcli.store.registry import Registry  # noqa: E402
-from wasmcli.store.traces import TraceStore  # noqa: E402
-from wasmcli.tracing.tracer import Tracer  # noqa: E402
-
 HELLO = str(ROOT / "sample_plugins" / "hello.wasm")
+LARGE, SMALL = 100_000, 100
 
-# Runs wasmcli in this process, then writes its peak RSS (kB) where argv[1] says: the
-# process's own high-water mark, not one inherited from the process that started it.
+# Runs wasmcli in this process, then writes its peak RSS (kB) where argv[1] says.
 MEASURED = """
 import atexit, sys
 out = sys.argv.pop(1)
@@ -55,6 +55,12 @@ main()
 
 def fill(home: Path, count: int) -> None:
     """`count` traces: a real hello trace copied, each its own save (as runs do)."""
+    from wasmcli.config import RunConfig
+    from wasmcli.runtime.executor import Executor
+    from wasmcli.store.registry import Registry
+    from wasmcli.store.traces import TraceStore
+    from wasmcli.tracing.tracer import Tracer
+
     registry = Registry(home)
     tracer = Tracer(enabled=True, max_traces=1)
     trace = Executor(registry, tracer=tracer).execute(HELLO, "world", RunConfig()).trace
@@ -73,20 +79,17 @@ def fill(home: Path, count: int) -> None:
     registry.close()
 
 
-def stored(home: Path) -> int:
-    return TraceStore(Registry(home).conn).totals()[0]
-
-
 def measure(home: Path, args: list[str], keep: int) -> tuple[float, int]:
-    """Wall time (ms) and peak RSS (kB) of one `wasmcli --home HOME ARGS`, keeping `keep`
+    """Wall time (s) and peak RSS (kB) of one `wasmcli --home HOME ARGS`, keeping `keep`
     traces (a run at a full home saves one trace and prunes the oldest)."""
     with tempfile.NamedTemporaryFile("r") as peak:
-        env = {
-            **os.environ,
-            "WASMCLI_MAX_TRACES": str(keep),
-            "WASMCLI_MAX_TRACE_BYTES": "10G",
-            "COLUMNS": "120",
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WASMCLI_")}
+        env.update(
+            WASMCLI_MAX_TRACES=str(keep),
+            WASMCLI_MAX_TRACE_BYTES="10G",
+            COLUMNS="120",
+            NO_COLOR="1",
+        )
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-c", MEASURED, peak.name, "--home", str(home), *args],
@@ -95,53 +98,114 @@ def measure(home: Path, args: list[str], keep: int) -> tuple[float, int]:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        elapsed = (time.perf_counter() - started) * 1000
-        return elapsed, int(peak.read() or 0)
+        return time.perf_counter() - started, int(peak.read() or 0)
 
 
-def compare(label: str, small: Path, large: Path, args: list[str], repeat: int) -> None:
-    figures: dict[Path, list[tuple[float, int]]] = {small: [], large: []}
-    keep = {home: stored(home) for home in (small, large)}
-    for home in (small, large):
-        measure(home, args, keep[home])  # warm the file cache
-    for _ in range(repeat):
-        for home in (small, large):
-            figures[home].append(measure(home, args, keep[home]))
-    (small_ms, small_kb), (large_ms, large_kb) = (
-        (statistics.median(t for t, _ in figures[h]), statistics.median(k for _, k in figures[h]))
-        for h in (small, large)
-    )
-    print(
-        f"  {label:<34} {small_ms:7.1f} ms {small_kb / 1024:6.1f} MB | "
-        f"{large_ms:7.1f} ms {large_kb / 1024:6.1f} MB | "
-        f"time x{large_ms / small_ms:.2f}  RSS x{large_kb / small_kb:.2f}"
-    )
+@dataclass
+class Homes:
+    """A home with LARGE traces and one with SMALL, filled once, on first use."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wasmcli-scale-")))
+    ready: bool = False
+
+    def __post_init__(self) -> None:
+        atexit.register(shutil.rmtree, self.root, True)
+
+    def paths(self) -> dict[int, Path]:
+        homes = {SMALL: self.root / "small", LARGE: self.root / "large"}
+        if not self.ready:
+            for count, home in homes.items():
+                fill(home, count)
+            self.ready = True
+        return homes
+
+
+@dataclass
+class ScaleRow:
+    """A `make bench` row: one command on the LARGE home against the SMALL one, by time
+    (`rss` False) or by peak RSS (`rss` True)."""
+
+    what: str
+    args: list[str]
+    rss: bool
+    target: float
+    homes: Homes
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (large, small)
+
+    def sample(self, bench: Any, round_no: int) -> None:
+        homes = self.homes.paths()
+        order = (LARGE, SMALL) if round_no % 2 else (SMALL, LARGE)
+        figures = {count: measure(homes[count], self.args, count) for count in order}
+        pick = 1 if self.rss else 0
+        self.samples.append((figures[LARGE][pick], figures[SMALL][pick]))
+
+    def reset(self) -> None:
+        self.samples.clear()
+
+    def result(self) -> Any:
+        from bench_cli import Result
+
+        large = statistics.median(a for a, _ in self.samples)
+        small = statistics.median(b for _, b in self.samples)
+
+        def text(figure: float) -> str:
+            return f"{figure / 1024:.0f} MB RSS" if self.rss else f"{figure * 1000:.0f} ms"
+
+        return Result(
+            what=self.what,
+            figure=text(large),
+            baseline=f"the same with {SMALL} traces stored: {text(small)}",
+            ratio=statistics.median(a / b for a, b in self.samples),
+            target=self.target,
+        )
+
+
+def scale_rows() -> list[ScaleRow]:
+    homes = Homes()
+    what = f"`wasmcli traces list` ({LARGE:,} traces)"
+    return [
+        ScaleRow(what, ["traces", "list"], rss=False, target=1.5, homes=homes),
+        ScaleRow("same, peak RSS", ["traces", "list"], rss=True, target=1.2, homes=homes),
+    ]
 
 
 def main() -> None:
+    global LARGE
     parser = argparse.ArgumentParser()
-    parser.add_argument("--traces", type=int, default=100_000)
+    parser.add_argument("--traces", type=int, default=LARGE)
     parser.add_argument("--repeat", type=int, default=15)
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        small, large = Path(tmp) / "small", Path(tmp) / "large"
-        started = time.perf_counter()
-        fill(small, 100)
-        fill(large, options.traces)
-        size = (large / "wasmcli.db").stat().st_size + sum(
-            p.stat().st_size for p in large.glob("wasmcli.db-*")
-        )
+    LARGE = options.traces
+    homes = Homes()
+    started = time.perf_counter()
+    paths = homes.paths()
+    size = sum(p.stat().st_size for p in paths[LARGE].glob("wasmcli.db*"))
+    print(
+        f"Python {sys.version.split()[0]}; filled {SMALL} and {LARGE:,} traces in "
+        f"{time.perf_counter() - started:.0f} s ({size / 1e6:.0f} MB on disk)\n"
+    )
+    print(f"  {'command':<38} {f'{SMALL} stored':>18} | {f'{LARGE:,} stored':>18} |")
+    commands = [
+        ("traces list", ["traces", "list"], options.repeat),
+        ("traces list --json", ["traces", "list", "--json"], options.repeat),
+        ("traces list --failed", ["traces", "list", "--failed"], 5),
+        ("traces show --last", ["traces", "show", "--last"], 5),
+        ("run hello (saves, prunes the oldest)", ["run", HELLO, "-i", "x"], 5),
+    ]
+    for label, args, repeat in commands:
+        runs: dict[int, list[tuple[float, int]]] = {SMALL: [], LARGE: []}
+        for count in (SMALL, LARGE):
+            measure(paths[count], args, count)  # warm the file cache
+        for round_no in range(repeat):
+            for count in (SMALL, LARGE) if round_no % 2 else (LARGE, SMALL):
+                runs[count].append(measure(paths[count], args, count))
+        ms = {c: statistics.median(t for t, _ in runs[c]) * 1000 for c in runs}
+        mb = {c: statistics.median(k for _, k in runs[c]) / 1024 for c in runs}
         print(
-            f"Python {sys.version.split()[0]}; filled 100 and {options.traces:,} traces "
-            f"in {time.perf_counter() - started:.0f} s ({size / 1e6:.0f} MB on disk)\n"
+            f"  {label + f' (median of {repeat})':<38} {ms[SMALL]:7.1f} ms {mb[SMALL]:5.1f} MB | "
+            f"{ms[LARGE]:7.1f} ms {mb[LARGE]:5.1f} MB | "
+            f"time x{ms[LARGE] / ms[SMALL]:.2f}  RSS x{mb[LARGE] / mb[SMALL]:.2f}"
         )
-        print(f"  {'command (median of ' + str(options.repeat) + ')':<34} {'100 stored':>18} | "
-              f"{f'{options.traces:,} stored':>18} |")  # fmt: skip
-        compare("traces list", small, large, ["traces", "list"], options.repeat)
-        compare("traces list --json", small, large, ["traces", "list", "--json"], options.repeat)
-        compare("traces list --failed", small, large, ["traces", "list", "--failed"], 5)
-        compare("traces show --last", small, large, ["traces", "show", "--last"], 5)
-        compare("run hello (saves, prunes the oldest)", small, large, ["run", HELLO, "-i", "x"], 5)
 
 
 if __name__ == "__main__":

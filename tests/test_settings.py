@@ -117,6 +117,7 @@ def test_every_variable_is_in_the_table_and_tested_here() -> None:
         "WASMCLI_HOME",  # test_shell_contract.py::test_home_after_the_command_name
         "WASMCLI_ENGINE",
         "WASMCLI_MAX_TRACES",
+        "WASMCLI_MAX_TRACE_BYTES",  # test_trace_storage.py::test_max_trace_bytes_variable_...
         "WASMCLI_TRACE",
         "NO_COLOR",  # not an override: no option
     }

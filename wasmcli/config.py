@@ -82,6 +82,10 @@ BOUNDS: dict[str, Bound] = {
     "seed": Bound("--seed", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
     "timestamp_ns": Bound("--timestamp", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
     "max_traces": Bound(None, "WASMCLI_MAX_TRACES", 0, I64_MAX, "9223372036854775807 (2^63-1)"),
+    # Compared with SQLite's signed 64-bit sum of the stored sizes.
+    "max_trace_bytes": Bound(
+        None, "WASMCLI_MAX_TRACE_BYTES", 0, I64_MAX, "9223372036854775807 (2^63-1)"
+    ),
     # `traces list/export/clear --limit`: an SQLite LIMIT.
     "limit": Bound("--limit", None, 0, I64_MAX, "9223372036854775807 (2^63-1)"),
 }
@@ -144,10 +148,7 @@ def max_traces_from_env() -> int:
 
 
 def max_trace_bytes_from_env() -> int:
-    raw = os.environ.get("WASMCLI_MAX_TRACE_BYTES")
-    if raw is None or raw.strip() == "":
-        return DEFAULT_MAX_TRACE_BYTES
-    return parse_size(raw, "WASMCLI_MAX_TRACE_BYTES")
+    return _env_size("WASMCLI_MAX_TRACE_BYTES", DEFAULT_MAX_TRACE_BYTES, BOUNDS["max_trace_bytes"])
 
 
 def tracing_enabled_from_env() -> bool:
