@@ -110,6 +110,37 @@ def stop_on_signals() -> None:
             signal.signal(signum, raise_terminated)
 
 
+MAX_JOBS = 64
+
+
+def _check_batch_options(
+    batch: str | None,
+    batch_lines: bool,
+    jobs: int | None,
+    fail_fast: bool,
+    input_text: str | None,
+    input_file: str | None,
+    trace: bool,
+) -> None:
+    if batch is None:
+        for given, name in (
+            (batch_lines, "--batch-lines"),
+            (jobs is not None, "--jobs"),
+            (fail_fast, "--fail-fast"),
+        ):
+            if given:
+                raise usage_error(f"{name} needs --batch FILE")
+        return
+    if input_text is not None or input_file is not None:
+        raise usage_error("--batch reads the inputs from its file: drop --input/--input-file")
+    if trace:
+        raise usage_error(
+            "--trace draws one run: with --batch, use `wasmcli traces list --batch ID`"
+        )
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise usage_error(f"--jobs must be between 1 and {MAX_JOBS} (got {jobs})")
+
+
 def parse_env_pairs(pairs: list[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for pair in pairs:
@@ -208,8 +239,30 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary line on stderr (errors still shown).")
     ] = False,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="FILE",
+            help="Run every line of FILE ('-': stdin) as one input: JSON lines "
+            '{"id", "input", "input_b64", "env", "seed", "timestamp"}; '
+            "prints one JSON result per input, in order.",
+        ),
+    ] = None,
+    batch_lines: Annotated[
+        bool, typer.Option("--batch-lines", help="With --batch: each line is the input text.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", metavar="N", help="With --batch: N worker processes."),
+    ] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option("--fail-fast", help="With --batch: stop at the first input that fails."),
+    ] = False,
 ) -> None:
-    """Run a plugin and print its output."""
+    """Run a plugin and print its output (or, with --batch, one JSON result per input)."""
+    _check_batch_options(batch, batch_lines, jobs, fail_fast, input_text, input_file, trace)
     if trace and no_trace:
         raise usage_error("--trace and --no-trace cannot be used together")
     if trace and quiet:
@@ -228,6 +281,21 @@ def run(
         timestamp_ns=timestamp,
     )
     check_engine(config.engine)
+    if batch is not None:
+        from wasmcli.cli.batch_cmd import run_batch_command
+        from wasmcli.tracing.tracer import Tracer as BatchDefault
+
+        stop_on_signals()
+        run_batch_command(
+            binary,
+            batch,
+            config,
+            plain_lines=batch_lines,
+            jobs=jobs or 1,
+            fail_fast=fail_fast,
+            tracer=BatchDefault(enabled=False) if no_trace else None,
+            quiet=quiet,
+        )
     data = read_input(input_text, input_file)
     if json_:
         stdout_or_fail()  # the JSON comes after the run: a closed stdout is known now

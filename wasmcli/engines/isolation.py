@@ -40,6 +40,7 @@ _CHILD_GRACE_S = 1.0
 # lock, and has closed its write ends before another run may fork.
 _FORK_LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
+_FORK = sys.platform.startswith("linux")
 
 
 class _RelaySink:
@@ -104,27 +105,53 @@ class RelayTarget(Protocol):
 
 
 def _child_main(task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: int) -> None:
+    _become_child(parent_pid)
+    try:
+        _run_task(task, _RelaySink(conn, timeout_ms))
+        conn.close()
+    finally:
+        # Never run the parent's atexit handlers or flush its inherited stdio buffers.
+        os._exit(0)
+
+
+def _worker_main(conn: Connection, parent_pid: int) -> None:
+    """A kept child (IsolatedWorker): runs the tasks the parent sends until told to stop."""
+    _become_child(parent_pid)
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            task, timeout_ms = message
+            _run_task(task, _RelaySink(conn, timeout_ms))
+            signal.setitimer(signal.ITIMER_REAL, 0)  # that run's safety net is done
+    finally:
+        os._exit(0)
+
+
+def _become_child(parent_pid: int) -> None:
     _die_with_parent(parent_pid)
     # Signals meant for wasmcli reach the whole process group (a Ctrl-C, a CI runner's
     # SIGTERM to the group): the parent handles them, and kills us.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
-    sink = _RelaySink(conn, timeout_ms)
+
+
+def _run_task(task: Task[Any], sink: _RelaySink) -> None:
+    """Run one task and send its outcome (or its error) as the last message."""
     try:
-        try:
-            outcome = task(sink)
-            final: tuple[Any, ...] = ("done", time.monotonic_ns(), outcome)
-        except WasmcliError as error:
-            final = ("error", time.monotonic_ns(), error.to_wire())
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
-            message = f"{type(exc).__name__}: {exc}"
-            wire = WasmcliError(ErrorKind.INTERNAL, message).to_wire()
-            final = ("error", time.monotonic_ns(), wire)
-        sink.send(final)
-        conn.close()
-    finally:
-        # Never run the parent's atexit handlers or flush its inherited stdio buffers.
-        os._exit(0)
+        outcome = task(sink)
+        final: tuple[Any, ...] = ("done", time.monotonic_ns(), outcome)
+    except WasmcliError as error:
+        final = ("error", time.monotonic_ns(), error.to_wire())
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as internal
+        message = f"{type(exc).__name__}: {exc}"
+        wire = WasmcliError(ErrorKind.INTERNAL, message).to_wire()
+        final = ("error", time.monotonic_ns(), wire)
+    sink.send(final)
 
 
 def run_isolated(
@@ -135,8 +162,7 @@ def run_isolated(
 ) -> Outcome:
     """Run `task` in a child process; the parent enforces the compile and wall-clock
     limits. `on_timeout` runs after a child killed at the deadline has been drained."""
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx: Any = multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context("fork" if _FORK else "spawn")
     with _FORK_LOCK:
         receiver, sender = ctx.Pipe(duplex=False)
         child = ctx.Process(
@@ -154,6 +180,72 @@ def run_isolated(
     finally:
         receiver.close()
         child.join(5)
+
+
+class IsolatedWorker:
+    """A child process kept for many runs (a batch on wasmer): forked on the first run,
+    and again only after a run in it was killed (a timeout, a signal) or it died. Each
+    run has the same limits and relay as `run_isolated`; a child that stays keeps what
+    it loaded (the compiled module) for the next run."""
+
+    def __init__(self) -> None:
+        self._child: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    def run(
+        self,
+        task: Task[Outcome],
+        sink: RelayTarget,
+        timeout_ms: int,
+        on_timeout: Callable[[], None] = lambda: None,
+    ) -> Outcome:
+        child, conn = self._ready()
+        try:
+            conn.send((task, timeout_ms))
+            outcome: Outcome = _Relay(child, conn, sink, timeout_ms, on_timeout).run()
+            return outcome
+        except WasmcliError:
+            if not child.is_alive():  # killed at its deadline, or died
+                self._discard()
+            raise
+        except BaseException:  # a signal to us, or a failure: the run must stop now
+            _kill(child)
+            _drain(conn, sink)
+            self._discard()
+            raise
+
+    def _ready(self) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+        if self._child is not None and self._conn is not None and self._child.is_alive():
+            return self._child, self._conn
+        self._discard()
+        ctx: Any = multiprocessing.get_context("fork" if _FORK else "spawn")
+        with _FORK_LOCK:
+            parent_end, child_end = ctx.Pipe(duplex=True)
+            child = ctx.Process(
+                target=_worker_main, args=(child_end, os.getpid()), daemon=True
+            )
+            child.start()
+            child_end.close()
+        self._child, self._conn = child, parent_end
+        return child, parent_end
+
+    def _discard(self) -> None:
+        child, conn = self._child, self._conn
+        self._child = self._conn = None
+        if conn is not None:
+            conn.close()
+        if child is not None:
+            _kill(child)
+
+    def close(self) -> None:
+        """Tell the child to stop (killed if it does not within a second)."""
+        if self._conn is not None and self._child is not None:
+            try:
+                self._conn.send(None)
+            except OSError:
+                pass
+            self._child.join(1)
+        self._discard()
 
 
 class _Relay:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wasmcli.config import (
     RunConfig,
@@ -46,6 +46,9 @@ from wasmcli.tracing.events import ExecutionTrace
 from wasmcli.tracing.events import TraceEventType as Ev
 from wasmcli.tracing.recorder import TraceRecorder
 from wasmcli.tracing.tracer import Tracer
+
+if TYPE_CHECKING:
+    from wasmcli.engines.isolation import IsolatedWorker
 
 
 @dataclass
@@ -83,9 +86,26 @@ class RunSink:
 
 
 class Executor:
-    def __init__(self, registry: Registry | None = None, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        tracer: Tracer | None = None,
+        *,
+        keep_worker: bool = False,
+    ) -> None:
+        """`keep_worker`: an engine that runs plugins in a child process (wasmer) keeps
+        one child for every run of this executor instead of one per run (a batch);
+        `close()` ends it."""
         self.registry = registry if registry is not None else Registry()
         self._tracer = tracer
+        self._keep_worker = keep_worker
+        self._worker: IsolatedWorker | None = None
+
+    def close(self) -> None:
+        """End the child process kept for runs, if any."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
 
     @property
     def tracer(self) -> Tracer:
@@ -200,9 +220,14 @@ class Executor:
 
     def _run(self, engine: Engine, request: SessionRequest, sink: RunSink) -> SessionOutcome:
         if engine.needs_isolation:
-            from wasmcli.engines.isolation import run_isolated
+            from wasmcli.engines.isolation import IsolatedWorker, run_isolated
 
-            return run_isolated(
+            run: Callable[..., SessionOutcome] = run_isolated
+            if self._keep_worker:
+                if self._worker is None:
+                    self._worker = IsolatedWorker()
+                run = self._worker.run
+            return run(
                 partial(run_session, engine, request),
                 sink,
                 request.limits.timeout_ms,

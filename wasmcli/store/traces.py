@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,45 +101,63 @@ class TraceStore:
     def save(self, trace: ExecutionTrace, max_traces: int, max_bytes: int | None = None) -> bool:
         """Store a trace, then drop the oldest beyond `max_traces` (0 keeps none) and while
         the stored bytes exceed `max_bytes`; whether this trace is still kept."""
-        events_json = json.dumps([event.to_dict() for event in trace.events], ensure_ascii=False)
-        trace_bytes = stored_size(events_json, trace.error_message)
+        return trace.trace_id in self.save_many([trace], max_traces, max_bytes)
+
+    def save_many(
+        self,
+        traces: Sequence[ExecutionTrace],
+        max_traces: int,
+        max_bytes: int | None = None,
+    ) -> set[str]:
+        """Store traces in one transaction (a batch saves many at once), then apply
+        retention as `save` does; the ids of those still kept."""
+        if not traces:
+            return set()
+        saved: list[tuple[str, int]] = []
         with Transaction(self.conn) as conn:
-            # Saving a trace again replaces it (a library user may re-save a trace).
-            conn.execute("DELETE FROM traces WHERE trace_id = ?", (trace.trace_id,))
-            cursor = conn.execute(
-                "INSERT INTO traces (trace_id, batch_id, binary_id, binary_name, engine,"
-                " started_at, duration_us, success, error_kind, error_message, return_code,"
-                " fuel_limit, fuel_consumed, event_count, output_bytes, output_lines,"
-                " output_bytes_cut, trace_bytes)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    trace.trace_id,
-                    trace.batch_id,
-                    trace.binary_id,
-                    trace.binary_name,
-                    trace.engine,
-                    format_utc(trace.started_at),
-                    trace.duration_us,
-                    1 if trace.success else 0,
-                    trace.error_kind,
-                    trace.error_message,
-                    trace.return_code,
-                    trace.fuel_limit,
-                    trace.fuel_consumed,
-                    len(trace.events),
-                    trace.output_bytes,
-                    trace.output_lines,
-                    trace.output_bytes_cut,
-                    trace_bytes,
-                ),
-            )
-            seq = cursor.lastrowid
-            conn.execute(
-                "INSERT INTO trace_events (seq, events_json) VALUES (?, ?)", (seq, events_json)
-            )
+            for trace in traces:
+                events_json = _events_json(trace)
+                # Saving a trace again replaces it (a library user may re-save a trace).
+                conn.execute("DELETE FROM traces WHERE trace_id = ?", (trace.trace_id,))
+                cursor = conn.execute(
+                    "INSERT INTO traces (trace_id, batch_id, binary_id, binary_name, engine,"
+                    " started_at, duration_us, success, error_kind, error_message, return_code,"
+                    " fuel_limit, fuel_consumed, event_count, output_bytes, output_lines,"
+                    " output_bytes_cut, trace_bytes)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        trace.trace_id,
+                        trace.batch_id,
+                        trace.binary_id,
+                        trace.binary_name,
+                        trace.engine,
+                        format_utc(trace.started_at),
+                        trace.duration_us,
+                        1 if trace.success else 0,
+                        trace.error_kind,
+                        trace.error_message,
+                        trace.return_code,
+                        trace.fuel_limit,
+                        trace.fuel_consumed,
+                        len(trace.events),
+                        trace.output_bytes,
+                        trace.output_lines,
+                        trace.output_bytes_cut,
+                        stored_size(events_json, trace.error_message),
+                    ),
+                )
+                seq = int(cursor.lastrowid or 0)
+                conn.execute(
+                    "INSERT INTO trace_events (seq, events_json) VALUES (?, ?)",
+                    (seq, events_json),
+                )
+                saved.append((trace.trace_id, seq))
             self._prune(conn, max_traces, max_bytes)
-            kept = conn.execute("SELECT 1 FROM traces WHERE seq = ?", (seq,)).fetchone()
-        return kept is not None
+            oldest_seq = min(seq for _, seq in saved)
+            still_there = {
+                row[0] for row in conn.execute("SELECT seq FROM traces WHERE seq >= ?", (oldest_seq,))
+            }
+        return {trace_id for trace_id, seq in saved if seq in still_there}
 
     def _prune(self, conn: sqlite3.Connection, max_traces: int, max_bytes: int | None) -> None:
         count, total = self.totals()
@@ -273,6 +291,10 @@ class TraceStore:
     def latest(self) -> ExecutionTrace | None:
         rows = self.list(TraceFilter(limit=1))
         return rows[0] if rows else None
+
+
+def _events_json(trace: ExecutionTrace) -> str:
+    return json.dumps([event.to_dict() for event in trace.events], ensure_ascii=False)
 
 
 def stored_size(events_json: str, error_message: str | None) -> int:

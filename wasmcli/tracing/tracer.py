@@ -7,7 +7,9 @@ wasmcli.db (the CLI's case); without one they are kept in memory, newest first.
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime
 
 from wasmcli.store.traces import TraceFilter, TraceStore
@@ -47,19 +49,32 @@ class Tracer:
             # A fresh one per run: a recorder is written to (set_binary), and runs in
             # other threads must not share it. It costs no clock and no uuid.
             return NullRecorder()
-        return TraceRecorder(binary_id, binary_name, engine, self.max_log_events)
+        return TraceRecorder(
+            binary_id, binary_name, engine, self.max_log_events, batch_id=self.batch_id
+        )
+
+    @property
+    def batch_id(self) -> str | None:
+        """The batch the traces started here belong to (None: single runs)."""
+        return None
 
     def complete(self, trace: ExecutionTrace) -> bool:
         """Keep a finished trace, dropping the oldest beyond max_traces (and, in a store,
         beyond max_trace_bytes); whether this trace is kept."""
         if not self.enabled:
             return False
+        return trace.trace_id in self.keep([trace])
+
+    def keep(self, traces: Sequence[ExecutionTrace]) -> set[str]:
+        """Keep finished traces together (one transaction in the store); the ids of
+        those kept after retention."""
         if self.store is not None:
-            return self.store.save(trace, self.max_traces, self.max_trace_bytes)
-        self._memory.appendleft(trace)
+            return self.store.save_many(traces, self.max_traces, self.max_trace_bytes)
+        for trace in traces:
+            self._memory.appendleft(trace)
         while len(self._memory) > self.max_traces:
             self._memory.pop()
-        return self.max_traces > 0
+        return {trace.trace_id for trace in self._memory} & {t.trace_id for t in traces}
 
     def get_traces(
         self,
@@ -101,6 +116,34 @@ class Tracer:
         return export_traces(self.get_traces(), fmt)
 
 
+class BatchTracer(Tracer):
+    """The tracer of one `run --batch`: every trace carries the batch id, and finished
+    traces wait in memory until `flush` writes them in one transaction (the batch runner
+    flushes before it reports the results whose traces they are)."""
+
+    def __init__(self, tracer: Tracer, batch_id: str | None = None) -> None:
+        super().__init__(tracer.enabled, tracer.max_traces, tracer.store, tracer.max_log_events)
+        self._memory = tracer._memory
+        self._batch_id = batch_id or str(uuid.uuid4())
+        self.pending: list[ExecutionTrace] = []
+
+    @property
+    def batch_id(self) -> str:
+        return self._batch_id
+
+    def complete(self, trace: ExecutionTrace) -> None:
+        if self.enabled:
+            self.pending.append(trace)
+
+    def flush(self) -> set[str]:
+        """Write the waiting traces; the ids of those kept after retention."""
+        if not self.pending:
+            return set()
+        kept = self.keep(self.pending)  # a failure or a signal leaves them pending
+        self.pending = []
+        return kept
+
+
 def _matches(trace: ExecutionTrace, query: TraceFilter) -> bool:
     return (
         (query.binary_id is None or trace.binary_id == query.binary_id)
@@ -108,4 +151,5 @@ def _matches(trace: ExecutionTrace, query: TraceFilter) -> bool:
         and (query.since is None or trace.started_at >= query.since)
         and (query.until is None or trace.started_at <= query.until)
         and (query.success is None or trace.success == query.success)
+        and (query.batch_id is None or trace.batch_id == query.batch_id)
     )

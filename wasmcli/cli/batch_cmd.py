@@ -1,0 +1,137 @@
+"""`wasmcli run REF --batch FILE`: one JSON result per input line on stdout, in order.
+
+Thin: it opens the batch file, calls `runtime.batch.run_batch`, writes each result as
+it comes and the closing summary on stderr, and exits with the batch's exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import typer
+
+from wasmcli.cli.errors import print_warning, silence_stdout
+from wasmcli.errors import ErrorKind, WasmcliError
+
+if TYPE_CHECKING:
+    from wasmcli.config import RunConfig
+    from wasmcli.runtime.batch import BatchResult
+    from wasmcli.tracing.tracer import Tracer
+
+
+def run_batch_command(
+    binary: str,
+    batch_file: str,
+    config: RunConfig,
+    *,
+    plain_lines: bool,
+    jobs: int,
+    fail_fast: bool,
+    tracer: Tracer | None,
+    quiet: bool,
+) -> None:
+    from wasmcli.cli.state import open_registry
+    from wasmcli.runtime.batch import run_batch
+    from wasmcli.runtime.batch_input import read_inputs
+
+    lines, total = _open_lines(batch_file)
+    inputs = read_inputs(lines, plain=plain_lines)
+    progress = None if quiet or not _is_terminal(sys.stderr) else _Progress(total)
+    writer = _ResultWriter(progress)
+    try:
+        summary = run_batch(
+            binary,
+            inputs,
+            config,
+            on_result=writer,
+            registry=open_registry(),
+            tracer=tracer,
+            jobs=jobs,
+            fail_fast=fail_fast,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    writer.close()
+    from wasmcli.render.batch_summary import batch_summary_line
+
+    if not quiet or summary.exit_code != 0:
+        sys.stderr.write(batch_summary_line(summary) + "\n")
+    if summary.traces_not_kept:
+        print_warning(
+            f"{summary.traces_not_kept:,} of the batch's traces were not kept (retention keeps "
+            "the newest WASMCLI_MAX_TRACES); their results have trace_id null"
+        )
+    for warning in summary.warnings:
+        print_warning(warning)
+    raise typer.Exit(summary.exit_code)
+
+
+def _open_lines(batch_file: str) -> tuple[Iterable[bytes], int | None]:
+    """The file's lines, and their count when known up front (a file, not a pipe)."""
+    if batch_file == "-":
+        return sys.stdin.buffer, None
+    try:
+        data = Path(batch_file).read_bytes()
+    except OSError as exc:
+        raise WasmcliError(
+            ErrorKind.IO, f"Cannot read batch file {batch_file}: {exc.strerror or exc}"
+        ) from None
+    lines = data.splitlines(keepends=True)
+    return lines, len(lines)
+
+
+def _is_terminal(stream: IO[str] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _ResultWriter:
+    """Each result as one JSON line on stdout; a reader that left (`| head`) ends the
+    output, not the batch (its traces are still kept)."""
+
+    def __init__(self, progress: _Progress | None) -> None:
+        self.progress = progress
+        self.closed = False
+
+    def __call__(self, result: BatchResult) -> None:
+        if self.progress is not None:
+            self.progress.advance(result.success)
+        if self.closed:
+            return
+        try:
+            sys.stdout.write(json.dumps(result.data, ensure_ascii=False) + "\n")
+            if self.progress is not None:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            self.closed = True
+            silence_stdout()
+
+    def close(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_stdout()
+
+
+class _Progress:
+    def __init__(self, total: int | None) -> None:
+        from wasmcli.render.batch_summary import batch_progress
+
+        self.bar = batch_progress()
+        self.task = self.bar.add_task("batch", total=total, failed=0)
+        self.failed = 0
+        self.bar.start()
+
+    def advance(self, success: bool) -> None:
+        self.failed += 0 if success else 1
+        self.bar.update(self.task, advance=1, failed=self.failed)
+
+    def close(self) -> None:
+        self.bar.stop()
