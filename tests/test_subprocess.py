@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,93 @@ def test_processes_running_plugins_at_once_all_keep_their_traces(
     traces = traces_of(tmp_path)
     assert len(traces) == 6 and all(trace["success"] for trace in traces)
     assert len({trace["trace_id"] for trace in traces}) == 6
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU used by `pid` and all its descendants (utime + stime, from /proc)."""
+    total = 0.0
+    for process in [pid, *descendants_of(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def descendants_of(pid: int) -> list[int]:
+    found = []
+    for child in children_of(pid):
+        found += [child, *descendants_of(child)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("engine_name", "signum", "jobs"),
+    [
+        ("wasmtime", signal.SIGINT, "1"),
+        ("wasmer", signal.SIGINT, "1"),
+        ("wasmtime", signal.SIGTERM, "2"),
+        ("wasmer", signal.SIGTERM, "2"),
+    ],
+)
+def test_a_signal_stops_a_batch_and_keeps_what_ran(
+    engine_name: str, signum: int, jobs: str, tmp_path: Path
+) -> None:
+    """The first input's result is out and the next inputs loop: the signal stops them
+    and keeps their traces; what finished is on stdout; the exit code is 128 + signal."""
+    from wasmcli.engines.wat import wat_to_wasm
+
+    from .test_batch_cli import BY_INPUT
+
+    need_engine(engine_name)
+    plugin = tmp_path / "by_input.wasm"
+    plugin.write_bytes(wat_to_wasm(BY_INPUT))
+    command = [wasmcli_exe(), "run", str(plugin), "--engine", engine_name, "--batch", "-"]
+    command += ["--batch-lines", "--timeout-ms", "60000", "--fuel", str(10**15), "--jobs", jobs]
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "WASMCLI_HOME": str(tmp_path / "home")},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"quick\nloop\nloop\nnever\n")
+    proc.stdin.close()
+    proc.stdin = None  # all written: communicate() below only reads
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    assert ready, "no first result"
+    first = json.loads(proc.stdout.readline())
+    assert first["output"] == "quick" and first["success"]
+    # Then a plugin is spinning: the process tree burns CPU steadily.
+    wait_until(lambda: tree_cpu_seconds(proc.pid), tree_cpu_seconds(proc.pid) + 0.6)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 128 + signum, stderr
+    assert time.monotonic() - sent < 10
+    assert stdout == b""  # the looping inputs were stopped: nothing more finished
+    summary = stderr.decode().strip().splitlines()[-1]
+    assert f"stopped by {signal.Signals(signum).name}" in summary
+    batch_id = summary.split()[1].rstrip(":")
+    listed = run(
+        "traces",
+        "list",
+        "--batch",
+        batch_id,
+        "--json",
+        env={"WASMCLI_HOME": str(tmp_path / "home")},
+    )
+    kinds = sorted(str(trace["error_kind"]) for trace in json.loads(listed.stdout))
+    stopped = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert kinds in (["None", stopped], ["None", stopped, stopped])
+    assert not descendants_of(proc.pid)
+
+
+def wait_until(measure: Callable[[], float], target: float) -> None:
+    deadline = time.monotonic() + 60
+    while measure() < target:
+        assert time.monotonic() < deadline, "nothing started spinning"
+        time.sleep(0.02)

@@ -53,6 +53,12 @@ UntilOpt = Annotated[
         "--until", metavar="TIME", help="Only runs up to this time: ISO time or 30m, 2h, 7d."
     ),
 ]
+BatchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--batch", metavar="ID", help="Only the runs of this `run --batch` (its batch id)."
+    ),
+]
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Only failed runs.")]
 SucceededOpt = Annotated[bool, typer.Option("--succeeded", help="Only successful runs.")]
 LimitOpt = Annotated[
@@ -79,6 +85,7 @@ def build_filter(
     failed: bool,
     succeeded: bool,
     limit: int | None,
+    batch: str | None = None,
 ) -> "TraceFilter":
     from wasmcli.store.traces import TraceFilter
     from wasmcli.tracing.timespec import parse_time_spec
@@ -102,6 +109,7 @@ def build_filter(
         until=until_at,
         success=True if succeeded else False if failed else None,
         limit=limit or None,  # 0: no limit
+        batch_id=batch.strip().lower() if batch is not None else None,
     )
 
 
@@ -129,6 +137,7 @@ def _store(registry: "Registry") -> "TraceStore":
 @guard
 def list_traces(
     binary: BinaryOpt = None,
+    batch: BatchOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     failed: FailedOpt = False,
@@ -139,7 +148,8 @@ def list_traces(
     """List traces, newest first (the newest 50 unless --limit says otherwise)."""
     registry = open_registry()
     query = build_filter(
-        registry, binary, since, until, failed, succeeded, DEFAULT_PAGE if limit is None else limit
+        registry, binary, since, until, failed, succeeded, DEFAULT_PAGE if limit is None else limit,
+        batch,
     )
     store = _store(registry)
     traces = store.iter(query, with_events=False)
@@ -256,6 +266,7 @@ def export(
         str, typer.Option("--format", metavar="FORMAT", help="json, jsonl or chrome (Perfetto).")
     ] = "json",
     binary: BinaryOpt = None,
+    batch: BatchOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     failed: FailedOpt = False,
@@ -267,7 +278,7 @@ def export(
     if fmt not in EXPORT_FORMATS:
         raise usage_error(f"unknown format {fmt!r}: choose json, jsonl or chrome")
     registry = open_registry()
-    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     # Read one trace at a time: JSON Lines streams, so its memory stays flat.
     traces = _store(registry).iter(query)
     from wasmcli.tracing.export import write_export
@@ -301,6 +312,7 @@ def clear(
         typer.Argument(metavar="TRACE_ID", help="Delete these traces (ids or prefixes)."),
     ] = None,
     binary: BinaryOpt = None,
+    batch: BatchOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     failed: FailedOpt = False,
@@ -310,7 +322,7 @@ def clear(
 ) -> None:
     """Delete traces: the ones given, or all, or those matching the filters."""
     registry = open_registry()
-    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     store = _store(registry)
     if trace_ids:
         if query.filtered or query.limit is not None:

@@ -7,7 +7,9 @@ engine ran. Adapters: `wasmtime_engine.py`, `wasmer_engine.py`.
 
 from __future__ import annotations
 
+import atexit
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -128,13 +130,27 @@ class Engine(ABC):
         """Create the engine's runtime, configured for wasmcli's limits, ahead of loading
         a module (cheap once done): the trace times it apart from compiling."""
 
-    def load(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache | None) -> LoadedModule:
+    def load(
+        self,
+        wasm: bytes,
+        limits: EngineLimits,
+        cache: ArtifactCache | None,
+        *,
+        keep: bool = False,
+    ) -> LoadedModule:
         """Compile a module, or load it from the cache; compile errors are WasmcliError(LOAD).
 
         The cache hands back only an artifact whose header names this module's hash and
         this engine configuration (`cache_config`), intact and written by this user; so
         `deserialize` never sees another module's code, a damaged file, or a stale build.
+        `keep`: the module stays in this process's memory, and one kept there is used
+        without reading the cache.
         """
+        settings = self.compile_settings(limits)
+        memory = _LOADED if keep else _NOT_KEPT
+        loaded = memory.get(self.name, wasm, settings)
+        if loaded is not None:  # this process compiled or loaded it already
+            return loaded
         _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
         module_sha256 = sha256_hex(wasm)  # of the bytes compiled, not a caller's word
         config = self.cache_config(limits)
@@ -142,12 +158,12 @@ class Engine(ABC):
         if artifact is not None:
             native = self.deserialize(artifact)
             if native is not None:
-                return LoadedModule(native, True, wasm)
+                return memory.put(self.name, wasm, settings, LoadedModule(native, True, wasm))
         _refuse_unsupported(wasm)  # a cached artifact passed this check when compiled
         native = self.compile(wasm, limits)
         if cache is not None:
             cache.store(module_sha256, config, self.serialize(native))
-        return LoadedModule(native, False, wasm)
+        return memory.put(self.name, wasm, settings, LoadedModule(native, False, wasm))
 
     def cache_config(self, limits: EngineLimits) -> str:
         """The engine's name, version, the proposal check's version (a cached artifact
@@ -203,6 +219,43 @@ def _refuse_unsupported(wasm: bytes) -> None:
         raise compile_error(f"it {exc}") from None
     except WasmFormatError:
         pass  # the engine says what is wrong with it, in its own words
+
+
+class _LoadedModules:
+    """The modules this process has compiled or loaded, newest kept: a batch (or a daemon)
+    runs the same module many times, and reading the artifact cache costs a file read and
+    a checksum per run. Keyed by the module's bytes (Python caches a bytes object's
+    hash, so the same object looks up in constant time) and the engine settings."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._modules: OrderedDict[tuple[object, ...], LoadedModule] = OrderedDict()
+
+    def get(self, engine: str, wasm: bytes, settings: tuple[object, ...]) -> LoadedModule | None:
+        key = (engine, wasm, settings)
+        module = self._modules.get(key)
+        if module is not None:
+            self._modules.move_to_end(key)
+            return LoadedModule(module.native, True, module.source)
+        return None
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def put(
+        self, engine: str, wasm: bytes, settings: tuple[object, ...], module: LoadedModule
+    ) -> LoadedModule:
+        self._modules[(engine, wasm, settings)] = module
+        while len(self._modules) > self.size:
+            self._modules.popitem(last=False)
+        return module
+
+
+_LOADED = _LoadedModules(size=8)
+_NOT_KEPT = _LoadedModules(size=0)  # a single run keeps nothing
+# Dropped before the interpreter tears modules down: an engine's module freed after its
+# bindings are gone prints "Exception ignored in ... __del__" at exit.
+atexit.register(_LOADED.clear)
 
 
 def _refuse_above_limit(wasm: bytes, limits: EngineLimits) -> None:

@@ -221,9 +221,7 @@ class IsolatedWorker:
         ctx: Any = multiprocessing.get_context("fork" if _FORK else "spawn")
         with _FORK_LOCK:
             parent_end, child_end = ctx.Pipe(duplex=True)
-            child = ctx.Process(
-                target=_worker_main, args=(child_end, os.getpid()), daemon=True
-            )
+            child = ctx.Process(target=_worker_main, args=(child_end, os.getpid()), daemon=True)
             child.start()
             child_end.close()
         self._child, self._conn = child, parent_end

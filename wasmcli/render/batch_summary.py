@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from wasmcli.render.formatting import format_duration, format_fuel, plural
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
 
 def batch_summary_line(summary: BatchSummary) -> str:
     """'batch 1f0c9a2e: 50 inputs: 48 ok, 1 plugin_error, 1 usage; fuel 12,345;
-    p50 0.31 ms, p95 0.52 ms; exit 1 (input 7, id "b")'."""
+    p50 0.31 ms, p95 0.52 ms; exit 1: first failure at index 7 (id "b")'."""
     counts = summary.counts
     outcomes = [f"{counts['ok']:,} ok"] if counts.get("ok") else []
     outcomes += [f"{n:,} {kind}" for kind, n in sorted(counts.items()) if kind != "ok"]
     parts = [
-        f"batch {summary.batch_id[:8]}: {plural(summary.total, 'input')}"
+        f"batch {summary.batch_id}: {plural(summary.total, 'input')}"
         + (f": {', '.join(outcomes)}" if outcomes else ""),
         f"fuel {format_fuel(summary.total_fuel)}",
     ]
@@ -35,7 +36,9 @@ def _ending(summary: BatchSummary) -> str:
     where = ""
     if first is not None:
         ident = first.data.get("id")
-        where = f" (input {first.index}" + (f", id {ident!r}" if ident is not None else "") + ")"
+        where = f": first failure at index {first.index}" + (
+            f" (id {json.dumps(ident, ensure_ascii=False)})" if ident is not None else ""
+        )
     if summary.stopped_by is not None:
         from wasmcli.errors import signal_name
 

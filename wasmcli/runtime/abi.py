@@ -8,6 +8,7 @@ they read the module with wasmcli's own parser.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wasmcli.engines.base import EngineLimits
 from wasmcli.engines.faults import INSTANTIATE_FAILED, above_limit, format_mb
@@ -83,8 +84,20 @@ def read_info(wasm: bytes) -> ModuleInfo:
 
 def check_module(wasm: bytes, limits: EngineLimits) -> ModuleInfo:
     """The module's info, or its first ABI problem as a WasmcliError."""
-    info = read_info(wasm)
-    problems = abi_problems(info, limits.memory_limit_bytes)
-    if problems:
-        raise WasmcliError(problems[0].kind, problems[0].message)
+    info, problem = _checked(wasm, limits.memory_limit_bytes)
+    if problem is not None:
+        raise WasmcliError(problem.kind, problem.message)
+    assert info is not None
     return info
+
+
+@lru_cache(maxsize=8)
+def _checked(wasm: bytes, memory_limit_bytes: int) -> tuple[ModuleInfo | None, AbiProblem | None]:
+    """Parsed once per module and limit: a batch checks the same module for every input
+    (a bytes object caches its hash, so the lookup is cheap)."""
+    try:
+        info = read_info(wasm)
+    except WasmcliError as error:
+        return None, AbiProblem(error.kind, error.message)
+    problems = abi_problems(info, memory_limit_bytes)
+    return info, (problems[0] if problems else None)

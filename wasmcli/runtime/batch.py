@@ -70,7 +70,7 @@ class BatchResult:
         cls, item: BatchInput, config: RunConfig, binary: ResolvedBinary
     ) -> BatchResult:
         """A line that is not a usable input: a usage error, and not a run (no trace)."""
-        error = {"kind": ErrorKind.USAGE.value, "message": item.problem, "backtrace": []}
+        error: dict[str, Any] = {"kind": ErrorKind.USAGE.value, "message": item.problem}
         data = {
             "index": item.index,
             "id": item.id,
@@ -85,7 +85,7 @@ class BatchResult:
             "binary_name": binary.name,
             "engine": None,
             "success": False,
-            "error": {**error, "stage": "input"},
+            "error": {**error, "backtrace": [], "stage": "input"},
         }
         return cls(item.index, data, ErrorKind.USAGE.value, ErrorKind.USAGE.exit_code, None, 0.0)
 
@@ -186,7 +186,7 @@ class ResultFlusher:
         self.summary = summary
         self.on_results = on_results
         self.pending: list[BatchResult] = []
-        self.last_flush = time.monotonic()
+        self.last_flush = -FLUSH_AFTER_S  # the first result goes out at once
 
     def add(self, result: BatchResult) -> None:
         self.pending.append(result)
@@ -248,8 +248,17 @@ def run_batch(
     if jobs > 1:
         from wasmcli.runtime.batch_workers import run_in_workers
 
-        run_in_workers(binary, inputs, config, registry, batch_tracer, summary, deliver,
-                       jobs=jobs, fail_fast=fail_fast)
+        run_in_workers(
+            binary,
+            inputs,
+            config,
+            registry,
+            batch_tracer,
+            summary,
+            deliver,
+            jobs=jobs,
+            fail_fast=fail_fast,
+        )
         return summary
     runner = BatchRunner(binary, config, registry, batch_tracer)
     flusher = ResultFlusher(batch_tracer, summary, deliver)

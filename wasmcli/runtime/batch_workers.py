@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wasmcli.config import RunConfig
-from wasmcli.errors import ErrorKind, Terminated
+from wasmcli.errors import ErrorKind, Terminated, raise_terminated
 from wasmcli.runtime.batch import (
     BatchResult,
     BatchRunner,
@@ -73,7 +74,7 @@ def run_in_workers(
     jobs: int,
     fail_fast: bool,
 ) -> None:
-    ctx: Any = multiprocessing.get_context("fork")
+    ctx: Any = multiprocessing.get_context("spawn")
     first_failure = ctx.Value("q", _NONE_FAILED)  # the lowest failed index, with --fail-fast
     workers = [
         _start(ctx, binary, config, registry, tracer, first_failure if fail_fast else None)
@@ -111,7 +112,7 @@ class _Pool:
         self.order: deque[_Chunk] = deque()  # every chunk sent, in input order
         self.exhausted = False
         self.chunk_size = 1
-        self.seconds_per_input: float | None = None
+        self.stopping = False
 
     def run(self) -> None:
         while True:
@@ -170,7 +171,10 @@ class _Pool:
         worker.stopped = True
         worker.process.join(1)
         for chunk in worker.chunks:
-            chunk.results = [_died(item, worker.process.exitcode) for item in chunk.items]
+            if self.stopping:  # killed while the batch stops: not known to have run
+                chunk.results = []
+            else:
+                chunk.results = [_died(item, worker.process.exitcode) for item in chunk.items]
         worker.chunks.clear()
 
     def _learn_speed(self, results: list[BatchResult]) -> None:
@@ -178,7 +182,6 @@ class _Pool:
         if not ran:
             return
         seconds = sum(ran) / len(ran) / 1000
-        self.seconds_per_input = seconds
         self.chunk_size = max(1, min(MAX_CHUNK, int(CHUNK_TARGET_S / max(seconds, 1e-6))))
 
     def _deliver_ready(self) -> None:
@@ -198,6 +201,7 @@ class _Pool:
 
     def stop(self, signum: int) -> None:
         """Pass the signal on, then collect what every worker finished."""
+        self.stopping = True
         for worker in self.workers:
             if worker.process.is_alive():
                 try:
@@ -278,7 +282,9 @@ def _start(
     process = ctx.Process(
         target=_worker_main,
         args=(child_end, binary, config, registry.home, settings, first_failure),
-        daemon=True,
+        # Not a daemon: a worker on wasmer keeps a child of its own. A worker ends when
+        # told to, or when the parent is gone (its pipe closes).
+        daemon=False,
     )
     process.start()
     child_end.close()
@@ -293,6 +299,11 @@ def _worker_main(
     settings: tuple[bool, int, bool, str],
     first_failure: Any,
 ) -> None:
+    # A fresh interpreter: SIGTERM and SIGHUP stop the run under way as in the parent
+    # (its trace kept), and so does SIGINT (Python's default).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, raise_terminated)
     try:
         _serve(conn, binary, config, home, settings, first_failure)
     finally:
