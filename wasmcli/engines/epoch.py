@@ -19,12 +19,15 @@ reports `interrupted` or `terminated`; the runtime re-raises it once the trace i
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # CPython's C half of `signal`
 import ctypes
+import itertools
 import math
 import signal
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from wasmcli.errors import raise_terminated
@@ -110,18 +113,20 @@ class DeferredSignals:
             self.run.stopped_by = signum
 
     def __enter__(self) -> DeferredSignals:
+        # The C module's calls: `signal.getsignal` tries to turn every handler into an
+        # enum member and fails for functions, which cost more than a small plugin's run.
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
-                handler = signal.getsignal(signum)
+                handler = _signal.getsignal(signum)
                 if _stops_runs(signum, handler):
                     self._saved[signum] = handler
-                    signal.signal(signum, self._record)
+                    _signal.signal(signum, self._record)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         saved, self._saved = self._saved, {}
         for signum, handler in saved.items():
-            signal.signal(signum, handler)
+            _signal.signal(signum, handler)
 
 
 def _stops_runs(signum: int, handler: Any) -> bool:
@@ -141,7 +146,24 @@ def install_callback(store: Any, run: Run) -> Any:
 
     wasmtime's C API has `wasmtime_store_epoch_deadline_callback`; wasmtime-py binds it
     (in `_bindings`) without wrapping it, so the callback type comes from the binding.
+    One callback serves every store (making a C callback per run costs more than a small
+    plugin's run): the store's data pointer is the key of its run in `_RUNS`, and the
+    finalizer forgets the run when wasmtime drops the store.
     """
+    binding, callback, finalizer = _callbacks()
+    key = next(_KEYS)
+    _RUNS[key] = run
+    binding(store.ptr(), callback, key, finalizer)
+    store.set_epoch_deadline(run.ticks_to_next_check())
+    return callback
+
+
+_RUNS: dict[int, Run] = {}
+_KEYS = itertools.count(1)
+
+
+@lru_cache(maxsize=1)
+def _callbacks() -> tuple[Any, Any, Any]:
     from wasmtime import _bindings, _ffi
 
     binding = _bindings._wasmtime_store_epoch_deadline_callback
@@ -152,15 +174,15 @@ def install_callback(store: Any, run: Run) -> Any:
         error: Any = _ffi.wasmtime_error_new(STOP_MESSAGE)
         return ctypes.cast(error, ctypes.c_void_p).value or 0
 
-    def on_deadline(_context: Any, _data: Any, delta: Any, kind: Any) -> int:
-        if run.should_stop():
+    def on_deadline(_context: Any, data: Any, delta: Any, kind: Any) -> int:
+        run = _RUNS.get(data or 0)
+        if run is None or run.should_stop():
             return stop()
         delta[0] = run.ticks_to_next_check()
         kind[0] = _CONTINUE
         return 0
 
-    callback = callback_type(on_deadline)
-    no_finalizer: Any = ctypes.cast(0, finalizer_type)
-    binding(store.ptr(), callback, None, no_finalizer)
-    store.set_epoch_deadline(run.ticks_to_next_check())
-    return callback
+    def forget(data: Any) -> None:
+        _RUNS.pop(data or 0, None)
+
+    return binding, callback_type(on_deadline), finalizer_type(forget)

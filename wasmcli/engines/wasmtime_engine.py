@@ -8,12 +8,20 @@ maxima (engines.base.limited, the same as wasmer), with store limits as a second
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi
+from wasmtime._func import enter_wasm
 
 from wasmcli.engines import base, faults
 from wasmcli.engines.base import (
@@ -151,19 +159,14 @@ class WasmtimeInstance(PluginInstance):
         # Compiled code keeps its fuel count in a register and writes it back at calls
         # and returns; after a trap or an interrupt the store's count is stale.
         self._fuel_unknown = False
-        check_imports(
-            [(imp.module, imp.name or "", _signature(imp.type)) for imp in native.imports]
-        )
-        log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
-        imports: list[Any] = []
-        for _ in native.imports:  # check_imports allowed only host.log
-            imports.append(wasmtime.Func(self.store, log_type, self._log, access_caller=True))
+        prepared = _prepare(native)  # its imports checked once per module
+        self._i32_exports = prepared.i32_exports
         self._run: Run | None = _ticker().attach(limits.timeout_ms)
         self._signals = DeferredSignals(self._run)
         self._callback = install_callback(self.store, self._run)
         try:
-            with self._signals:
-                self.instance = wasmtime.Instance(self.store, native, imports)
+            with self._signals, _running(self):
+                self.instance = prepared.instance_pre.instantiate(self.store)
             self._raise_if_signalled()
         except WasmcliError as error:  # from host.log in the start function
             self.close()
@@ -180,7 +183,7 @@ class WasmtimeInstance(PluginInstance):
 
     # -- host.log -------------------------------------------------------------------
 
-    def _log(self, caller: wasmtime.Caller, ptr: int, length: int) -> None:
+    def log(self, caller: wasmtime.Caller, ptr: int, length: int) -> None:
         # The export lookup is the slowest part of a host call; do it once (a start
         # function can log before the instance, and so self._memory, exists).
         memory = self._memory if self._memory is not None else caller.get("memory")
@@ -235,9 +238,13 @@ class WasmtimeInstance(PluginInstance):
             raise stopped_by_signal(run.stopped_by)
         if run is None or run.expired():
             raise faults.timed_out()
+        shape = self._i32_exports.get(name)
         try:
-            with self._signals:
-                result = func(self.store, *args)
+            with self._signals, _running(self):
+                if shape is not None and shape[0] == len(args):
+                    result = _call_i32(self.store, func, args, shape[1])
+                else:
+                    result = func(self.store, *args)
         except wasmtime.Trap as trap:
             raise self._trap_error(trap) from None
         except wasmtime.WasmtimeError as exc:
@@ -336,6 +343,94 @@ class WasmtimeInstance(PluginInstance):
         return clip_backtrace(
             [f"{demangle(f['name'])} @ 0x{int(f['offset'], 16) - shift:x}" for f in frames]
         )
+
+
+# The instance whose wasm code runs on this thread: host.log is defined once per module
+# (in its linker) and hands each call to that instance. A thread runs one plugin call at
+# a time, and host.log never calls back into wasm.
+_ON_THREAD = threading.local()
+
+
+@contextmanager
+def _running(instance: WasmtimeInstance) -> Iterator[None]:
+    previous = getattr(_ON_THREAD, "instance", None)
+    _ON_THREAD.instance = instance
+    try:
+        yield
+    finally:
+        _ON_THREAD.instance = previous
+
+
+def _host_log(caller: wasmtime.Caller, ptr: int, length: int) -> None:
+    _ON_THREAD.instance.log(caller, ptr, length)
+
+
+_LOG_TYPE = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    instance_pre: wasmtime.InstancePre  # linked to host.log, ready for any store
+    # Exported functions of i32 parameters and at most one i32 result: their parameter
+    # and result counts, for `_call_i32`.
+    i32_exports: dict[str, tuple[int, int]]
+
+
+_PREPARED: OrderedDict[wasmtime.Module, _Prepared] = OrderedDict()
+
+
+def _prepare(module: wasmtime.Module) -> _Prepared:
+    """What every instance of a module shares, worked out once per module rather than
+    once per run (a batch runs it often): its imports checked and linked, its exports'
+    shapes read."""
+    prepared = _PREPARED.get(module)
+    if prepared is not None:
+        return prepared
+    check_imports([(imp.module, imp.name or "", _signature(imp.type)) for imp in module.imports])
+    linker = wasmtime.Linker(_engine())
+    linker.define_func("host", "log", _LOG_TYPE, _host_log, access_caller=True)
+    shapes = {}
+    for export in module.exports:
+        signature = _signature(export.type)
+        if signature is not None and set(signature.params) <= {"i32"}:
+            if signature.results in ((), ("i32",)):
+                shapes[export.name] = (len(signature.params), len(signature.results))
+    prepared = _Prepared(linker.instantiate_pre(module), shapes)
+    _PREPARED[module] = prepared
+    while len(_PREPARED) > 8:
+        _PREPARED.popitem(last=False)
+    return prepared
+
+
+atexit.register(_PREPARED.clear)  # freed while the bindings still exist
+
+
+def _call_i32(
+    store: wasmtime.Store, func: wasmtime.Func, args: tuple[int, ...], results: int
+) -> int | None:
+    """Call an export whose parameters are all i32 and whose result is one i32 or none
+    (the ABI's `process` and `alloc`).
+
+    `Func.__call__` builds the function's type and converts every value through it on
+    each call, which costs more than a small plugin's whole run; the export's shape is
+    read once per module (`_Prepared.i32_exports`), so the values go straight to the
+    C API here.
+    """
+    params = (_ffi.wasmtime_val_t * len(args))()
+    for slot, value in zip(params, args, strict=True):
+        slot.kind = _I32
+        slot.of.i32 = ((value + 2**31) % 2**32) - 2**31  # as the signed i32 it is
+    out = (_ffi.wasmtime_val_t * results)()
+    with enter_wasm(store) as trap:
+        error = _ffi.wasmtime_func_call(
+            store._context(), ctypes.byref(func._func), params, len(args), out, results, trap
+        )
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+    return int(out[0].of.i32) if results else None
+
+
+_I32 = _ffi.WASMTIME_I32.value
 
 
 def _signature(ty: object) -> FuncType | None:

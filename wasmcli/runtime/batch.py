@@ -160,7 +160,7 @@ class BatchRunner:
         self.binary = binary
         self.config = config
         self.tracer = tracer
-        self.executor = Executor(registry, tracer=tracer, keep_worker=True)
+        self.executor = Executor(registry, tracer=tracer, reuse=True)
 
     def run(self, item: BatchInput) -> BatchResult:
         if item.problem is not None:
@@ -199,7 +199,9 @@ class ResultFlusher:
             kept = self.tracer.flush()  # a signal here leaves everything pending
         except Exception as exc:  # noqa: BLE001 - the results matter more than the traces
             message = exc.message if isinstance(exc, WasmcliError) else f"{exc}"
-            self.summary.warnings.append(f"traces could not be saved: {message}")
+            warning = f"traces could not be saved: {message}"
+            if warning not in self.summary.warnings:
+                self.summary.warnings.append(warning)
             self.tracer.pending.clear()
             kept = set()
         results, self.pending = self.pending, []

@@ -91,14 +91,14 @@ class Executor:
         registry: Registry | None = None,
         tracer: Tracer | None = None,
         *,
-        keep_worker: bool = False,
+        reuse: bool = False,
     ) -> None:
-        """`keep_worker`: an engine that runs plugins in a child process (wasmer) keeps
-        one child for every run of this executor instead of one per run (a batch);
-        `close()` ends it."""
+        """`reuse` (a batch): runs share what does not depend on the input: the compiled
+        module stays in memory, and an engine that runs plugins in a child process
+        (wasmer) keeps one child for them all. `close()` ends that child."""
         self.registry = registry if registry is not None else Registry()
         self._tracer = tracer
-        self._keep_worker = keep_worker
+        self._reuse = reuse
         self._worker: IsolatedWorker | None = None
 
     def close(self) -> None:
@@ -179,6 +179,7 @@ class Executor:
                 ),
                 max_output=config.max_output,
                 cache_home=str(self.registry.home),
+                keep_module=self._reuse,
             )
             outcome = self._run(engine, request, sink)
         except WasmcliError as exc:
@@ -223,7 +224,7 @@ class Executor:
             from wasmcli.engines.isolation import IsolatedWorker, run_isolated
 
             run: Callable[..., SessionOutcome] = run_isolated
-            if self._keep_worker:
+            if self._reuse:
                 if self._worker is None:
                     self._worker = IsolatedWorker()
                 run = self._worker.run

@@ -46,6 +46,7 @@ class SessionRequest:
     limits: EngineLimits
     max_output: int
     cache_home: str | None  # wasmcli home for compiled artifacts; None: no cache
+    keep_module: bool = False  # keep the compiled module in memory for the next runs
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class _Session:
             else None
         )
         started = time.perf_counter()
-        module = self.engine.load(request.wasm, self.limits, cache)
+        module = self.engine.load(request.wasm, self.limits, cache, keep=request.keep_module)
         self.sink.event(
             Ev.LOAD_COMPLETE,
             "Module loaded from cache" if module.from_cache else "Module compiled",

@@ -63,6 +63,8 @@ class Tracer:
         beyond max_trace_bytes); whether this trace is kept."""
         if not self.enabled:
             return False
+        if self.store is not None:
+            return self.store.save(trace, self.max_traces, self.max_trace_bytes)
         return trace.trace_id in self.keep([trace])
 
     def keep(self, traces: Sequence[ExecutionTrace]) -> set[str]:
