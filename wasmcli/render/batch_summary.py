@@ -36,7 +36,7 @@ def _ending(summary: BatchSummary) -> str:
     where = ""
     if first is not None:
         ident = first.data.get("id")
-        where = f": first failure at index {first.index}" + (
+        where = f"first failure at index {first.index}" + (
             f" (id {json.dumps(ident, ensure_ascii=False)})" if ident is not None else ""
         )
     if summary.stopped_by is not None:
@@ -44,8 +44,8 @@ def _ending(summary: BatchSummary) -> str:
 
         return f"stopped by {signal_name(summary.stopped_by)}; exit {summary.exit_code}"
     if summary.failed_fast:
-        return f"stopped at the first failure{where}; exit {summary.exit_code}"
-    return f"exit {summary.exit_code}{where}"
+        return f"stopped at the {where}; exit {summary.exit_code}"
+    return f"exit {summary.exit_code}" + (f": {where}" if where else "")
 
 
 def _ms(ms: float) -> str:
