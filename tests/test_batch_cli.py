@@ -231,7 +231,10 @@ def test_retention_keeps_the_newest_and_results_never_cite_a_dropped_trace(
     # Results go out in groups: a trace dropped in its own group is cited by none.
     dropped = cited.count(None)
     assert dropped > 0
-    assert f"{dropped} of the batch's traces were not kept" in done.stderr
+    assert (
+        f"retention dropped 37 of the batch's 40 traces (WASMCLI_MAX_TRACES keeps the newest"
+        f" 3); {dropped} results have trace_id null" in done.stderr
+    )
 
 
 def test_traces_that_cannot_be_saved_are_cited_by_none(
@@ -291,3 +294,24 @@ def test_a_missing_batch_file_or_plugin_is_one_line(any_engine_cli: Cli, tmp_pat
     done = any_engine_cli("run", "missing.wasm", "--batch", "-", input=b"{}\n")
     assert done.exit_code == 3 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal(any_engine_cli: Cli, tmp_path: Path) -> None:
+    from .terminal import run_in_terminal
+
+    # 100 results fit the pipe buffer: the helper reads stdout once the run is over.
+    path = batch_file(tmp_path, [{"input": str(i)} for i in range(100)])
+    shown = run_in_terminal(
+        "run",
+        HELLO,
+        "--batch",
+        path,
+        stdout_to_pipe=True,
+        env={"WASMCLI_HOME": str(tmp_path / "home"), "WASMCLI_ENGINE": "wasmtime"},
+    )
+    assert shown.exit_code == 0
+    assert [json.loads(line)["index"] for line in shown.stdout.splitlines()] == list(range(100))
+    assert "100/100" in shown.text  # the bar, on stderr (the terminal)
+    assert shown.lines[-1].startswith("batch ") and "100 inputs: 100 ok" in shown.lines[-1]
+    piped = any_engine_cli("run", HELLO, "--batch", path)  # stderr is not a terminal
+    assert piped.stderr.count("\n") == 1 and piped.stderr.startswith("batch ")

@@ -30,6 +30,7 @@ from wasmcli.runtime.batch_input import BatchInput
 from wasmcli.runtime.executor import Executor
 from wasmcli.runtime.result import RunResult
 from wasmcli.store.registry import Registry, ResolvedBinary
+from wasmcli.store.traces import TraceFilter
 from wasmcli.tracing.tracer import BatchTracer, Tracer
 
 # Traces are written, and results handed on, every FLUSH_EVERY results or FLUSH_AFTER_S
@@ -101,7 +102,9 @@ class BatchSummary:
     first_failure: BatchResult | None = None  # in input order
     stopped_by: int | None = None  # the signal that stopped the batch
     failed_fast: bool = False  # --fail-fast stopped it at first_failure
+    traces_recorded: int = 0  # runs that recorded a trace
     traces_not_kept: int = 0  # results whose trace retention dropped (trace_id null)
+    traces_kept: int | None = None  # the batch's traces still stored at its end
     warnings: list[str] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
@@ -207,6 +210,7 @@ class ResultFlusher:
         results, self.pending = self.pending, []
         for result in results:
             trace_id = result.data.get("trace_id")
+            self.summary.traces_recorded += trace_id is not None
             if trace_id is not None and trace_id not in kept:
                 result.data["trace_id"] = None  # never cite a trace that was not kept
                 if self.tracer.enabled:
@@ -277,7 +281,17 @@ def run_batch(
     finally:
         runner.close()
         flusher.flush()
+    count_kept(summary, batch_tracer)
     return summary
+
+
+def count_kept(summary: BatchSummary, tracer: BatchTracer) -> None:
+    """How many of the batch's traces retention left in the store."""
+    if tracer.enabled and tracer.store is not None and summary.traces_recorded:
+        try:
+            summary.traces_kept = tracer.store.count(TraceFilter(batch_id=tracer.batch_id))
+        except Exception:  # noqa: BLE001 - only the closing warning needs it
+            summary.traces_kept = None
 
 
 def signal_of(stop: KeyboardInterrupt | Terminated) -> int:

@@ -149,13 +149,14 @@ class _Pool:
 
     def _receive(self, worker: _Worker) -> None:
         try:
-            results, traces, stopped_by, not_kept, warnings = worker.conn.recv()
+            results, traces, stopped_by, counts, warnings = worker.conn.recv()
         except (EOFError, OSError):
             self._lost(worker)
             return
         chunk = worker.chunks.popleft()
         chunk.results = results
-        self.summary.traces_not_kept += not_kept
+        self.summary.traces_recorded += counts[0]
+        self.summary.traces_not_kept += counts[1]
         self.summary.warnings.extend(w for w in warnings if w not in self.summary.warnings)
         if traces:  # a tracer without a store: the worker's traces are kept here
             self.tracer.keep(traces)
@@ -331,7 +332,7 @@ def _serve(
                 return
             except (KeyboardInterrupt, Terminated) as stop:
                 ignore_stop_signals()
-                conn.send(([], [], signal_of(stop), 0, []))
+                conn.send(([], [], signal_of(stop), (0, 0), []))
                 return
             if chunk is None:
                 return
@@ -369,5 +370,6 @@ def _run_chunk(
     flusher = ResultFlusher(tracer, summary, flushed.extend)
     flusher.pending = results
     flusher.flush()
-    conn.send((flushed, traces, stopped_by, summary.traces_not_kept, summary.warnings))
+    counts = (summary.traces_recorded, summary.traces_not_kept)
+    conn.send((flushed, traces, stopped_by, counts, summary.warnings))
     return stopped_by is None

@@ -293,8 +293,12 @@ class TraceStore:
         return rows[0] if rows else None
 
 
+# One encoder for every trace: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _events_json(trace: ExecutionTrace) -> str:
-    return json.dumps([event.to_dict() for event in trace.events], ensure_ascii=False)
+    return _encode([event.to_dict() for event in trace.events])
 
 
 def stored_size(events_json: str, error_message: str | None) -> int:

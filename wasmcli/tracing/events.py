@@ -67,7 +67,9 @@ class TraceEvent:
     def to_dict(self) -> dict[str, Any]:
         return {
             "timestamp": self.timestamp,
-            "event_type": self.event_type.value,
+            # `_value_` rather than `.value`: the same string without the enum's property
+            # lookup (a trace serializes every event of every run).
+            "event_type": self.event_type._value_,
             "binary_id": self.binary_id,
             "message": self.message,
             "metadata": self.metadata,
