@@ -61,14 +61,25 @@ def run_batch_command(
 
     if not quiet or summary.exit_code != 0:
         sys.stderr.write(batch_summary_line(summary) + "\n")
-    if summary.traces_not_kept:
+    kept = summary.traces_kept
+    if kept is not None and kept < summary.traces_recorded:
+        dropped = summary.traces_recorded - kept
         print_warning(
-            f"{summary.traces_not_kept:,} of the batch's traces were not kept (retention keeps "
-            "the newest WASMCLI_MAX_TRACES); their results have trace_id null"
+            f"retention dropped {dropped:,} of the batch's {summary.traces_recorded:,} traces "
+            f"(WASMCLI_MAX_TRACES keeps the newest {tracer_limit(tracer)}); "
+            f"{summary.traces_not_kept:,} results have trace_id null"
         )
     for warning in summary.warnings:
         print_warning(warning)
     raise typer.Exit(summary.exit_code)
+
+
+def tracer_limit(tracer: Tracer | None) -> str:
+    if tracer is not None:
+        return f"{tracer.max_traces:,}"
+    from wasmcli.config import max_traces_from_env
+
+    return f"{max_traces_from_env():,}"
 
 
 def _open_lines(batch_file: str) -> tuple[Iterable[bytes], int | None]:

@@ -72,4 +72,7 @@ def batch_progress() -> Progress:
         TimeElapsedColumn(),
         console=diag_console(),
         transient=True,
+        # Results go to stdout untouched (a file, a pipe): never drawn by the console.
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
