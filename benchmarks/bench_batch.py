@@ -1,12 +1,15 @@
-"""Batch throughput and what tracing costs (issue 10's batch targets).
+"""Batch throughput and what tracing costs (`make bench`, after bench_cli.py).
 
     python benchmarks/bench_batch.py [--inputs N] [--rounds R] [--engines wasmtime,wasmer]
+                                     [--wasmer-bin DIR] [--write BENCHMARKS.md]
 
 Every figure comes from `wasmcli run ... --batch` started as a new process in a fresh
 temporary home, so it includes start-up, the one compile and writing the traces. Each
 figure is the median of R rounds; CPU time (user + system of the process and its
 workers) is shown beside wall-clock time because it moves less when neighbours share the
-machine. Prints a Markdown table for BENCHMARKS.md, with the machine, date and load.
+machine. wasmer needs Python 3.10: `--wasmer-bin` names the bin folder of a 3.10
+virtualenv whose `wasmcli` runs the wasmer rows (`make bench` passes .venv310/bin).
+`--write FILE` replaces the table between the `bench:batch` markers in FILE.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WASMCLI = str(BIN / "wasmcli")
+START_MARK, END_MARK = "<!-- bench:batch start -->", "<!-- bench:batch end -->"
 HELLO = str(ROOT / "sample_plugins" / "hello.wasm")
 WORD_FREQ = str(ROOT / "sample_plugins" / "word_freq.wasm")
 
@@ -67,7 +71,7 @@ def batch_file(folder: Path, count: int, text: str = "world") -> Path:
 def timed_batch(
     env: dict[str, str], path: Path, rounds: int, *extra: str, plugin: str = HELLO
 ) -> Timing:
-    argv = [WASMCLI, "run", plugin, "--batch", str(path), "--quiet", *extra]
+    argv = [env["BENCH_WASMCLI"], "run", plugin, "--batch", str(path), "--quiet", *extra]
     run_process(argv, env)  # warm: the artifact cache and the page cache
     return median([run_process(argv, env) for _ in range(rounds)])
 
@@ -77,10 +81,13 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--engines", default="wasmtime,wasmer")
+    parser.add_argument("--wasmer-bin", type=Path, help="bin folder of a Python 3.10 venv")
+    parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
     args = parser.parse_args()
-    from wasmcli.engines import available_engines
-
-    engines = [e for e in args.engines.split(",") if e in available_engines()]
+    programs = {"wasmtime": WASMCLI, "wasmer": WASMCLI}
+    if args.wasmer_bin is not None:
+        programs["wasmer"] = str(args.wasmer_bin / "wasmcli")
+    engines = [e for e in args.engines.split(",") if _works(programs[e], e)]
     rows: list[tuple[str, str, str]] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
@@ -94,15 +101,15 @@ def main() -> None:
         many = batch_file(tmp, args.inputs)
         fifty = batch_file(tmp, 50)
         for engine in engines:
-            engine_env = {**env, "WASMCLI_ENGINE": engine}
+            engine_env = {**env, "WASMCLI_ENGINE": engine, "BENCH_WASMCLI": programs[engine]}
             traced = timed_batch(engine_env, many, args.rounds)
             target = 5000 if engine == "wasmtime" else 1000
+            rate = args.inputs / traced.wall
             rows.append(
                 (
                     f"`run --batch` of {args.inputs:,} inputs to hello, traces stored, {engine}",
-                    f"{args.inputs / traced.wall:,.0f} runs/s wall "
-                    f"({args.inputs / traced.cpu:,.0f} per CPU second)",
-                    f"≥ {target:,} runs/s: {'met' if args.inputs / traced.wall >= target else 'missed'}",
+                    f"{rate:,.0f} runs/s wall ({args.inputs / traced.cpu:,.0f} per CPU second)",
+                    f"≥ {target:,} runs/s: {'met' if rate >= target else 'missed'}",
                 )
             )
             untraced = timed_batch(engine_env, many, args.rounds, "--no-trace")
@@ -137,7 +144,7 @@ def main() -> None:
         words_path.write_text(json.dumps({"input": words}) + "\n")
         word_freq: dict[str, Timing] = {}
         for engine in engines:
-            engine_env = {**env, "WASMCLI_ENGINE": engine}
+            engine_env = {**env, "WASMCLI_ENGINE": engine, "BENCH_WASMCLI": programs[engine]}
             traced = timed_batch(engine_env, words_path, args.rounds, plugin=WORD_FREQ)
             untraced = timed_batch(
                 engine_env, words_path, args.rounds, "--no-trace", plugin=WORD_FREQ
@@ -151,7 +158,43 @@ def main() -> None:
                     f"≤ 1%: {'met' if cost <= 0.01 else 'missed'}",
                 )
             )
-    print(render(rows, args, load_before, os.getloadavg()))
+        if {"wasmtime", "wasmer"} <= word_freq.keys():
+            ratio = word_freq["wasmer"].cpu / word_freq["wasmtime"].cpu
+            rows.append(
+                (
+                    "word_freq on 1.1 MB, metered wasmer vs wasmtime (CPU, whole process)",
+                    f"{ratio:.2f}x ({word_freq['wasmer'].cpu * 1000:,.0f} ms vs "
+                    f"{word_freq['wasmtime'].cpu * 1000:,.0f} ms)",
+                    f"≤ 2x: {'met' if ratio <= 2 else 'missed'}",
+                )
+            )
+    table = render(rows, args, load_before, os.getloadavg())
+    print(table)
+    if args.write:
+        write_section(args.write, table + "\n")
+        print(f"written into {args.write}", file=sys.stderr)
+
+
+def _works(program: str, engine: str) -> bool:
+    """Whether `program` exists and can run `engine` (wasmer needs Python 3.10)."""
+    if not Path(program).exists():
+        return False
+    probe = subprocess.run(
+        [program, "run", HELLO, "--engine", engine, "--input", "x", "--no-trace", "-q"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def write_section(path: Path, table: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    section = f"{START_MARK}\n{table}{END_MARK}"
+    if START_MARK in text and END_MARK in text:
+        before, rest = text.split(START_MARK, 1)
+        text = before + section + rest.split(END_MARK, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
 
 
 def render(
@@ -165,8 +208,8 @@ def render(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {stamp}; load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after.",
-        f"Command: `{Path(sys.executable).name} benchmarks/bench_batch.py --inputs "
-        f"{args.inputs} --rounds {args.rounds}` (medians of {args.rounds} rounds).",
+        f"Command: `python benchmarks/bench_batch.py {' '.join(sys.argv[1:])}` "
+        f"(medians of {args.rounds} rounds; wasmer rows on Python 3.10).",
         "",
         "| what | figure | target |",
         "|---|---|---|",
