@@ -244,9 +244,9 @@ def run(
         typer.Option(
             "--batch",
             metavar="FILE",
-            help="Run every line of FILE ('-': stdin) as one input: JSON lines "
-            '{"id", "input", "input_b64", "env", "seed", "timestamp"}; '
-            "prints one JSON result per input, in order.",
+            help="Run every line of FILE ('-': stdin) as one input: a JSON object with "
+            "id, input, input_b64, env, seed, timestamp (all optional); prints one JSON "
+            "result per input, in order.",
         ),
     ] = None,
     batch_lines: Annotated[
