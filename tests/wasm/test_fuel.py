@@ -12,6 +12,7 @@ import pytest
 import wasmtime
 
 from wasmcli.wasm import (
+    FUEL_EXHAUSTED,
     FUEL_EXPORT,
     START_EXPORT,
     WasmFormatError,
@@ -366,21 +367,80 @@ def test_fuel_global_is_appended_exported_and_starts_at_zero() -> None:
     assert str(counter.type(store).content) == "i64" and counter.type(store).mutable
 
 
-def test_infinite_loop_runs_out_of_fuel_and_leaves_the_global_negative() -> None:
+def test_infinite_loop_runs_out_of_fuel_and_says_so_in_the_global() -> None:
     outcome = run_metered(instrument_fuel(wat(INFINITE)), "f", fuel=1000)
     assert outcome.trap is not None
     assert outcome.trap.trap_code == wasmtime.TrapCode.UNREACHABLE
-    assert outcome.remaining < 0
+    assert outcome.remaining == FUEL_EXHAUSTED
 
 
-def test_exact_fuel_completes_at_zero_and_one_less_traps() -> None:
+def test_exact_fuel_completes_at_zero() -> None:
     instrumented = instrument_fuel(wat(LOOP))
     needed = run_metered(instrumented, "f", (5,)).fuel
     assert needed == run_native(wat(LOOP), "f", (5,)).fuel == 41
     exact = run_metered(instrumented, "f", (5,), fuel=needed)
     assert exact.trap is None and exact.remaining == 0
-    short = run_metered(instrumented, "f", (5,), fuel=needed - 1)
-    assert short.trap is not None and short.remaining < 0
+
+
+# Where a run stops for want of fuel depends on where the count is checked; these modules
+# put a check (function entry, loop header, bulk charge, call) at every kind of place.
+AT_THE_LIMIT = {
+    "straight": ('(module (func (export "f") (param i32) (result i32) (i32.add (i32.add '
+                 "(i32.const 1) (i32.const 2)) (i32.const 3))))", (0,), 12),
+    "loop": (LOOP, (5,), 45),
+    "call": ('(module (func $g (result i32) (i32.const 5)) (func (export "f") (param i32) '
+             "(result i32) (i32.add (i32.add (call $g) (i32.const 1)) (i32.const 1))))", (0,), 12),
+    "fill": ('(module (memory 1) (func (export "f") (param i32) (result i32) (memory.fill '
+             "(i32.const 0) (i32.const 0) (local.get 0)) (i32.const 7)))", (1000,), 1012),
+    "grow": ('(module (memory 1 100) (func (export "f") (param i32) (result i32) '
+             "(drop (memory.grow (local.get 0))) (i32.const 7)))", (10,), 20),
+    "nested loops": ('(module (func (export "f") (param $n i32) (local $i i32) (local $j i32) '
+                     "(loop $a (local.set $j (i32.const 0)) (loop $b (local.set $j (i32.add "
+                     "(local.get $j) (i32.const 1))) (br_if $b (i32.lt_u (local.get $j) "
+                     "(i32.const 3)))) (local.set $i (i32.add (local.get $i) (i32.const 1))) "
+                     "(br_if $a (i32.lt_u (local.get $i) (local.get $n))))))", (3,), 90),
+    "constant fill": ('(module (memory 1) (func (export "f") (param i32) (result i32) '
+                      "(memory.fill (i32.const 0) (i32.const 0) (i32.const 300)) (i32.const 7)))",
+                      (0,), 310),
+    "copy then loop": ('(module (memory 1) (func (export "f") (param $n i32) (result i32) '
+                       "(memory.copy (i32.const 0) (i32.const 100) (local.get $n)) "
+                       "(loop $l (local.set $n (i32.sub (local.get $n) (i32.const 100))) "
+                       "(br_if $l (i32.gt_s (local.get $n) (i32.const 0)))) (i32.const 1)))",
+                       (250,), 280),
+    "call_indirect": ('(module (type $t (func (result i32))) (table 1 funcref) (elem (i32.const 0) '
+                      '$g) (func $g (result i32) (loop $l) (i32.const 5)) (func (export "f") '
+                      "(param i32) (result i32) (i32.add (call_indirect (type $t) (local.get 0))"
+                      " (i32.const 1))))", (0,), 12),
+    "host call": ('(module (import "host" "h" (func $h)) (func (export "f") (param i32) '
+                  "(result i32) (call $h) (call $h) (i32.const 3)))", (0,), 10),
+    "tail call": ('(module (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))'
+                  ' (func (export "f") (param i32) (result i32) (return_call $g (i32.const 2))))',
+                  (0,), 10),
+    "return from a loop": ('(module (func (export "f") (param $n i32) (result i32) (loop $l '
+                           "(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if 1 "
+                           "(i32.eqz (local.get $n)) (local.get $n)) (br $l)) (i32.const 9)))",
+                           (4,), 40),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AT_THE_LIMIT))
+def test_every_fuel_limit_stops_or_completes_as_on_wasmtime(name: str) -> None:
+    """Fuel from 0 up: the metered module traps for want of fuel exactly when wasmtime
+    does, and a run that completes reports what wasmtime reports (an overdraw between
+    checks counts the whole limit, as wasmtime's get_fuel() reads 0)."""
+    text, args, most = AT_THE_LIMIT[name]
+    wasm = wat(text)
+    instrumented = instrument_fuel(wasm)
+    for fuel in range(most + 1):
+        native = run_native(wasm, "f", args, fuel=fuel)
+        metered = run_metered(instrumented, "f", args, fuel=fuel)
+        assert (native.trap is None) == (metered.trap is None), (name, fuel)
+        if native.trap is None:
+            assert metered.result == native.result, (name, fuel)
+            assert min(metered.fuel, fuel) == native.fuel, (name, fuel)
+        else:
+            assert native.trap.trap_code == wasmtime.TrapCode.OUT_OF_FUEL, (name, fuel)
+            assert metered.remaining == FUEL_EXHAUSTED, (name, fuel)
 
 
 def test_plugin_trap_leaves_the_global_non_negative() -> None:
@@ -407,13 +467,12 @@ def test_out_of_bounds_bulk_copy_is_a_plugin_trap_not_out_of_fuel() -> None:
 
 
 def test_wasmtime_checks_fuel_only_at_function_entries_and_loop_headers() -> None:
-    """What wasmtime does at the limit, which the metered module deliberately does not copy.
+    """What wasmtime does at the limit, which the metered module copies (the test above).
 
     wasmtime adds costs lazily and checks them at function entry, loop headers and bulk
     operations, trapping when the remaining fuel there is <= 0. Between checks a run can
     overdraw: this loop needs 41 and completes with 40 (get_fuel() then reads 0), and
-    only traps with 33. The metered module traps whenever a block would take the fuel
-    below zero: it needs exactly 41.
+    only traps with 33.
     """
     wasm = wat(LOOP)
     assert run_native(wasm, "f", (5,), fuel=41).trap is None
@@ -421,11 +480,13 @@ def test_wasmtime_checks_fuel_only_at_function_entries_and_loop_headers() -> Non
     assert overdrawn.trap is None and overdrawn.remaining == 0
     assert run_native(wasm, "f", (5,), fuel=34).trap is None
     assert run_native(wasm, "f", (5,), fuel=33).trap is not None
-    # A function's entry check: with exactly the 1 unit an empty function costs, wasmtime
-    # traps (it wants remaining > 0 after the entry charge); the metered module completes.
+    metered = instrument_fuel(wasm)
+    assert run_metered(metered, "f", (5,), fuel=34).trap is None
+    assert run_metered(metered, "f", (5,), fuel=33).trap is not None
+    # A function's entry check: with exactly the 1 unit an empty function costs, both trap.
     empty = wat('(module (func (export "f")))')
     assert run_native(empty, "f", fuel=1).trap is not None
-    assert run_metered(instrument_fuel(empty), "f", fuel=1).remaining == 0
+    assert run_metered(instrument_fuel(empty), "f", fuel=1).trap is not None
 
 
 # -- the start function ------------------------------------------------------------------------

@@ -35,12 +35,20 @@ from wasmcli.engines.imports import check_imports
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import WasmcliError
-from wasmcli.wasm import FUEL_EXPORT, START_EXPORT, FuncType, WasmFormatError, instrument_fuel
+from wasmcli.wasm import (
+    FUEL_EXHAUSTED,
+    FUEL_EXPORT,
+    START_EXPORT,
+    FuncType,
+    WasmFormatError,
+    instrument_fuel,
+)
 
 # Bump when the instrumentation or the limits rewrite changes the code it emits: it is
 # part of the cache key. 2: the cap covers all memories and tables together. 3: the start
-# wrapper charges what wasmtime charges at instantiation.
-INSTRUMENTATION_VERSION = 3
+# wrapper charges what wasmtime charges at instantiation. 4: the count lives in a local and
+# is checked where wasmtime checks it (function entry, loop headers).
+INSTRUMENTATION_VERSION = 4
 _TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64", 5: "v128", 6: "externref", 7: "funcref"}
 _FRAME = re.compile(r"^\s*at (?P<name>.+?) \(<module>\[(?P<index>\d+)\]:(?P<offset>0x[0-9a-f]+)\)")
 
@@ -138,6 +146,7 @@ class WasmerInstance(PluginInstance):
         self.exports = self.instance.exports
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel
+        self._fuel_unknown = False
         memory = self._export("memory")
         self._memory = memory if isinstance(memory, wasmer.Memory) else None
         start = self._export(START_EXPORT)
@@ -211,11 +220,16 @@ class WasmerInstance(PluginInstance):
         except WasmcliError:
             raise  # from host.log: output cap, bad UTF-8, out-of-bounds range
         except Exception as exc:  # noqa: BLE001 - wasmer traps are RuntimeError
-            if int(self._fuel.value) < 0:
+            if int(self._fuel.value) == FUEL_EXHAUSTED:
                 raise faults.out_of_fuel(self.limits.fuel, _backtrace(exc)) from None
+            # The plugin's own trap: functions write their count back only at calls and
+            # returns (as wasmtime does), so the fuel of the trapping code is not known.
+            self._fuel_unknown = True
             raise faults.trapped(describe_trap(first_line(str(exc))), _backtrace(exc)) from None
 
-    def fuel_consumed(self) -> int:
+    def fuel_consumed(self) -> int | None:
+        if self._fuel_unknown:
+            return None
         return self.limits.fuel - max(int(self._fuel.value), 0)
 
 

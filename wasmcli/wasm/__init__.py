@@ -21,7 +21,7 @@ from .valtypes import FuncType
 
 if TYPE_CHECKING:
     from .features import SUPPORTED, UnsupportedProposal, check_supported, proposals_used
-    from .fuel import FUEL_EXPORT, START_EXPORT, instrument_fuel
+    from .fuel import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, instrument_fuel
 
 # The fuel instrumenter serves wasmer alone: it is imported on first use, so that a run on
 # wasmtime (and `wasmcli inspect`) does not pay for loading it.
@@ -32,6 +32,7 @@ _LAZY = {
     "UnsupportedProposal": ".features",
     "check_supported": ".features",
     "proposals_used": ".features",
+    "FUEL_EXHAUSTED": ".fuel",
     "FUEL_EXPORT": ".fuel",
     "START_EXPORT": ".fuel",
     "instrument_fuel": ".fuel",
@@ -51,6 +52,7 @@ __all__ = [
     "UnsupportedProposal",
     "check_supported",
     "proposals_used",
+    "FUEL_EXHAUSTED",
     "FUEL_EXPORT",
     "START_EXPORT",
     "Export",

@@ -2,18 +2,19 @@
 
 The instrumented module counts down an exported mutable i64 global, `__wasmcli_fuel`,
 holding the fuel that remains. The host stores the limit in it before a call and reads
-it afterwards: consumed = limit - remaining. Every basic block subtracts its cost on
-entry (see `metering.py`); a result below zero stores the negative value and executes
-`unreachable`, so after a trap `remaining < 0` means "out of fuel" and `remaining >= 0`
-means the plugin trapped on its own.
+it afterwards: consumed = limit - remaining, where a remaining below zero (an overdraw,
+as wasmtime allows between its checks) counts as zero. Each function keeps the count in
+a local while it runs and writes it back before calls and returns (see `metering.py`),
+so after a trap of the plugin's own the global is stale, as wasmtime's count is: the
+host reports that fuel as unknown. Running out of fuel stores FUEL_EXHAUSTED in the
+global and executes `unreachable`: after a trap, that value alone means "out of fuel".
 
-Costs reproduce wasmtime's `consume_fuel` for completed calls: 0 for nop, drop, block,
-loop, unreachable, return, else and end, 1 for every other operator, 1 per function
-entry, plus the run-time-sized charges of bulk memory and table instructions and grows.
-Where wasmtime and the instrumented module differ is only at the limit itself: wasmtime
-checks fuel at function entries, loop headers and bulk operations and traps when the
-remaining fuel there is <= 0, so it may overrun a little between checks; the
-instrumented module traps exactly when a block would take the remaining fuel below 0.
+Costs reproduce wasmtime's `consume_fuel`: 0 for nop, drop, block, loop, unreachable,
+return, else and end, 1 for every other operator, 1 per function entry, plus the
+run-time-sized charges of bulk memory and table instructions and grows; and so do the
+checks: on function entry, at loop headers and after run-time-sized charges, trapping
+when the remaining fuel there is <= 0. So a run completes, runs out of fuel or traps at
+the same point on both engines, and a completed run reports the same fuel.
 
 The start function. Instantiation would run it before the host could set the fuel, so
 the start section is removed and a new function, exported as `__wasmcli_start`, calls
@@ -30,11 +31,12 @@ from . import module as m
 from .errors import WasmFormatError
 from .info import ModuleInfo, parse
 from .leb128 import encode_u
-from .metering import MeterContext, meter_function
+from .metering import FUEL_EXHAUSTED, MeterContext, meter_function
 from .startup import startup_cost
 from .valtypes import FuncType
 
 FUEL_EXPORT = "__wasmcli_fuel"
+__all__ = ["FUEL_EXHAUSTED", "FUEL_EXPORT", "START_EXPORT", "instrument_fuel"]
 START_EXPORT = "__wasmcli_start"
 
 _EXPORT_FUNC = 0x00

@@ -5,16 +5,32 @@ them: the output is the original bytes with charge sequences spliced in at recor
 positions, so immediates of every kind (SIMD constants, memargs, br_table vectors) are
 copied as slices.
 
+Where the count lives. As in wasmtime's own fuel, a function keeps its count in a local
+(F, which the compiler keeps in a register) and the module's fuel global G only holds it
+where another function, or the host, must see it: F is loaded from G on entry and after
+every call, and stored to G before every call and wherever the function can return (its
+final end, return, return_call*, and branches to the function's own label). Charging a
+block is then a subtraction in a register, not a load and a store of the global.
+
+Checks. F is checked exactly where wasmtime checks its count: on function entry (after
+the entry's own charge) and at every loop header (before the loop body's block), plus
+after each run-time-sized charge; a run traps as out of fuel when F <= 0 there. Between
+checks a run may overdraw, as on wasmtime, so a run completes, runs out of fuel, or
+traps on its own at the same point on both engines. The trap stores FUEL_EXHAUSTED in G
+first: that value, and nothing else, tells the host the run ran out of fuel (an overdraw
+saved before a call is negative too, but never that low).
+
 Block boundaries. A block is charged right after the instruction that starts it, for
 the cost of everything up to the next boundary:
-- function entry (plus 1: wasmtime charges every function entry);
+- function entry (plus 1: wasmtime charges every function entry; checked before the
+  first block's cost);
 - after loop, if, else, end (branch targets and joins);
+- after call, call_indirect and call_ref: the callee's entry check sees what the caller
+  ran up to and including the call, and no more (wasmtime flushes its count there);
 - after br, br_if, br_table, br_on_null, br_on_non_null, return, return_call*,
   unreachable; code after an unconditional one is dead until the enclosing else/end, and
   is neither charged nor instrumented, as in wasmtime.
-`block` does not start a new block (entering it is unconditional) and calls do not
-either: a callee either returns or the run traps, so for a completed run the total is the
-same, and one charge instead of two keeps the instrumented code small.
+`block` does not start a new block (entering it is unconditional).
 
 Run-time-sized costs (wasmtime 50 charges them by default, on top of the 1 for the
 instruction): memory.copy/fill/init and table.copy/fill/init charge their length n;
@@ -44,6 +60,18 @@ _I64 = b"\x7e"
 _TEE = 0  # before: save the length/delta operand
 _CHARGE_N = 1  # after: charge the saved length
 _CHARGE_GROW = 2  # after: charge the saved delta unless the result is -1
+_SAVE = 3  # before a call or an exit: F to G
+
+# What is spliced in at one position, in this order (the second field of an Insert).
+_LOAD = 0  # G to F: on entry and after a call
+_ENTRY = 1  # the entry's own charge, before its check
+_AFTER = 2  # _CHARGE_N, _CHARGE_GROW (and their check) after the instruction
+_CHECK = 3  # out of fuel when F <= 0: on entry, at loop headers, after bulk operations
+_CHARGE = 4  # the cost of the block that starts here
+_EVENT = 5  # _TEE, _SAVE: before an instruction
+
+# What G holds after the out-of-fuel trap: an overdraw is never this low.
+FUEL_EXHAUSTED = -(2**63)
 
 # The constant delta wasmtime charges even for a growth that fails (see module doc).
 _CONST_GROW_ALWAYS_CHARGED = 128
@@ -107,10 +135,10 @@ def meter_function(
             f"malformed LEB128 integer in {where} at byte {start + exc.pos:#x}"
         ) from None
 
-    # Extra locals: T (i64) always; X32/R32 (i32) for 32-bit dynamic costs; R64 (i64) for
-    # the result of a 64-bit grow.
-    new_groups = [b"\x01" + _I64]
-    added = 1
+    # Extra locals: F and T (i64) always (the count, a 64-bit operand); X32/R32 (i32) for
+    # 32-bit dynamic costs; R64 (i64) for the result of a 64-bit grow.
+    new_groups = [b"\x02" + _I64]
+    added = 2
     if need_i32:
         new_groups.append(b"\x02" + _I32)
         added += 2
@@ -126,48 +154,66 @@ def meter_function(
     inserts.sort()
     charge_prefix, charge_suffix = emit.charge_prefix, emit.charge_suffix
     for pos, order, _seq, value, is64 in inserts:
-        if order == 0:
-            parts += (body[last:pos], charge_prefix, encode_s(value), charge_suffix)
-        else:
-            parts += (body[last:pos], emit.event(value, is64))
+        parts.append(body[last:pos])
+        if order == _CHARGE or order == _ENTRY:
+            parts += (charge_prefix, encode_s(value), charge_suffix)
+        elif order == _LOAD:
+            parts.append(emit.load)
+        elif order == _CHECK:
+            parts.append(emit.check)
+        else:  # _AFTER, _EVENT
+            parts.append(emit.event(value, is64))
         last = pos
     parts.append(body[last:])
     return b"".join(parts)
 
 
 class _Emitter:
-    """The byte sequences spliced into one function, for its fuel global and temp locals."""
+    """The byte sequences spliced into one function: F is its count (see the module doc),
+    G the module's fuel global, the others temps of the run-time-sized charges."""
 
     def __init__(self, fuel_global: int, first_local: int, has_i32_temps: bool) -> None:
         g = encode_u(fuel_global)
-        t = encode_u(first_local)
+        f = encode_u(first_local)
         self.g = g
-        self.t = t
-        self.x32 = encode_u(first_local + 1)
-        self.r32 = encode_u(first_local + 2)
-        self.r64 = encode_u(first_local + (3 if has_i32_temps else 1))
-        # local.tee T; global.set G; local.get T; i64.const 0; i64.lt_s; if unreachable end
-        self.check = b"\x22" + t + b"\x24" + g + b"\x20" + t + b"\x42\x00\x53\x04\x40\x00\x0b"
-        # global.get G; i64.const <cost>; i64.sub; <check>
-        self.charge_prefix = b"\x23" + g + b"\x42"
-        self.charge_suffix = b"\x7d" + self.check
+        self.f = f
+        self.t = encode_u(first_local + 1)
+        self.x32 = encode_u(first_local + 2)
+        self.r32 = encode_u(first_local + 3)
+        self.r64 = encode_u(first_local + (4 if has_i32_temps else 2))
+        # i64.const FUEL_EXHAUSTED; global.set G; unreachable
+        exhausted = b"\x42" + encode_s(FUEL_EXHAUSTED) + b"\x24" + g + b"\x00"
+        # i64.const 1; i64.lt_s; if <exhausted> end  (with F on the stack)
+        self.trap_if_empty = b"\x42\x01\x53\x04\x40" + exhausted + b"\x0b"
+        # local.get F; <trap if F <= 0>
+        self.check = b"\x20" + f + self.trap_if_empty
+        # local.get F; i64.const <cost>; i64.sub; local.set F
+        self.charge_prefix = b"\x20" + f + b"\x42"
+        self.charge_suffix = b"\x7d\x21" + f
+        self.load = b"\x23" + g + b"\x21" + f  # global.get G; local.set F
+        self.save = b"\x20" + f + b"\x24" + g  # local.get F; global.set G
 
     def event(self, event: int, is64: bool) -> bytes:
+        if event == _SAVE:
+            return self.save
         if event == _TEE:  # keeps the operand on the stack, and a copy in a temp
             return b"\x22" + (self.t if is64 else self.x32)
         # local.get N (as i64)
         load_n = b"\x20" + self.t if is64 else b"\x20" + self.x32 + b"\xad"  # i64.extend_i32_u
-        if event == _CHARGE_N:  # global.get G; N; i64.sub; <check>
-            return b"\x23" + self.g + load_n + b"\x7d" + self.check
-        # After a grow: local.tee R; global.get G; select(N, 0, R != -1); i64.sub; <check>
+        # ...; i64.sub; local.tee F; <trap if F <= 0>
+        charged = b"\x7d\x22" + self.f + self.trap_if_empty
+        if event == _CHARGE_N:  # local.get F; N; i64.sub; ...
+            return b"\x20" + self.f + load_n + charged
+        # After a grow: local.tee R; local.get F; select(N, 0, R != -1); i64.sub; ...
         if is64:
             keep, ne = b"\x22" + self.r64, b"\x20" + self.r64 + b"\x42\x7f\x52"
         else:
             keep, ne = b"\x22" + self.r32, b"\x20" + self.r32 + b"\x41\x7f\x47"
-        return keep + b"\x23" + self.g + load_n + b"\x42\x00" + ne + b"\x1b\x7d" + self.check
+        return keep + b"\x20" + self.f + load_n + b"\x42\x00" + ne + b"\x1b" + charged
 
 
-Insert = tuple[int, int, int, int, bool]  # (position, 0=charge/1=event, seq, cost|event, 64-bit)
+# (position, what: _LOAD.._EVENT, seq, cost or event, 64-bit operand)
+Insert = tuple[int, int, int, int, bool]
 
 
 # Run-time-sized operations: which index space their immediates name, and how many of
@@ -222,11 +268,14 @@ class _Dynamic:
         is64 = self.width(operation, immediates)
         event = _CHARGE_GROW if operation.endswith(".grow") else _CHARGE_N
         if const_end == start and _const_charge_ok(body, const_start, is64, event):
+            # Known now: charged with the block, and checked right after the instruction
+            # (wasmtime checks there).
+            self.inserts.append((after, _CHECK, 0, 0, False))
             return _const_delta(body, const_start, is64)
         self.need_i32 |= not is64
         self.need_r64 |= is64 and event == _CHARGE_GROW
-        self.inserts.append((start, 1, self.seq, _TEE, is64))
-        self.inserts.append((after, 1, self.seq + 1, event, is64))
+        self.inserts.append((start, _EVENT, self.seq, _TEE, is64))
+        self.inserts.append((after, _AFTER, self.seq + 1, event, is64))
         self.seq += 2
         return 0
 
@@ -256,11 +305,14 @@ def _scan(
     PLAIN, FREE, LEB, CONST, MEMARG = o.PLAIN, o.FREE, o.LEB, o.CONST, o.MEMARG
     END, BLOCK, LOOP, IF, ELSE = o.END, o.BLOCK, o.LOOP, o.IF, o.ELSE
     BR, BR_IF, BR_TABLE = o.BR, o.BR_IF, o.BR_TABLE
-    inserts: list[Insert] = []
+    # Entry: F from G, the entry's own charge, the check, then the first block's charge.
+    inserts: list[Insert] = [(p, _LOAD, 0, 0, False), (p, _CHECK, 0, 0, False)]
+    if entry_cost:
+        inserts.append((p, _ENTRY, 0, entry_cost, False))
     dynamic = _Dynamic(ctx, where, file_offset, inserts)
     frames: list[bool] = []  # was the code reachable where each open frame started
     reachable = True
-    cost = entry_cost
+    cost = 0
     ins = p  # where the current block's charge goes
     const_start = const_end = -1
 
@@ -269,11 +321,22 @@ def _scan(
         k = kind[op]
         # The common cases first, inline, without touching the control state.
         if k == LEB:
+            call_at = p
             p += 1
             while body[p] & 0x80:
                 p += 1
             p += 1
             cost += 1
+            if op != 0x10 and op != 0x14:  # not call, call_ref
+                continue
+            # A call ends the block (see the module doc): F to G before, back after.
+            if reachable:
+                if cost:
+                    inserts.append((ins, _CHARGE, 0, cost, False))
+                inserts.append((call_at, _EVENT, 0, _SAVE, False))
+                inserts.append((p, _LOAD, 0, 0, False))
+            cost = 0
+            ins = p
             continue
         if k == PLAIN:
             p += 1
@@ -311,9 +374,11 @@ def _scan(
         # (reachable or dead, and where its charge goes), then share one closing step.
         if k == END:
             p += 1
-            if not frames:  # the function's own end
+            if not frames:  # the function's own end: it returns, F to G
                 if reachable and cost:
-                    inserts.append((ins, 0, 0, cost, False))
+                    inserts.append((ins, _CHARGE, 0, cost, False))
+                if reachable:
+                    inserts.append((start, _EVENT, 0, _SAVE, False))
                 if p != len(body):
                     raise WasmFormatError(
                         f"malformed {where}: code continues after its final end "
@@ -334,6 +399,8 @@ def _scan(
             cost += k == IF
             next_reachable = reachable
             next_ins = p
+            if k == LOOP and reachable:  # wasmtime checks at every loop header
+                inserts.append((p, _CHECK, 0, 0, False))
         elif k == ELSE:
             p += 1
             if not frames:
@@ -342,22 +409,27 @@ def _scan(
             next_reachable = frames[-1]
             next_ins = p
         elif k == BR_IF or k == BR:
-            p += 1
-            while body[p] & 0x80:
-                p += 1
-            p += 1
+            depth, p = decode_u(body, p + 1)
+            if depth == len(frames) and reachable:  # to the function's label: a return
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             cost += 1
             next_reachable = reachable and k == BR_IF
             next_ins = p
         elif k == BR_TABLE:
             count, p = decode_u(body, p + 1)
+            returns = False
             for _ in range(count + 1):
-                p = _skip_leb(body, p)
+                depth, p = decode_u(body, p)
+                returns |= depth == len(frames)
+            if returns and reachable:
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             cost += 1
             next_reachable = False
             next_ins = p
         elif k == o.RETURN or k == o.UNREACHABLE:
             p += 1
+            if k == o.RETURN and reachable:
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             next_reachable = False
             next_ins = p
         elif k == o.RETURN_CALL or k == o.RETURN_CALL_INDIRECT:
@@ -365,16 +437,33 @@ def _scan(
             if k == o.RETURN_CALL_INDIRECT:
                 p = _skip_leb(body, p)
             cost += 1
+            if reachable:  # the callee reads G
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             next_reachable = False
             next_ins = p
+        elif k == o.CALL_INDIRECT:
+            p = _skip_leb(body, _skip_leb(body, p + 1))
+            cost += 1
+            if reachable:  # a call ends the block: F to G before, back after
+                inserts.append((start, _EVENT, 0, _SAVE, False))
+                inserts.append((p, _LOAD, 0, 0, False))
+            next_reachable = reachable
+            next_ins = p
         else:
-            p, cost = _other(body, start, k, cost, reachable, dynamic, const_start, const_end)
-            continue
+            p, cost, checked = _other(
+                body, start, k, cost, reachable, dynamic, const_start, const_end
+            )
+            if not checked:
+                continue
+            # A run-time-sized charge is checked right after its instruction: the block
+            # ends there, so that the check sees no cost of what follows.
+            next_reachable = reachable
+            next_ins = p
 
         # The one closing step: the block that ends here is charged where it began (dead
         # code is not charged).
         if reachable and cost:
-            inserts.append((ins, 0, 0, cost, False))
+            inserts.append((ins, _CHARGE, 0, cost, False))
         cost = 0
         reachable = next_reachable
         ins = next_ins
@@ -389,29 +478,28 @@ def _other(
     dynamic: _Dynamic,
     const_start: int,
     const_end: int,
-) -> tuple[int, int]:
-    """The less common instructions that stay inside a basic block; returns the position
-    after the instruction and the block's cost so far."""
+) -> tuple[int, int, bool]:
+    """The less common instructions that do not branch; returns the position after the
+    instruction, the block's cost so far, and whether fuel is checked right after it
+    (a run-time-sized charge: the block then ends there)."""
     where, file_offset = dynamic.where, dynamic.file_offset
     p = start
-    if k == o.CALL_INDIRECT:
-        return _skip_leb(body, _skip_leb(body, p + 1)), cost + 1
     if k == o.F32:
-        return p + 5, cost + 1
+        return p + 5, cost + 1, False
     if k == o.F64:
-        return p + 9, cost + 1
+        return p + 9, cost + 1, False
     if k == o.SELECT_T:
         count, p = decode_u(body, p + 1)
         for _ in range(count):
             b = body[p]
             p = _skip_leb(body, p + 1) if b == 0x63 or b == 0x64 else p + 1
-        return p, cost + 1
+        return p, cost + 1, False
     if k == o.MEMORY_GROW:
         memory, p = decode_u(body, p + 1)
         cost += 1
         if reachable:
             cost += dynamic.charge("memory.grow", [memory], body, start, p, const_start, const_end)
-        return p, cost
+        return p, cost, reachable
     if k == o.PREFIX_FC:
         sub, p = decode_u(body, p + 1)
         spec = o.FC_OPS.get(sub)
@@ -424,9 +512,10 @@ def _other(
         cost += 1
         if spec[1] and reachable:
             cost += dynamic.charge(spec[1], immediates, body, start, p, const_start, const_end)
-        return p, cost
+            return p, cost, True
+        return p, cost, False
     if k == o.PREFIX_FD or k == o.PREFIX_FE:
-        return _skip_prefixed(body, start, where, file_offset), cost + 1
+        return _skip_prefixed(body, start, where, file_offset), cost + 1, False
     if k == o.UNSUPPORTED:
         name, proposal = o.UNSUPPORTED_OPS[body[start]]
         raise _unsupported(name, proposal, where, file_offset + start)
