@@ -254,7 +254,12 @@ def run(
     ] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", metavar="N", help="With --batch: N worker processes."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            help=f"With --batch: N worker processes, 1 to {MAX_JOBS} [default 1].",
+        ),
     ] = None,
     fail_fast: Annotated[
         bool,
