@@ -64,11 +64,11 @@ def test_floats_are_compared_bit_for_bit(tmp_path: Path) -> None:
 
 
 def test_a_changed_charge_is_a_fuel_mismatch(tmp_path: Path) -> None:
-    # The instrumented `add` charges 4 on entry (global.get 0; i64.const 4; i64.sub ...):
-    # make it 5. Same result, one more unit of fuel.
+    # The instrumented `add` charges its body's 3 after the entry check (local.get F;
+    # i64.const 3; i64.sub, with F its third local): make it 4. Same result, one more unit.
     costly = Pass(
         "costly",
-        lambda w: instrument_fuel(w).replace(b"\x23\x00\x42\x04", b"\x23\x00\x42\x05", 1),
+        lambda w: instrument_fuel(w).replace(b"\x20\x02\x42\x03\x7d", b"\x20\x02\x42\x04\x7d", 1),
         metered=True,
     )
     tally = _run(tmp_path, costly)
