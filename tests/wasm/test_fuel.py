@@ -385,41 +385,81 @@ def test_exact_fuel_completes_at_zero() -> None:
 # Where a run stops for want of fuel depends on where the count is checked; these modules
 # put a check (function entry, loop header, bulk charge, call) at every kind of place.
 AT_THE_LIMIT = {
-    "straight": ('(module (func (export "f") (param i32) (result i32) (i32.add (i32.add '
-                 "(i32.const 1) (i32.const 2)) (i32.const 3))))", (0,), 12),
+    "straight": (
+        '(module (func (export "f") (param i32) (result i32) (i32.add (i32.add '
+        "(i32.const 1) (i32.const 2)) (i32.const 3))))",
+        (0,),
+        12,
+    ),
     "loop": (LOOP, (5,), 45),
-    "call": ('(module (func $g (result i32) (i32.const 5)) (func (export "f") (param i32) '
-             "(result i32) (i32.add (i32.add (call $g) (i32.const 1)) (i32.const 1))))", (0,), 12),
-    "fill": ('(module (memory 1) (func (export "f") (param i32) (result i32) (memory.fill '
-             "(i32.const 0) (i32.const 0) (local.get 0)) (i32.const 7)))", (1000,), 1012),
-    "grow": ('(module (memory 1 100) (func (export "f") (param i32) (result i32) '
-             "(drop (memory.grow (local.get 0))) (i32.const 7)))", (10,), 20),
-    "nested loops": ('(module (func (export "f") (param $n i32) (local $i i32) (local $j i32) '
-                     "(loop $a (local.set $j (i32.const 0)) (loop $b (local.set $j (i32.add "
-                     "(local.get $j) (i32.const 1))) (br_if $b (i32.lt_u (local.get $j) "
-                     "(i32.const 3)))) (local.set $i (i32.add (local.get $i) (i32.const 1))) "
-                     "(br_if $a (i32.lt_u (local.get $i) (local.get $n))))))", (3,), 90),
-    "constant fill": ('(module (memory 1) (func (export "f") (param i32) (result i32) '
-                      "(memory.fill (i32.const 0) (i32.const 0) (i32.const 300)) (i32.const 7)))",
-                      (0,), 310),
-    "copy then loop": ('(module (memory 1) (func (export "f") (param $n i32) (result i32) '
-                       "(memory.copy (i32.const 0) (i32.const 100) (local.get $n)) "
-                       "(loop $l (local.set $n (i32.sub (local.get $n) (i32.const 100))) "
-                       "(br_if $l (i32.gt_s (local.get $n) (i32.const 0)))) (i32.const 1)))",
-                       (250,), 280),
-    "call_indirect": ('(module (type $t (func (result i32))) (table 1 funcref) (elem (i32.const 0) '
-                      '$g) (func $g (result i32) (loop $l) (i32.const 5)) (func (export "f") '
-                      "(param i32) (result i32) (i32.add (call_indirect (type $t) (local.get 0))"
-                      " (i32.const 1))))", (0,), 12),
-    "host call": ('(module (import "host" "h" (func $h)) (func (export "f") (param i32) '
-                  "(result i32) (call $h) (call $h) (i32.const 3)))", (0,), 10),
-    "tail call": ('(module (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))'
-                  ' (func (export "f") (param i32) (result i32) (return_call $g (i32.const 2))))',
-                  (0,), 10),
-    "return from a loop": ('(module (func (export "f") (param $n i32) (result i32) (loop $l '
-                           "(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if 1 "
-                           "(i32.eqz (local.get $n)) (local.get $n)) (br $l)) (i32.const 9)))",
-                           (4,), 40),
+    "call": (
+        '(module (func $g (result i32) (i32.const 5)) (func (export "f") (param i32) '
+        "(result i32) (i32.add (i32.add (call $g) (i32.const 1)) (i32.const 1))))",
+        (0,),
+        12,
+    ),
+    "fill": (
+        '(module (memory 1) (func (export "f") (param i32) (result i32) (memory.fill '
+        "(i32.const 0) (i32.const 0) (local.get 0)) (i32.const 7)))",
+        (1000,),
+        1012,
+    ),
+    "grow": (
+        '(module (memory 1 100) (func (export "f") (param i32) (result i32) '
+        "(drop (memory.grow (local.get 0))) (i32.const 7)))",
+        (10,),
+        20,
+    ),
+    "nested loops": (
+        '(module (func (export "f") (param $n i32) (local $i i32) (local $j i32) '
+        "(loop $a (local.set $j (i32.const 0)) (loop $b (local.set $j (i32.add "
+        "(local.get $j) (i32.const 1))) (br_if $b (i32.lt_u (local.get $j) "
+        "(i32.const 3)))) (local.set $i (i32.add (local.get $i) (i32.const 1))) "
+        "(br_if $a (i32.lt_u (local.get $i) (local.get $n))))))",
+        (3,),
+        90,
+    ),
+    "constant fill": (
+        '(module (memory 1) (func (export "f") (param i32) (result i32) '
+        "(memory.fill (i32.const 0) (i32.const 0) (i32.const 300)) (i32.const 7)))",
+        (0,),
+        310,
+    ),
+    "copy then loop": (
+        '(module (memory 1) (func (export "f") (param $n i32) (result i32) '
+        "(memory.copy (i32.const 0) (i32.const 100) (local.get $n)) "
+        "(loop $l (local.set $n (i32.sub (local.get $n) (i32.const 100))) "
+        "(br_if $l (i32.gt_s (local.get $n) (i32.const 0)))) (i32.const 1)))",
+        (250,),
+        280,
+    ),
+    "call_indirect": (
+        "(module (type $t (func (result i32))) (table 1 funcref) (elem (i32.const 0) "
+        '$g) (func $g (result i32) (loop $l) (i32.const 5)) (func (export "f") '
+        "(param i32) (result i32) (i32.add (call_indirect (type $t) (local.get 0))"
+        " (i32.const 1))))",
+        (0,),
+        12,
+    ),
+    "host call": (
+        '(module (import "host" "h" (func $h)) (func (export "f") (param i32) '
+        "(result i32) (call $h) (call $h) (i32.const 3)))",
+        (0,),
+        10,
+    ),
+    "tail call": (
+        "(module (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))"
+        ' (func (export "f") (param i32) (result i32) (return_call $g (i32.const 2))))',
+        (0,),
+        10,
+    ),
+    "return from a loop": (
+        '(module (func (export "f") (param $n i32) (result i32) (loop $l '
+        "(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if 1 "
+        "(i32.eqz (local.get $n)) (local.get $n)) (br $l)) (i32.const 9)))",
+        (4,),
+        40,
+    ),
 }
 
 

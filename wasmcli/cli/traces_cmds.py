@@ -148,7 +148,13 @@ def list_traces(
     """List traces, newest first (the newest 50 unless --limit says otherwise)."""
     registry = open_registry()
     query = build_filter(
-        registry, binary, since, until, failed, succeeded, DEFAULT_PAGE if limit is None else limit,
+        registry,
+        binary,
+        since,
+        until,
+        failed,
+        succeeded,
+        DEFAULT_PAGE if limit is None else limit,
         batch,
     )
     store = _store(registry)

@@ -155,7 +155,8 @@ class TraceStore:
             self._prune(conn, max_traces, max_bytes)
             oldest_seq = min(seq for _, seq in saved)
             still_there = {
-                row[0] for row in conn.execute("SELECT seq FROM traces WHERE seq >= ?", (oldest_seq,))
+                row[0]
+                for row in conn.execute("SELECT seq FROM traces WHERE seq >= ?", (oldest_seq,))
             }
         return {trace_id for trace_id, seq in saved if seq in still_there}
 

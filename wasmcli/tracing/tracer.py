@@ -133,9 +133,13 @@ class BatchTracer(Tracer):
     def batch_id(self) -> str:
         return self._batch_id
 
-    def complete(self, trace: ExecutionTrace) -> None:
-        if self.enabled:
-            self.pending.append(trace)
+    def complete(self, trace: ExecutionTrace) -> bool:
+        """Hold the trace for `flush`; True while it waits (the batch runner drops the
+        trace id of a result whose trace the flush did not keep)."""
+        if not self.enabled:
+            return False
+        self.pending.append(trace)
+        return True
 
     def flush(self) -> set[str]:
         """Write the waiting traces; the ids of those kept after retention."""
