@@ -24,6 +24,8 @@ DEFAULT_MAX_TRACES = 100
 # Retention by size as well as by count: the oldest traces go first while the stored
 # traces take more than this (each trace is bounded too: tracing/recorder.py).
 DEFAULT_MAX_TRACE_BYTES = 100 * 1024 * 1024
+# Alert rules a run evaluates after storing its trace, when this file is in the home.
+ALERT_RULES_FILENAME = "alerts.toml"
 # The original system derived fuel from the timeout: one million units per millisecond.
 FUEL_PER_MS = 1_000_000
 ENGINE_CHOICES = ("auto", "wasmtime", "wasmer")

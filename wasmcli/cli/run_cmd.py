@@ -308,13 +308,20 @@ def run(
     from wasmcli.runtime.executor import Executor
 
     stop_on_signals()
-    executor = Executor(open_registry(), tracer=_tracer(trace, no_trace))
+    registry = open_registry()
+    tracer = _tracer(trace, no_trace)
+    executor = Executor(registry, tracer=tracer)
     result = executor.execute(binary, data, config, on_output=None if json_ else OutputStream())
     if result.error is not None and result.error.kind is ErrorKind.USAGE:
         raise usage_error(result.error.message)  # found during the run; still not a run
     if json_:
         write_json(result.to_dict())
     report(result, binary, timeline=trace, quiet=quiet)
+    if tracer is None and result.trace is not None and result.trace_id is not None:
+        # Stored in the home (the default tracer): alerts may start firing with it.
+        from wasmcli.cli.alert_hook import announce_alerts
+
+        announce_alerts(registry, result.trace)
     raise typer.Exit(result.exit_code)
 
 

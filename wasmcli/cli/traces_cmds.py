@@ -1,4 +1,4 @@
-"""`wasmcli traces list/show/export/clear`: read and manage stored execution traces.
+"""`wasmcli traces list/show/export/clear/stats/diff`: read and manage stored traces.
 
 These commands only read the database: none of them imports an engine.
 """
@@ -114,17 +114,9 @@ def build_filter(
 
 
 def _binary_filter(registry: "Registry", ref: str) -> tuple[str | None, str | None]:
-    from wasmcli.errors import ErrorKind
-    from wasmcli.store.module_files import looks_like_path
+    from wasmcli.insight.refs import binary_scope
 
-    if looks_like_path(ref):
-        return registry.resolve(ref).binary_id, None
-    try:
-        return registry.find(ref).id, None
-    except WasmcliError as exc:
-        if exc.kind is ErrorKind.LOAD:
-            return None, ref  # never registered: match runs of a file of that name
-        raise
+    return binary_scope(registry, ref)
 
 
 def _store(registry: "Registry") -> "TraceStore":
@@ -362,3 +354,102 @@ def confirm(question: str) -> bool:
     sys.stderr.write(f"{question} [y/N]: ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+STATS_GROUPS = ("binary", "engine", "error_kind", "day", "hour")
+
+
+@app.command("stats")
+@guard
+def stats(
+    binary: BinaryOpt = None,
+    batch: BatchOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    failed: FailedOpt = False,
+    succeeded: SucceededOpt = False,
+    limit: LimitOpt = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", metavar="GROUP", help="Group by binary, engine, error_kind, day or hour."
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Runs, success rate, failures, duration and fuel percentiles, per group."""
+    if by is not None and by.lower() not in STATS_GROUPS:
+        raise usage_error(f"unknown --by {by!r}: choose {', '.join(STATS_GROUPS)}")
+    registry = open_registry()
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
+    from wasmcli.insight.stats import GroupBy, trace_stats
+
+    report = trace_stats(registry.conn, query, GroupBy(by.lower()) if by else None)
+    if json_:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    from wasmcli.render.console import data_console, diag_console
+
+    if report.total.runs == 0:
+        diag_console().print("No traces match." if query.filtered else "No traces yet.")
+        return
+    from wasmcli.render.trace_stats import StatsView
+
+    data_console().print(StatsView(report))
+
+
+TraceRefArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="TRACE",
+        help="Trace id or prefix, last, last~N (N runs before the newest), BINARY:last~N.",
+    ),
+]
+
+
+@app.command("diff")
+@guard
+def diff(
+    old: TraceRefArg,
+    new: TraceRefArg,
+    max_fuel_increase: Annotated[
+        float | None,
+        typer.Option(
+            "--max-fuel-increase",
+            metavar="PCT",
+            help="Exit 1 only when NEW uses more than PCT% more fuel than OLD.",
+        ),
+    ] = None,
+    max_duration_increase: Annotated[
+        float | None,
+        typer.Option(
+            "--max-duration-increase",
+            metavar="PCT",
+            help="Exit 1 only when NEW's plugin time (instantiate to end) is PCT% above OLD's.",
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Compare two runs: exit 0 when outcome, output and fuel are equal, 1 when not."""
+    for option, value in (
+        ("--max-fuel-increase", max_fuel_increase),
+        ("--max-duration-increase", max_duration_increase),
+    ):
+        if value is not None and not value >= 0:
+            raise usage_error(f"{option} must be a percentage of 0 or more")
+    from wasmcli.insight.diff import check_gates, trace_diff
+    from wasmcli.insight.refs import resolve_trace
+
+    registry = open_registry()
+    result = trace_diff(resolve_trace(registry, old), resolve_trace(registry, new))
+    gates = check_gates(result, max_fuel_increase, max_duration_increase)
+    if json_:
+        data = {**result.to_dict(), "gates": [gate.to_dict() for gate in gates]}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        from wasmcli.render.console import data_console
+        from wasmcli.render.trace_diff import DiffView
+
+        data_console().print(DiffView(result, gates))
+    failing = any(gate.exceeded for gate in gates) if gates else not result.equal
+    raise typer.Exit(1 if failing else 0)

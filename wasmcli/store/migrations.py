@@ -138,7 +138,27 @@ def m002_trace_summaries(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_trace_summaries)
+def m003_alert_state(conn: sqlite3.Connection) -> None:
+    """Alerts: which firing episode of each rule was last announced by a run and last
+    reported as new by `alerts check`, so separate invocations agree on what is new.
+
+    An episode is known by when it started (`*_since`, ISO-8601 UTC); `rule_hash`
+    changes with the rule's definition, and a changed rule starts afresh.
+    """
+    conn.execute(
+        """
+        CREATE TABLE alert_state (
+            name TEXT PRIMARY KEY,
+            rule_hash TEXT NOT NULL,
+            announced_since TEXT,
+            checked_since TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_trace_summaries, m003_alert_state)
 
 
 def applied_migrations(conn: sqlite3.Connection) -> set[str]:

@@ -1,0 +1,38 @@
+"""After `wasmcli run` stores its trace: one `alert:` line on stderr for each alert that
+starts firing with that run (docs/design.md, alerts). The run's exit code never changes.
+
+When the home has no rules file this costs one stat() and imports nothing of
+wasmcli.insight: `run` stays as fast as without alerts.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from wasmcli.config import ALERT_RULES_FILENAME
+from wasmcli.errors import WasmcliError
+
+if TYPE_CHECKING:
+    from wasmcli.store.registry import Registry
+    from wasmcli.tracing.events import ExecutionTrace
+
+
+def announce_alerts(registry: Registry, trace: ExecutionTrace) -> None:
+    path = registry.home / ALERT_RULES_FILENAME
+    if not path.is_file():
+        return
+    from wasmcli.cli.errors import print_warning
+    from wasmcli.insight.alerts.check import alerts_after_run
+    from wasmcli.insight.alerts.rules import load_rules
+    from wasmcli.render.alerts import alert_line
+
+    try:
+        started = alerts_after_run(registry, load_rules(path), trace)
+    except WasmcliError as exc:
+        # A broken rules file must not fail a run that went well: say so and go on.
+        print_warning(f"alerts not evaluated: {exc.message}")
+        return
+    for status in started:
+        sys.stderr.write(alert_line(status) + "\n")
+    sys.stderr.flush()
