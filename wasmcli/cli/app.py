@@ -29,6 +29,7 @@ COMMANDS = {
     "doctor": "wasmcli.cli.doctor_cmd:doctor",
     "traces": "wasmcli.cli.traces_cmds:app",
     "alerts": "wasmcli.cli.alerts_cmds:app",
+    "dashboard": "wasmcli.cli.dashboard_cmd:dashboard",
 }
 
 

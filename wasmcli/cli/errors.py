@@ -34,7 +34,7 @@ def print_error(message: str) -> None:
     # Plain write, not rich: messages hold user text (paths, plugin output) that must not
     # be read as markup, and one line must stay one line (control characters, from a
     # module's import names say, are shown escaped).
-    from wasmcli.render.safe_text import one_line
+    from wasmcli.safe_text import one_line
 
     try:
         sys.stderr.write(f"error: {one_line(message)}\n")

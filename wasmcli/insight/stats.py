@@ -97,8 +97,10 @@ class GroupStats:
     output: OutputStats
     first_started_at: datetime | None
     last_started_at: datetime | None
-    # Runs per bin of the report's duration histogram (StatsReport.histogram_edges_us).
+    # Runs per bin of the report's histograms (StatsReport.histogram_edges_us and
+    # fuel_histogram_edges).
     duration_histogram: tuple[int, ...] = ()
+    fuel_histogram: tuple[int, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -128,6 +130,7 @@ class GroupStats:
             else None,
             "last_started_at": format_utc(self.last_started_at) if self.last_started_at else None,
             "duration_histogram": list(self.duration_histogram),
+            "fuel_histogram": list(self.fuel_histogram),
         }
 
 
@@ -139,6 +142,7 @@ class StatsReport:
     # Bin i of every duration histogram counts the durations d with
     # edges[i] <= d < edges[i + 1] (the last bin includes its upper edge).
     histogram_edges_us: tuple[int, ...] = ()
+    fuel_histogram_edges: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -214,7 +218,9 @@ class _Accumulator:
                 self.first = moment if self.first is None else min(self.first, moment)
                 self.last = moment if self.last is None else max(self.last, moment)
 
-    def finish(self, key: str | None, edges: tuple[int, ...]) -> GroupStats:
+    def finish(
+        self, key: str | None, edges: tuple[int, ...], fuel_edges: tuple[int, ...]
+    ) -> GroupStats:
         from wasmcli.tracing.events import parse_utc
 
         self.durations.sort()
@@ -243,6 +249,7 @@ class _Accumulator:
             first_started_at=parse_utc(self.first) if self.first else None,
             last_started_at=parse_utc(self.last) if self.last else None,
             duration_histogram=histogram(durations, edges),
+            fuel_histogram=histogram(fuel, fuel_edges),
         )
 
 
@@ -286,15 +293,18 @@ def trace_stats(
     for accumulator in groups.values():
         total.merge(accumulator)
     total.durations.sort()
+    total.fuel.sort()
     edges = histogram_edges(total.durations)
+    fuel_edges = histogram_edges(total.fuel)
     if by is GroupBy.BINARY:
         _disambiguate(groups)
-    finished = [accumulator.finish(key, edges) for key, accumulator in groups.items()]
+    finished = [accumulator.finish(key, edges, fuel_edges) for key, accumulator in groups.items()]
     return StatsReport(
         by=by,
-        total=total.finish(None, edges),
+        total=total.finish(None, edges, fuel_edges),
         groups=tuple(sorted(finished, key=_order(by))),
         histogram_edges_us=edges,
+        fuel_histogram_edges=fuel_edges,
     )
 
 

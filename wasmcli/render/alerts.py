@@ -12,8 +12,8 @@ from rich.text import Text
 from wasmcli.insight.alerts.evaluate import AlertStatus
 from wasmcli.render import styles
 from wasmcli.render.formatting import format_local_time, plural, short_id
-from wasmcli.render.safe_text import one_line
 from wasmcli.return_codes import return_code_name
+from wasmcli.safe_text import one_line
 
 MAX_IDS_SHOWN: Final = 10
 FIRING_STYLE: Final = "bold red"

@@ -15,8 +15,8 @@ from rich.text import Text
 from wasmcli.render import styles
 from wasmcli.render.console import diag_console
 from wasmcli.render.formatting import format_bytes
-from wasmcli.render.safe_text import one_line
 from wasmcli.render.tables import new_table
+from wasmcli.safe_text import one_line
 
 if TYPE_CHECKING:  # importing them for real would load the wasm parser for `list`
     from wasmcli.runtime.inspect import InspectReport

@@ -21,8 +21,8 @@ from rich.text import Text
 from wasmcli.render import styles
 from wasmcli.render.event_details import int_value, limit_duration, pages, str_value
 from wasmcli.render.formatting import format_bytes, format_fuel, format_offset
-from wasmcli.render.safe_text import one_line
 from wasmcli.return_codes import return_code_meaning, return_code_name
+from wasmcli.safe_text import one_line
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 T = TraceEventType

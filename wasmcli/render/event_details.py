@@ -18,7 +18,7 @@ from wasmcli.render.formatting import (
     format_return_code,
     plural,
 )
-from wasmcli.render.safe_text import one_line
+from wasmcli.safe_text import one_line
 from wasmcli.tracing.events import TraceEvent, TraceEventType
 
 T = TraceEventType

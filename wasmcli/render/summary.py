@@ -23,7 +23,7 @@ from wasmcli.render.formatting import (
     short_id,
     truncate,
 )
-from wasmcli.render.safe_text import one_line
+from wasmcli.safe_text import one_line
 from wasmcli.return_codes import return_code_name
 from wasmcli.tracing.events import ExecutionTrace
 

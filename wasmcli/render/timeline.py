@@ -12,7 +12,7 @@ plugin logging the same line 1,000 times) fold into one row, "× 1,000". The pos
 bar and the delta column go first on narrow terminals.
 
 Everything that comes from a trace is drawn as `Text`, never parsed as markup, with its
-control characters made visible (safe_text.py).
+control characters made visible (wasmcli/safe_text.py).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ from wasmcli.render.formatting import (
     plural,
     short_id,
 )
-from wasmcli.render.safe_text import one_line
 from wasmcli.render.tables import new_table
+from wasmcli.safe_text import one_line
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 T = TraceEventType

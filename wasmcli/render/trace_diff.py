@@ -24,8 +24,8 @@ from wasmcli.render.formatting import (
     plural,
     short_id,
 )
-from wasmcli.render.safe_text import one_line
 from wasmcli.render.tables import new_table
+from wasmcli.safe_text import one_line
 
 _STAGE_LABELS: Final = {
     "total": "duration",

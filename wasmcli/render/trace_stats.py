@@ -23,8 +23,8 @@ from wasmcli.render.formatting import (
     format_local_time,
     plural,
 )
-from wasmcli.render.safe_text import one_line
 from wasmcli.render.tables import new_table
+from wasmcli.safe_text import one_line
 
 SPARK: Final = "▁▂▃▄▅▆▇█"
 
@@ -38,9 +38,19 @@ _GROUP_HEADERS: Final = {
 }
 
 _ALL_COLUMNS: Final = (
-    "group", "runs", "ok", "p50", "p90", "p99", "max",
-    "fuel p50", "fuel p90", "fuel max", "output", "durations",
-)  # fmt: skip
+    "group",
+    "runs",
+    "ok",
+    "p50",
+    "p90",
+    "p99",
+    "max",
+    "fuel p50",
+    "fuel p90",
+    "fuel max",
+    "output",
+    "durations",
+)
 _NUMERIC: Final = frozenset(_ALL_COLUMNS) - {"group", "durations"}
 # Dropped in this order while the table is wider than the terminal.
 _GIVE_WAY: Final = ("output", "fuel p90", "p90", "fuel max", "p99", "durations")

@@ -24,7 +24,7 @@ from wasmcli.render.formatting import (
     format_return_code,
     short_id,
 )
-from wasmcli.render.safe_text import one_line
+from wasmcli.safe_text import one_line
 from wasmcli.render.summary import (
     MAX_SUMMARY_ERROR,
     RunErrorLike,

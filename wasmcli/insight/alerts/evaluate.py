@@ -151,8 +151,16 @@ class AlertEvaluator:
             return False
         if isinstance(rule.condition, RateCondition):
             return True
-        return matches(rule, rule.pattern, trace.success, trace.error_kind, trace.return_code,
-                       trace.error_message, trace.fuel_consumed, trace.duration_us)  # fmt: skip
+        return matches(
+            rule,
+            rule.pattern,
+            trace.success,
+            trace.error_kind,
+            trace.return_code,
+            trace.error_message,
+            trace.fuel_consumed,
+            trace.duration_us,
+        )
 
     def _rows(self, rule: AlertRule, matching_only: bool) -> Iterator[_Row]:
         clauses = ["started_at <= ?"]

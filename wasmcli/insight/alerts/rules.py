@@ -50,12 +50,24 @@ MATCH_KEYS: Final = FILTER_KEYS[1:]
 RULE_KEYS: Final = ("name", *FILTER_KEYS, "condition")
 
 _UNITS: Final = {
-    "s": 1, "sec": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-}  # fmt: skip
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
 _COUNT: Final = re.compile(r"count\s*>=\s*(\d+)\s+within\s+(\d+)\s*([a-z]+)", re.IGNORECASE)
 _RATE: Final = re.compile(
     r"failure_rate\s*>=\s*(\d+(?:\.\d+)?)\s*%\s+over\s+(?:the\s+)?last\s+(\d+)\s+runs?",
@@ -281,8 +293,14 @@ def _minimum(key: str, value: Any, fail: Any) -> int | float:
 
 
 def _type(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)  # fmt: skip
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _problem(path: Path, line: int, problem: str) -> WasmcliError:
