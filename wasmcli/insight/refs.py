@@ -59,6 +59,8 @@ def resolve_trace(registry: Registry, ref: str) -> ExecutionTrace:
         whose = f"of {binary}"
     newest = list(store.iter(query, with_events=False))
     if len(newest) <= back:
+        if not newest:
+            raise WasmcliError(ErrorKind.USAGE, f"no trace {ref!r}: no runs {whose}")
         found = f"{len(newest)} run{'s' if len(newest) != 1 else ''}"
         raise WasmcliError(
             ErrorKind.USAGE,

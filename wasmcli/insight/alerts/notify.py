@@ -1,9 +1,9 @@
 """`alerts check --exec CMD`: one command per newly firing alert, the alert as JSON on
 its standard input (a webhook is `curl -d @- URL` away).
 
-The command runs through the shell, with WASMCLI_ALERT set to the alert's name. Its
-standard output goes to wasmcli's standard error, so `--json` on stdout stays valid
-JSON. A command that fails or outlasts EXEC_TIMEOUT_S is reported, not fatal: the
+The command runs through the shell, with WASMCLI_ALERT set to the alert's name. What it
+prints is passed on to wasmcli's standard error (its standard error goes there as it
+is), so `--json` on stdout stays valid JSON. A command that fails or outlasts EXEC_TIMEOUT_S is reported, not fatal: the
 check's own exit code says whether alerts fire.
 """
 
@@ -32,7 +32,7 @@ def run_exec(command: str, status: AlertStatus) -> str | None:
             command,
             shell=True,
             input=(alert_json(status) + "\n").encode("utf-8"),
-            stdout=sys.stderr.fileno(),
+            stdout=subprocess.PIPE,
             env=env,
             timeout=EXEC_TIMEOUT_S,
             check=False,
@@ -41,6 +41,9 @@ def run_exec(command: str, status: AlertStatus) -> str | None:
         return f"--exec for alert {status.rule.name!r} was stopped after {EXEC_TIMEOUT_S} s"
     except OSError as exc:
         return f"--exec for alert {status.rule.name!r} could not start: {exc.strerror or exc}"
+    if completed.stdout:
+        sys.stderr.write(completed.stdout.decode("utf-8", "replace"))
+        sys.stderr.flush()
     if completed.returncode != 0:
         return f"--exec for alert {status.rule.name!r} exited with {completed.returncode}"
     return None
