@@ -54,11 +54,21 @@ def make_trace(
     load_start = 10
     add(load_start, T.LOAD_START, f"Loading {binary}.wasm", reference=f"{binary}.wasm")
     resolve_end = load_start + load_us // 4
-    add(resolve_end, T.LOAD_COMPLETE, "Binary read", step="resolve",
-        duration_ms=(resolve_end - load_start) / 1000)  # fmt: skip
+    add(
+        resolve_end,
+        T.LOAD_COMPLETE,
+        "Binary read",
+        step="resolve",
+        duration_ms=(resolve_end - load_start) / 1000,
+    )
     load_end = load_start + load_us
-    add(load_end, T.LOAD_COMPLETE, "Module compiled", step="module",
-        duration_ms=(load_end - resolve_end) / 1000)  # fmt: skip
+    add(
+        load_end,
+        T.LOAD_COMPLETE,
+        "Module compiled",
+        step="module",
+        duration_ms=(load_end - resolve_end) / 1000,
+    )
     add(load_end + 5, T.FUEL_CHECKPOINT, "Fuel limit set", fuel_limit=10**9)
     instantiated = load_end + instantiate_us
     add(instantiated, T.FUNCTION_CALL, "Module instantiated", function="instantiate")
@@ -69,8 +79,13 @@ def make_trace(
     for number, line in enumerate(output, 1):
         add(called + number, T.PLUGIN_LOG, line, line=number, bytes=len(line.encode()))
     if output_cut:
-        add(end - 2, T.PLUGIN_LOG, "more log lines left out of the trace", suppressed=1,
-            suppressed_bytes=output_cut)  # fmt: skip
+        add(
+            end - 2,
+            T.PLUGIN_LOG,
+            "more log lines left out of the trace",
+            suppressed=1,
+            suppressed_bytes=output_cut,
+        )
     add(end - 1, T.FUEL_CHECKPOINT, "Fuel consumed", fuel_consumed=fuel)
     if success:
         add(end, T.EXECUTION_COMPLETE, "Execution complete", return_code=return_code)

@@ -50,9 +50,15 @@ condition = "count >= 2 within 1h"
 
 def test_count_within_a_window(any_engine_cli: Cli, wasmcli_home: Path) -> None:
     rules(wasmcli_home, TRAPS)
-    old_trap = failing(started_at=ago(hours=2))
-    store(wasmcli_home, [old_trap, failing("hello", "timeout", started_at=ago(minutes=30)),
-                         make_trace(started_at=ago(minutes=20))])  # fmt: skip
+    old_trap = failing(started_at=ago(minutes=70))  # just outside the window
+    store(
+        wasmcli_home,
+        [
+            old_trap,
+            failing("hello", "timeout", started_at=ago(minutes=30)),
+            make_trace(started_at=ago(minutes=20)),
+        ],
+    )
     code, alerts = check(any_engine_cli)
     assert code == 0 and alerts["traps"]["firing"] is False  # one trap, and it is too old
     first = failing(started_at=ago(minutes=40))
@@ -79,8 +85,13 @@ def test_a_firing_episode_starts_where_the_condition_last_broke(
     rules(wasmcli_home, TRAPS)
     # Two traps 5 h ago (an earlier episode), then a gap, then three within the hour:
     # the 20 min one keeps the episode begun at 50 min going.
-    times = [ago(hours=5, minutes=5), ago(hours=5), ago(minutes=55), ago(minutes=50),
-             ago(minutes=20)]  # fmt: skip
+    times = [
+        ago(hours=5, minutes=5),
+        ago(hours=5),
+        ago(minutes=55),
+        ago(minutes=50),
+        ago(minutes=20),
+    ]
     traps = store(wasmcli_home, [failing(started_at=t) for t in times])
     _, alerts = check(any_engine_cli)
     assert alerts["traps"]["since_trace_id"] == traps[3].trace_id
@@ -96,15 +107,23 @@ condition = "failure_rate >= 50% over last 4 runs"
 
 def test_failure_rate_over_the_last_runs(any_engine_cli: Cli, wasmcli_home: Path) -> None:
     rules(wasmcli_home, FAILING)
-    store(wasmcli_home, [failing(started_at=ago(minutes=10)), make_trace(started_at=ago(minutes=9)),
-                         make_trace(started_at=ago(minutes=8)), make_trace(started_at=ago(minutes=7)),
-                         failing("other", started_at=ago(minutes=6))])  # fmt: skip
+    store(
+        wasmcli_home,
+        [
+            failing(started_at=ago(minutes=10)),
+            make_trace(started_at=ago(minutes=9)),
+            make_trace(started_at=ago(minutes=8)),
+            make_trace(started_at=ago(minutes=7)),
+            failing("other", started_at=ago(minutes=6)),
+        ],
+    )
     code, alerts = check(any_engine_cli)
     assert code == 0
     assert (alerts["failing"]["matching_runs"], alerts["failing"]["considered_runs"]) == (1, 4)
     assert alerts["failing"]["observed"] == 25.0
-    newest = store(wasmcli_home, [failing(started_at=ago(minutes=5)),
-                                  failing(started_at=ago(minutes=4))])[1]  # fmt: skip
+    newest = store(
+        wasmcli_home, [failing(started_at=ago(minutes=5)), failing(started_at=ago(minutes=4))]
+    )[1]
     code, alerts = check(any_engine_cli)
     assert code == 1
     assert alerts["failing"]["observed"] == 50.0  # 2 of the last 4 runs of hello
@@ -158,8 +177,11 @@ def test_filters(any_engine_cli: Cli, wasmcli_home: Path, filters: str, expected
     [
         ('[[alert]]\nname = "a"\ncondition = "count > 2 within 1h"\n', 3, "is not understood"),
         ('[[alert]]\nname = "a"\ncondition = "count >= 2 within 1y"\n', 3, "unknown unit 'y'"),
-        ('[[alert]]\nname = "a"\n\n[[alert]]\nname = "b"\neror_kind = "trap"\n', 6,
-         "unknown key 'eror_kind'"),
+        (
+            '[[alert]]\nname = "a"\n\n[[alert]]\nname = "b"\neror_kind = "trap"\n',
+            6,
+            "unknown key 'eror_kind'",
+        ),
         ('[[alert]]\nerror_kind = "trap"\n', 1, "without a name"),
         ('[[alert]]\nname = "a"\n[[alert]]\nname = "a"\n', 3, "a second rule named 'a'"),
         ('[[alert]]\nname = "a"\nmessage = "(unclosed"\n', 3, "not a valid regular expression"),
@@ -167,14 +189,17 @@ def test_filters(any_engine_cli: Cli, wasmcli_home: Path, filters: str, expected
         ('[[alert]]\nname = "a"\nreturn_code = "NOPE"\n', 3, "unknown return_code 'NOPE'"),
         ('[[alert]]\nname = "a"\nmin_fuel = -1\n', 3, "min_fuel must be 0 or more"),
         ('[[alert]]\nname = "a"\nmin_duration_ms = "5"\n', 3, "must be a number, not a string"),
-        ('[[alert]]\nname = "a"\ncondition = "failure_rate >= 150% over last 5 runs"\n', 3,
-         "at most 100%"),
+        (
+            '[[alert]]\nname = "a"\ncondition = "failure_rate >= 150% over last 5 runs"\n',
+            3,
+            "at most 100%",
+        ),
         ('[alert]\nname = "a"\n', 1, "write each rule as [[alert]]"),
         ('[[alert]]\nname = "a"\nmin_fuel = \n', 3, "Invalid value"),
         ('[[alert]]\nname = "a"\n\nthreshold = 3\n', 4, "unknown key 'threshold'"),
         ('limit = 3\n[[alert]]\nname = "a"\n', 1, "unknown key 'limit'"),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_rules_file_is_a_usage_error_naming_the_line(
     any_engine_cli: Cli, wasmcli_home: Path, text: str, line: int, problem: str
 ) -> None:
@@ -196,8 +221,9 @@ def test_no_rules_file(any_engine_cli: Cli, wasmcli_home: Path, tmp_path: Path) 
     assert missing.exit_code == 2 and "no alert rules file" in missing.stderr
 
 
-def test_rules_from_another_file_and_the_list(any_engine_cli: Cli, wasmcli_home: Path,
-                                              tmp_path: Path) -> None:  # fmt: skip
+def test_rules_from_another_file_and_the_list(
+    any_engine_cli: Cli, wasmcli_home: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "ci-alerts.toml"
     path.write_text(TRAPS + FAILING, encoding="utf-8")
     store(wasmcli_home, [failing(started_at=ago(minutes=2)), failing(started_at=ago(minutes=1))])
@@ -214,8 +240,9 @@ def test_rules_from_another_file_and_the_list(any_engine_cli: Cli, wasmcli_home:
     assert [a["firing"] for a in data["alerts"]] == [True, True]
 
 
-def test_exec_runs_once_per_firing_episode(any_engine_cli: Cli, wasmcli_home: Path,
-                                           tmp_path: Path) -> None:  # fmt: skip
+def test_exec_runs_once_per_firing_episode(
+    any_engine_cli: Cli, wasmcli_home: Path, tmp_path: Path
+) -> None:
     rules(wasmcli_home, TRAPS)
     log = tmp_path / "notified.jsonl"
     command = f"cat >> {log}; echo >> {log}; echo notified $WASMCLI_ALERT"
@@ -239,8 +266,10 @@ def test_exec_runs_once_per_firing_episode(any_engine_cli: Cli, wasmcli_home: Pa
 
 def test_a_new_episode_is_notified_again(any_engine_cli: Cli, wasmcli_home: Path) -> None:
     rules(wasmcli_home, TRAPS)
-    store(wasmcli_home, [failing(started_at=ago(hours=3, minutes=1)),
-                         failing(started_at=ago(hours=3))])  # fmt: skip
+    store(
+        wasmcli_home,
+        [failing(started_at=ago(hours=3, minutes=1)), failing(started_at=ago(hours=3))],
+    )
     from wasmcli.insight.alerts.check import check_alerts
     from wasmcli.insight.alerts.rules import load_rules
     from wasmcli.store.registry import Registry
@@ -291,9 +320,7 @@ def test_concurrent_claims_announce_an_episode_once(wasmcli_home: Path) -> None:
     assert len(claimed) == 1
 
 
-def test_run_prints_an_alert_line_when_an_alert_starts_firing(
-    cli: Cli, wasmcli_home: Path
-) -> None:
+def test_run_prints_an_alert_line_when_an_alert_starts_firing(cli: Cli, wasmcli_home: Path) -> None:
     rules(wasmcli_home, TRAPS)
     trap = str(SAMPLES / "faulty" / "divide_by_zero.wasm")
     first = cli("run", trap, "-q")
@@ -326,10 +353,25 @@ def test_run_imports_nothing_of_insight_without_a_rules_file(wasmcli_home: Path)
     def imported(*args: str) -> str:
         env = {**os.environ, "WASMCLI_HOME": str(wasmcli_home), "PYTHONPATH": str(REPO)}
         result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "wasmcli", "run",
-             str(SAMPLES / "hello.wasm"), "-i", "x", "-q", *args],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "wasmcli",
+                "run",
+                str(SAMPLES / "hello.wasm"),
+                "-i",
+                "x",
+                "-q",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stderr
 

@@ -29,8 +29,13 @@ def diff(cli: Cli, *args: str) -> tuple[int, dict[str, Any]]:
 def test_equal_runs_exit_0_even_when_their_durations_differ(
     any_engine_cli: Cli, wasmcli_home: Path
 ) -> None:
-    store(wasmcli_home, [make_trace(process_us=300, started_at=ago(minutes=2)),
-                         make_trace(process_us=900, started_at=ago(minutes=1))])  # fmt: skip
+    store(
+        wasmcli_home,
+        [
+            make_trace(process_us=300, started_at=ago(minutes=2)),
+            make_trace(process_us=900, started_at=ago(minutes=1)),
+        ],
+    )
     code, data = diff(any_engine_cli, "last~1", "last")
     assert code == 0
     assert data["equal"] is True and data["differences"] == []
@@ -101,18 +106,28 @@ def test_stage_durations_come_from_the_events(any_engine_cli: Cli, wasmcli_home:
     # plugin time: instantiation, placing the input (10 us here) and process.
     assert (stages["plugin"]["old"], stages["plugin"]["new"]) == (1_110, 1_810)
     assert set(data["load_steps_us"]) == {"resolve", "module"}
-    assert data["load_steps_us"]["resolve"] == {"old": 1000, "new": 250, "delta": -750,
-                                                "percent": -75.0}  # fmt: skip
+    assert data["load_steps_us"]["resolve"] == {
+        "old": 1000,
+        "new": 250,
+        "delta": -750,
+        "percent": -75.0,
+    }
 
 
 @pytest.mark.parametrize(
     ("new_fuel", "limit", "expected"),
     [(104, "5", 0), (110, "10", 0), (111, "10", 1), (90, "0", 0)],
 )
-def test_fuel_gate(any_engine_cli: Cli, wasmcli_home: Path, new_fuel: int, limit: str,
-                   expected: int) -> None:  # fmt: skip
-    store(wasmcli_home, [make_trace(fuel=100, started_at=ago(minutes=2)),
-                         make_trace(fuel=new_fuel, output=("other",), started_at=ago(minutes=1))])  # fmt: skip
+def test_fuel_gate(
+    any_engine_cli: Cli, wasmcli_home: Path, new_fuel: int, limit: str, expected: int
+) -> None:
+    store(
+        wasmcli_home,
+        [
+            make_trace(fuel=100, started_at=ago(minutes=2)),
+            make_trace(fuel=new_fuel, output=("other",), started_at=ago(minutes=1)),
+        ],
+    )
     code, data = diff(any_engine_cli, "last~1", "last", "--max-fuel-increase", limit)
     assert code == expected  # the outputs differ: without the gate this would be 1
     assert data["gates"][0]["exceeded"] is bool(expected)
@@ -129,16 +144,29 @@ def test_duration_gate_compares_the_plugin_time(any_engine_cli: Cli, wasmcli_hom
     assert code == 1
     assert data["gates"][0]["measure"] == "plugin time"
     assert data["gates"][0]["percent"] == 20.0
-    both = any_engine_cli("traces", "diff", "last~1", "last", "--max-duration-increase", "15",
-                          "--max-fuel-increase", "50")  # fmt: skip
+    both = any_engine_cli(
+        "traces",
+        "diff",
+        "last~1",
+        "last",
+        "--max-duration-increase",
+        "15",
+        "--max-fuel-increase",
+        "50",
+    )
     assert both.exit_code == 1
     assert "--max-duration-increase 15: exceeded" in both.stdout
     assert "--max-fuel-increase 50: passed" in both.stdout
 
 
 def test_a_gate_on_unknown_fuel_fails(any_engine_cli: Cli, wasmcli_home: Path) -> None:
-    store(wasmcli_home, [make_trace(fuel=100, started_at=ago(minutes=2)),
-                         failing(fuel=None, started_at=ago(minutes=1))])  # fmt: skip
+    store(
+        wasmcli_home,
+        [
+            make_trace(fuel=100, started_at=ago(minutes=2)),
+            failing(fuel=None, started_at=ago(minutes=1)),
+        ],
+    )
     code, data = diff(any_engine_cli, "last~1", "last", "--max-fuel-increase", "1000")
     assert code == 1
     assert data["gates"][0]["reason"] == "fuel unknown in the new run"
@@ -183,10 +211,14 @@ def test_references_last_n_and_binary_last(any_engine_cli: Cli, wasmcli_home: Pa
         (("last", "last", "--max-fuel-increase", "-1"), "must be a percentage of 0 or more"),
     ],
 )
-def test_usage_errors_exit_2(any_engine_cli: Cli, wasmcli_home: Path, args: tuple[str, ...],
-                             message: str) -> None:  # fmt: skip
-    store(wasmcli_home, [make_trace("alpha", started_at=ago(minutes=4))]
-          + [make_trace("beta", started_at=ago(minutes=m)) for m in (3, 2, 1)])  # fmt: skip
+def test_usage_errors_exit_2(
+    any_engine_cli: Cli, wasmcli_home: Path, args: tuple[str, ...], message: str
+) -> None:
+    store(
+        wasmcli_home,
+        [make_trace("alpha", started_at=ago(minutes=4))]
+        + [make_trace("beta", started_at=ago(minutes=m)) for m in (3, 2, 1)],
+    )
     result = any_engine_cli("traces", "diff", *args)
     assert result.exit_code == 2, result
     assert message in result.stderr
@@ -205,8 +237,9 @@ def test_per_function_fuel_when_both_runs_carry_a_profile() -> None:
         profile = {"functions": [{"name": n, "self_fuel": f} for n, f in functions.items()]}
         return ProfiledTrace(**fields, profile=profile)
 
-    result = trace_diff(profiled({"main": 100, "parse": 50}), profiled({"main": 100, "parse": 80,
-                                                                        "emit": 5}))  # fmt: skip
+    result = trace_diff(
+        profiled({"main": 100, "parse": 50}), profiled({"main": 100, "parse": 80, "emit": 5})
+    )
     assert result.functions is not None
     changes = {f.name: (f.fuel.old, f.fuel.new, f.fuel.delta) for f in result.functions}
     assert changes == {"parse": (50, 80, 30), "emit": (0, 5, 5), "main": (100, 100, 0)}

@@ -3,8 +3,9 @@ its standard input (a webhook is `curl -d @- URL` away).
 
 The command runs through the shell, with WASMCLI_ALERT set to the alert's name. What it
 prints is passed on to wasmcli's standard error (its standard error goes there as it
-is), so `--json` on stdout stays valid JSON. A command that fails or outlasts EXEC_TIMEOUT_S is reported, not fatal: the
-check's own exit code says whether alerts fire.
+is), so `--json` on stdout stays valid JSON. A command that fails or outlasts
+EXEC_TIMEOUT_S is reported, not fatal: the check's own exit code says whether alerts
+fire.
 """
 
 from __future__ import annotations
