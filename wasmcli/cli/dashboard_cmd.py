@@ -107,10 +107,11 @@ def _write(output: str, page: str) -> None:
         return
     from wasmcli.errors import ErrorKind, WasmcliError
     from wasmcli.humanize import format_bytes
-    from wasmcli.store.files import write_user_file
+    from wasmcli.store.files import open_user_file
 
     try:
-        write_user_file(Path(output), data)
+        with open_user_file(Path(output)) as out:
+            out.write(data)
     except FileNotFoundError as exc:
         raise WasmcliError(
             ErrorKind.IO, f"Cannot write {output}: the folder {exc.filename} does not exist"
