@@ -1,5 +1,5 @@
-"""Imports flow one way: cli -> runtime -> engines -> store/tracing -> wasm, with render
-beside cli. These checks read the source, so a climbing import fails here even when it
+"""Imports flow one way: cli -> runtime -> engines -> store/tracing -> wasm, and
+cli -> insight -> store/tracing, with render beside cli. These checks read the source, so a climbing import fails here even when it
 hides inside a function."""
 
 from __future__ import annotations
@@ -31,11 +31,31 @@ def modules_of(folder: str) -> list[Path]:
 @pytest.mark.parametrize(
     ("folder", "forbidden"),
     [
-        ("tracing", ("wasmcli.render", "wasmcli.cli", "wasmcli.runtime", "wasmcli.engines")),
-        ("store", ("wasmcli.render", "wasmcli.cli", "wasmcli.runtime")),
-        ("wasm", ("wasmcli.render", "wasmcli.cli", "wasmcli.runtime", "wasmcli.engines")),
-        ("runtime", ("wasmcli.render", "wasmcli.cli")),
-        ("engines", ("wasmcli.render", "wasmcli.cli")),
+        (
+            "tracing",
+            (
+                "wasmcli.render",
+                "wasmcli.cli",
+                "wasmcli.runtime",
+                "wasmcli.engines",
+                "wasmcli.insight",
+            ),
+        ),
+        ("store", ("wasmcli.render", "wasmcli.cli", "wasmcli.runtime", "wasmcli.insight")),
+        (
+            "wasm",
+            (
+                "wasmcli.render",
+                "wasmcli.cli",
+                "wasmcli.runtime",
+                "wasmcli.engines",
+                "wasmcli.insight",
+            ),
+        ),
+        ("runtime", ("wasmcli.render", "wasmcli.cli", "wasmcli.insight")),
+        ("engines", ("wasmcli.render", "wasmcli.cli", "wasmcli.insight")),
+        # Questions about many runs read the store and traces, never run anything.
+        ("insight", ("wasmcli.render", "wasmcli.cli", "wasmcli.runtime", "wasmcli.engines")),
         ("render", ("wasmcli.cli",)),
     ],
 )

@@ -20,18 +20,20 @@ FIRING_STYLE: Final = "bold red"
 
 
 def _filters(status: AlertStatus) -> str:
-    """The runs a rule counts, as its TOML says: 'error_kind = "trap"'."""
+    """The runs a rule counts, in its TOML's words: 'error_kind = "trap" of binary "x"'."""
     rule = status.rule
-    filters = rule.filters()
-    if not filters:
-        return "failed runs"
     parts = []
-    for key, value in filters.items():
+    for key, value in rule.filters().items():
+        if key == "binary":
+            continue
         if key == "return_code":
             parts.append(f"return_code = {value} ({return_code_name(value)})")
         else:
             parts.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-    return one_line(", ".join(parts))
+    text = ", ".join(parts) if parts else "failed runs"
+    if rule.binary is not None:
+        text += f" of binary {json.dumps(rule.binary, ensure_ascii=False)}"
+    return one_line(text)
 
 
 def _since(status: AlertStatus) -> str:
