@@ -246,6 +246,12 @@ def test_codes_lists_both_tables(cli) -> None:
         ["traces", "show"],
         ["traces", "export"],
         ["traces", "clear"],
+        ["traces", "stats"],
+        ["traces", "diff"],
+        ["alerts"],
+        ["alerts", "check"],
+        ["alerts", "list"],
+        ["dashboard"],
     ],
 )
 def test_every_command_has_help(cli, args: list[str]) -> None:

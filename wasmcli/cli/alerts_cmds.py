@@ -31,7 +31,6 @@ RulesOpt = Annotated[
         "--rules",
         metavar="FILE",
         help="TOML file of [[alert]] rules [default: alerts.toml in the wasmcli home].",
-        dir_okay=True,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

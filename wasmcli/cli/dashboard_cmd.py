@@ -41,6 +41,7 @@ def dashboard(
             "--port",
             metavar="N",
             help=f"Port for --serve (0: any free one) [default {DEFAULT_PORT}].",
+            show_default=False,
         ),
     ] = DEFAULT_PORT,
     binary: BinaryOpt = None,

@@ -398,20 +398,14 @@ def stats(
     data_console().print(StatsView(report))
 
 
-TraceRefArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="TRACE",
-        help="Trace id or prefix, last, last~N (N runs before the newest), BINARY:last~N.",
-    ),
-]
+_TRACE_REF = "a trace id or prefix, last, last~N (N runs before the newest), BINARY:last~N"
 
 
 @app.command("diff")
 @guard
 def diff(
-    old: TraceRefArg,
-    new: TraceRefArg,
+    old: Annotated[str, typer.Argument(metavar="OLD", help=f"The first run: {_TRACE_REF}.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help=f"The second run: {_TRACE_REF}.")],
     max_fuel_increase: Annotated[
         float | None,
         typer.Option(
