@@ -1,6 +1,6 @@
 """Imports flow one way: cli -> runtime -> engines -> store/tracing -> wasm, and
-cli -> insight -> store/tracing, with render beside cli. These checks read the source, so a climbing import fails here even when it
-hides inside a function."""
+cli -> insight -> store/tracing, with render beside cli. These checks read the source, so
+a climbing import fails here even when it hides inside a function."""
 
 from __future__ import annotations
 
