@@ -1,8 +1,10 @@
 """Statistics over many runs: `traces stats`, the dashboard's numbers, CI exports.
 
-One pass over the trace summaries (`traces` rows: never the event bodies) collects, per
-group, the outcome counts and the durations, fuel and output sizes; the percentiles are
-then exact over the selected traces, by the nearest-rank method (percentiles.py).
+Read from the trace summaries (`traces` rows: never the event bodies): counts, sums and
+failures by grouped SQL queries, then one pass over each run's duration and fuel, sorted
+per group for percentiles that are exact over the selected traces, by the nearest-rank
+method (percentiles.py), and for the histograms. (Ranking in SQL with window functions
+costs more than sorting in Python: each one sorts the selection again.)
 
     report = trace_stats(conn, TraceFilter(binary_id=...), GroupBy.BINARY)
     report.total.duration.p99, [g.label for g in report.groups], report.to_dict()
@@ -18,14 +20,14 @@ import math
 import sqlite3
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from wasmcli.insight.percentiles import PERCENTILE_METHOD, percentile
 from wasmcli.return_codes import return_code_name
 from wasmcli.store.traces import TraceFilter
+from wasmcli.tracing.events import format_utc, parse_utc
 
 HISTOGRAM_BINS = 12
 
@@ -111,8 +113,6 @@ class GroupStats:
         return self.succeeded / self.runs if self.runs else None
 
     def to_dict(self) -> dict[str, Any]:
-        from wasmcli.tracing.events import format_utc
-
         return {
             "key": self.key,
             "label": self.label,
@@ -156,212 +156,189 @@ class StatsReport:
         }
 
 
-# -- collecting -------------------------------------------------------------------------
+# -- computing --------------------------------------------------------------------------
 
-_COLUMNS = (
-    "binary_id, binary_name, engine, started_at, duration_us, success, error_kind,"
-    " return_code, fuel_consumed, output_bytes"
-)
+# The group of a run, as SQL over a `traces` row. Days and hours are local time, as the
+# CLI shows times (SQLite's 'localtime' is the C library's, which Python's follows).
+_KEYS: dict[GroupBy | None, str] = {
+    None: "'all'",
+    GroupBy.BINARY: "coalesce(binary_id, 'name:' || coalesce(binary_name, ''))",
+    GroupBy.ENGINE: "coalesce(engine, 'unknown')",
+    GroupBy.ERROR_KIND: "CASE WHEN success THEN 'ok' ELSE coalesce(error_kind, 'unknown') END",
+    GroupBy.DAY: "strftime('%Y-%m-%d', started_at, 'localtime')",
+    GroupBy.HOUR: "strftime('%Y-%m-%d %H:00', started_at, 'localtime')",
+}
+
+
+class _Selection:
+    """The selected traces as a CTE (`sel`, with the group key `k`), and queries on it."""
+
+    def __init__(self, conn: sqlite3.Connection, query: TraceFilter, key: str) -> None:
+        self.conn = conn
+        where, params = query.where()
+        sql = (
+            f"SELECT {key} AS k, binary_name, started_at, duration_us, success, error_kind,"
+            f" return_code, fuel_consumed, output_bytes FROM traces{where}"
+        )
+        if query.limit is not None:
+            sql += " ORDER BY started_at DESC, seq DESC LIMIT ?"
+            params.append(query.limit)
+        self.cte = f"WITH sel AS ({sql}) "
+        self.params = params
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return list(cursor.execute(self.cte + sql, self.params).fetchall())
+
+    def values(self) -> dict[str, tuple[list[int], list[int]]]:
+        """Each group's durations and known fuel amounts, sorted ascending."""
+        found: dict[str, tuple[list[int], list[int]]] = {}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        cursor.execute(self.cte + "SELECT k, duration_us, fuel_consumed FROM sel", self.params)
+        cursor.arraysize = 8192
+        while batch := cursor.fetchmany():
+            for key, duration, fuel in batch:
+                lists = found.get(key)
+                if lists is None:
+                    lists = found[key] = ([], [])
+                lists[0].append(duration)
+                if fuel is not None:
+                    lists[1].append(fuel)
+        for durations, fuel in found.values():
+            durations.sort()
+            fuel.sort()
+        return found
 
 
 @dataclass
-class _Accumulator:
+class _Group:
+    key: str
     label: str
     runs: int = 0
     succeeded: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
-    codes: Counter[str] = field(default_factory=Counter)
-    durations: list[int] = field(default_factory=list)
-    fuel: list[int] = field(default_factory=list)
+    first: str | None = None
+    last: str | None = None
     output_runs: int = 0
     output_total: int = 0
     output_max: int | None = None
-    first: str | None = None
-    last: str | None = None
-
-    def add(self, row: tuple[Any, ...]) -> None:
-        _, _, _, started_at, duration_us, success, error_kind, return_code, fuel, output = row
-        self.runs += 1
-        if success:
-            self.succeeded += 1
-        else:
-            self.kinds[error_kind or "unknown"] += 1
-            if return_code is not None and return_code != 0:
-                self.codes[return_code_name(return_code) or str(return_code)] += 1
-        self.durations.append(duration_us)
-        if fuel is not None:
-            self.fuel.append(fuel)
-        if output is not None:
-            self.output_runs += 1
-            self.output_total += output
-            if self.output_max is None or output > self.output_max:
-                self.output_max = output
-        # ISO-8601 UTC text with a fixed width sorts as time does.
-        if self.first is None or started_at < self.first:
-            self.first = started_at
-        if self.last is None or started_at > self.last:
-            self.last = started_at
-
-    def merge(self, other: _Accumulator) -> None:
-        self.runs += other.runs
-        self.succeeded += other.succeeded
-        self.kinds.update(other.kinds)
-        self.codes.update(other.codes)
-        self.durations.extend(other.durations)
-        self.fuel.extend(other.fuel)
-        self.output_runs += other.output_runs
-        self.output_total += other.output_total
-        if other.output_max is not None:
-            self.output_max = max(self.output_max or 0, other.output_max)
-        for moment in (other.first, other.last):
-            if moment is not None:
-                self.first = moment if self.first is None else min(self.first, moment)
-                self.last = moment if self.last is None else max(self.last, moment)
-
-    def finish(
-        self, key: str | None, edges: tuple[int, ...], fuel_edges: tuple[int, ...]
-    ) -> GroupStats:
-        from wasmcli.tracing.events import parse_utc
-
-        self.durations.sort()
-        self.fuel.sort()
-        durations, fuel = self.durations, self.fuel
-        return GroupStats(
-            key=key,
-            label=self.label,
-            runs=self.runs,
-            succeeded=self.succeeded,
-            failures_by_error_kind=dict(self.kinds.most_common()),
-            failures_by_return_code=dict(self.codes.most_common()),
-            duration=DurationStats(
-                p50=percentile(durations, 50),
-                p90=percentile(durations, 90),
-                p99=percentile(durations, 99),
-                max=durations[-1] if durations else None,
-            ),
-            fuel=FuelStats(
-                runs=len(fuel),
-                p50=percentile(fuel, 50),
-                p90=percentile(fuel, 90),
-                max=fuel[-1] if fuel else None,
-            ),
-            output=OutputStats(self.output_runs, self.output_total, self.output_max),
-            first_started_at=parse_utc(self.first) if self.first else None,
-            last_started_at=parse_utc(self.last) if self.last else None,
-            duration_histogram=histogram(durations, edges),
-            fuel_histogram=histogram(fuel, fuel_edges),
-        )
-
-
-def summary_rows(
-    conn: sqlite3.Connection, query: TraceFilter | None = None
-) -> Iterable[tuple[Any, ...]]:
-    """The summary columns stats need, one tuple per selected trace (newest first when
-    the query has a limit; in storage order otherwise)."""
-    query = query or TraceFilter()
-    where, params = query.where()
-    sql = f"SELECT {_COLUMNS} FROM traces{where}"
-    if query.limit is not None:
-        sql += " ORDER BY started_at DESC, seq DESC LIMIT ?"
-        params.append(query.limit)
-    cursor = conn.cursor()
-    cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row
-    cursor.execute(sql, params)
-    cursor.arraysize = 4096
-    while True:
-        batch = cursor.fetchmany()
-        if not batch:
-            return
-        yield from batch
+    kinds: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
 
 
 def trace_stats(
     conn: sqlite3.Connection, query: TraceFilter | None = None, by: GroupBy | None = None
 ) -> StatsReport:
     """Statistics of the traces `query` selects, per group of `by` and in total."""
-    groups: dict[str, _Accumulator] = {}
-    key_of = _grouping(by)
-    for row in summary_rows(conn, query):
-        key, label = key_of(row)
-        accumulator = groups.get(key)
-        if accumulator is None:
-            accumulator = groups[key] = _Accumulator(label)
-        elif by is GroupBy.BINARY and row[1] and row[3] > (accumulator.last or ""):
-            accumulator.label = _binary_label(row)  # the newest run's name
-        accumulator.add(row)
-    total = _Accumulator("all runs")
-    for accumulator in groups.values():
-        total.merge(accumulator)
-    total.durations.sort()
-    total.fuel.sort()
-    edges = histogram_edges(total.durations)
-    fuel_edges = histogram_edges(total.fuel)
+    selection = _Selection(conn, query or TraceFilter(), _KEYS[by])
+    groups: dict[str, _Group] = {}
+    for row in selection.rows(
+        "SELECT k, count(*), sum(success), min(started_at), max(started_at),"
+        " count(output_bytes), coalesce(sum(output_bytes), 0), max(output_bytes)"
+        " FROM sel GROUP BY k"
+    ):
+        group = groups[row[0]] = _Group(row[0], _label(by, row[0]))
+        group.runs, group.succeeded, group.first, group.last = row[1], row[2], row[3], row[4]
+        group.output_runs, group.output_total, group.output_max = row[5], row[6], row[7]
     if by is GroupBy.BINARY:
+        # The name of each binary's newest run (a bare column beside max() comes from
+        # the row holding the maximum).
+        for key, name, _ in selection.rows(
+            "SELECT k, binary_name, max(started_at) FROM sel GROUP BY k"
+        ):
+            groups[key].label = name or _label(by, key)
         _disambiguate(groups)
-    finished = [accumulator.finish(key, edges, fuel_edges) for key, accumulator in groups.items()]
+    for key, kind, count in selection.rows(
+        "SELECT k, coalesce(error_kind, 'unknown'), count(*) FROM sel WHERE NOT success"
+        " GROUP BY 1, 2 ORDER BY 3 DESC, 2"
+    ):
+        groups[key].kinds[kind] = count
+    for key, code, count in selection.rows(
+        "SELECT k, return_code, count(*) FROM sel WHERE NOT success AND return_code != 0"
+        " GROUP BY 1, 2 ORDER BY 3 DESC, 2"
+    ):
+        groups[key].codes[return_code_name(code) or str(code)] += count
+    values = selection.values()
+    every: tuple[list[int], list[int]] = ([], [])
+    for durations, fuel in values.values():
+        every[0].extend(durations)
+        every[1].extend(fuel)
+    every[0].sort()
+    every[1].sort()
+    values[""] = every
+    edges, fuel_edges = histogram_edges(every[0]), histogram_edges(every[1])
+    total = _Group("", "all runs")
+    for group in groups.values():
+        _merge(total, group)
+
+    def finish(group: _Group) -> GroupStats:
+        durations, fuel = values.get(group.key, ([], []))
+        return GroupStats(
+            key=group.key or None,
+            label=group.label,
+            runs=group.runs,
+            succeeded=group.succeeded,
+            failures_by_error_kind=dict(group.kinds.most_common()),
+            failures_by_return_code=dict(group.codes.most_common()),
+            duration=DurationStats(
+                percentile(durations, 50),
+                percentile(durations, 90),
+                percentile(durations, 99),
+                durations[-1] if durations else None,
+            ),
+            fuel=FuelStats(
+                len(fuel),
+                percentile(fuel, 50),
+                percentile(fuel, 90),
+                fuel[-1] if fuel else None,
+            ),
+            output=OutputStats(group.output_runs, group.output_total, group.output_max),
+            first_started_at=parse_utc(group.first) if group.first else None,
+            last_started_at=parse_utc(group.last) if group.last else None,
+            duration_histogram=histogram(durations, edges),
+            fuel_histogram=histogram(fuel, fuel_edges),
+        )
+
     return StatsReport(
         by=by,
-        total=total.finish(None, edges, fuel_edges),
-        groups=tuple(sorted(finished, key=_order(by))),
+        total=finish(total),
+        groups=tuple(sorted((finish(g) for g in groups.values()), key=_order(by))),
         histogram_edges_us=edges,
         fuel_histogram_edges=fuel_edges,
     )
 
 
-# -- grouping ---------------------------------------------------------------------------
+def _merge(total: _Group, group: _Group) -> None:
+    total.runs += group.runs
+    total.succeeded += group.succeeded
+    total.output_runs += group.output_runs
+    total.output_total += group.output_total
+    if group.output_max is not None:
+        total.output_max = max(total.output_max or 0, group.output_max)
+    for moment in (group.first, group.last):
+        if moment is not None:
+            # ISO-8601 UTC text of one width sorts as time does.
+            total.first = moment if total.first is None else min(total.first, moment)
+            total.last = moment if total.last is None else max(total.last, moment)
+    total.kinds.update(group.kinds)
+    total.codes.update(group.codes)
 
 
-def _grouping(by: GroupBy | None) -> Any:
+def _label(by: GroupBy | None, key: str) -> str:
     if by is None:
-        return lambda row: ("all", "all runs")
+        return "all runs"
     if by is GroupBy.BINARY:
-        return lambda row: (row[0] or f"name:{row[1] or ''}", _binary_label(row))
-    if by is GroupBy.ENGINE:
-        return lambda row: (row[2] or "unknown", row[2] or "unknown")
-    if by is GroupBy.ERROR_KIND:
-        return lambda row: _kind_key(row)
-    return _LocalTimeKey(13 if by is GroupBy.HOUR else 10)
+        return key[5:] if key.startswith("name:") else key[:8]
+    return key
 
 
-def _binary_label(row: tuple[Any, ...]) -> str:
-    name, binary_id = row[1], row[0]
-    return name or (binary_id[:8] if binary_id else "unknown")
-
-
-def _disambiguate(groups: dict[str, _Accumulator]) -> None:
+def _disambiguate(groups: dict[str, _Group]) -> None:
     """Binaries are shown by name; two that share one get their short ids too."""
-    named = Counter(accumulator.label for accumulator in groups.values())
-    for key, accumulator in groups.items():
-        if named[accumulator.label] > 1 and not key.startswith("name:"):
-            accumulator.label = f"{accumulator.label} ({key[:8]})"
-
-
-def _kind_key(row: tuple[Any, ...]) -> tuple[str, str]:
-    if row[5]:
-        return "ok", "ok"
-    kind = row[6] or "unknown"
-    return kind, kind
-
-
-class _LocalTimeKey:
-    """The local day ('2026-11-26') or hour ('2026-11-26 22:00') a run started in.
-
-    Local time, as the CLI shows times; each distinct minute is converted once (every
-    time zone's offset is a whole number of minutes).
-    """
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.cache: dict[str, tuple[str, str]] = {}
-
-    def __call__(self, row: tuple[Any, ...]) -> tuple[str, str]:
-        minute = row[3][:16]
-        found = self.cache.get(minute)
-        if found is None:
-            moment = datetime.fromisoformat(minute).replace(tzinfo=timezone.utc).astimezone()
-            text = moment.strftime("%Y-%m-%d %H:00" if self.width == 13 else "%Y-%m-%d")
-            found = self.cache[minute] = (text, text)
-        return found
+    named = Counter(group.label for group in groups.values())
+    for key, group in groups.items():
+        if named[group.label] > 1 and not key.startswith("name:"):
+            group.label = f"{group.label} ({key[:8]})"
 
 
 def _order(by: GroupBy | None) -> Any:

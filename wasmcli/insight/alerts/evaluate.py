@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Final
 
 from wasmcli.errors import ErrorKind, WasmcliError
@@ -98,8 +99,13 @@ def _window(condition: CountCondition) -> str:
 @dataclass
 class _Row:
     trace_id: str
-    started_at: datetime
+    started: str  # ISO-8601 UTC, as stored
     matches: bool
+
+    @cached_property
+    def started_at(self) -> datetime:
+        # Parsed only for the rows a condition looks at the time of.
+        return parse_utc(self.started)
 
 
 @dataclass
@@ -186,7 +192,7 @@ class AlertEvaluator:
             hit = matches(rule, pattern, bool(success), kind, code, message, fuel, duration)
             if matching_only and not hit:
                 continue
-            yield _Row(trace_id, parse_utc(started_at), hit)
+            yield _Row(trace_id, started_at, hit)
 
     # -- evaluating --------------------------------------------------------------------
 
