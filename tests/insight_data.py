@@ -18,7 +18,6 @@ from wasmcli.store.traces import TraceStore
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 T = TraceEventType
-NOW = datetime.now(timezone.utc)
 
 
 def binary_id_of(name: str) -> str:
@@ -97,7 +96,7 @@ def make_trace(
         binary_id=binary_id,
         binary_name=binary,
         engine=engine,
-        started_at=started_at or NOW,
+        started_at=started_at or datetime.now(timezone.utc),
         duration_us=end + 20,
         success=success,
         error_kind=None if success else (error_kind or "trap"),
@@ -135,4 +134,5 @@ def store(home: Path, traces: Iterable[ExecutionTrace]) -> list[ExecutionTrace]:
 
 
 def ago(**delta: float) -> datetime:
-    return NOW - timedelta(**delta)
+    """That long before now (now when called: a test that waits stays in its windows)."""
+    return datetime.now(timezone.utc) - timedelta(**delta)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from wasmcli.store.alert_state import AlertStateStore, Episode
 from wasmcli.store.db import open_database
 
 from .conftest import REPO, SAMPLES, CliResult
-from .insight_data import NOW, ago, failing, make_trace, store
+from .insight_data import ago, failing, make_trace, store
 
 Cli = Callable[..., CliResult]
 
@@ -280,7 +279,7 @@ def test_a_new_episode_is_notified_again(any_engine_cli: Cli, wasmcli_home: Path
     # Evaluated three hours ago, the first episode was new, then not.
     from wasmcli.insight.alerts import evaluate
 
-    past = NOW - timedelta(hours=2, minutes=59)
+    past = ago(hours=2, minutes=59)
     original = evaluate.datetime
 
     class Clock(original):  # type: ignore[misc, valid-type]
@@ -302,7 +301,7 @@ def test_a_new_episode_is_notified_again(any_engine_cli: Cli, wasmcli_home: Path
 
 def test_concurrent_claims_announce_an_episode_once(wasmcli_home: Path) -> None:
     open_database(wasmcli_home).close()
-    episode = Episode("traps", "hash", NOW)
+    episode = Episode("traps", "hash", ago(seconds=0))
     claimed: list[int] = []
 
     def claim(index: int) -> None:
