@@ -207,7 +207,7 @@ def test_a_damaged_database_gives_one_line_and_exit_9_never_an_internal_error(
                 # Damage to a module's recorded sha256 leaves its stored file unfound: a
                 # run says so on its one line (exit 3, load), like any missing module.
                 assert command[0] == "run", (trial, command, result)
-                assert "the stored file of hello is missing or damaged" in result.stderr
+                assert "Failed to get binary: the stored file of hello is" in result.stderr
             else:
                 assert result.exit_code in (0, 2, 9), (trial, command, result)
             assert "Internal error" not in result.stderr and "Traceback" not in result.stderr
