@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Any, Final
 
 from wasmcli.errors import ErrorKind, WasmcliError
@@ -96,32 +95,28 @@ def _window(condition: CountCondition) -> str:
     return f"{seconds}s"
 
 
-@dataclass
-class _Row:
-    trace_id: str
-    started: str  # ISO-8601 UTC, as stored
-    matches: bool
-
-    @cached_property
-    def started_at(self) -> datetime:
-        # Parsed only for the rows a condition looks at the time of.
-        return parse_utc(self.started)
-
-
-@dataclass
 class _Rows:
-    """Rows read newest first, on demand."""
+    """Runs read newest first, a batch at a time, as columns: ids, start times (ISO text,
+    parsed only where a condition needs a time) and whether each matches the rule."""
 
-    source: Iterator[_Row]
-    seen: list[_Row] = field(default_factory=list)
+    def __init__(self, batches: Iterator[tuple[Sequence[str], Sequence[str], list[bool]]]):
+        self.batches = batches
+        self.ids: list[str] = []
+        self.started: list[str] = []
+        self.hits: list[bool] = []
 
-    def get(self, index: int) -> _Row | None:
-        while len(self.seen) <= index:
-            row = next(self.source, None)
-            if row is None:
-                return None
-            self.seen.append(row)
-        return self.seen[index]
+    def has(self, index: int) -> bool:
+        while len(self.ids) <= index:
+            batch = next(self.batches, None)
+            if batch is None:
+                return False
+            self.ids.extend(batch[0])
+            self.started.extend(batch[1])
+            self.hits.extend(batch[2])
+        return True
+
+    def time(self, index: int) -> datetime:
+        return parse_utc(self.started[index])
 
 
 class AlertEvaluator:
@@ -168,7 +163,9 @@ class AlertEvaluator:
             trace.duration_us,
         )
 
-    def _rows(self, rule: AlertRule, matching_only: bool) -> Iterator[_Row]:
+    def _rows(
+        self, rule: AlertRule, matching_only: bool
+    ) -> Iterator[tuple[Sequence[str], Sequence[str], list[bool]]]:
         clauses = ["started_at <= ?"]
         params: list[Any] = [format_utc(self.now)]
         binary_id, binary_name = self.scope(rule)
@@ -185,14 +182,27 @@ class AlertEvaluator:
             " ORDER BY started_at DESC, seq DESC"
         )
         pattern = rule.pattern
+        # SQL has applied every filter but the message: without one, each row matches.
+        sql_did_all = matching_only and pattern is None
+        failures_only = rule.matches_failures_only
         cursor = self.conn.cursor()
         cursor.row_factory = None
         cursor.execute(sql, params)
-        for trace_id, started_at, success, kind, code, message, fuel, duration in cursor:
-            hit = matches(rule, pattern, bool(success), kind, code, message, fuel, duration)
-            if matching_only and not hit:
-                continue
-            yield _Row(trace_id, started_at, hit)
+        cursor.arraysize = 4096
+        while batch := cursor.fetchmany():  # a batch at a time: rules may read far back
+            columns = list(zip(*batch, strict=True))
+            if sql_did_all:
+                hits = [True] * len(batch)
+            elif failures_only:
+                hits = [not success for success in columns[2]]
+            else:
+                hits = [matches(rule, pattern, bool(row[2]), *row[3:]) for row in batch]
+            if matching_only and not all(hits):
+                kept = [row for row, hit in zip(batch, hits, strict=True) if hit]
+                if not kept:
+                    continue
+                columns, hits = list(zip(*kept, strict=True)), [True] * len(kept)
+            yield columns[0], columns[1], hits
 
     # -- evaluating --------------------------------------------------------------------
 
@@ -204,29 +214,24 @@ class AlertEvaluator:
 
     def _count(self, rule: AlertRule, condition: CountCondition) -> AlertStatus:
         rows = _Rows(self._rows(rule, matching_only=True))
-        start = self.now - condition.window
-        in_window: list[str] = []
+        start = format_utc(self.now - condition.window)  # ISO text of one width sorts as time
         index = 0
-        while (row := rows.get(index)) is not None and row.started_at > start:
-            in_window.append(row.trace_id)
+        while rows.has(index) and rows.started[index] > start:
             index += 1
+        in_window = rows.ids[:index]
         firing = len(in_window) >= condition.threshold
-        since = None
+        first = 0
         if firing:
             # Group j (runs j .. j+N-1, newest first) keeps the rule firing over
-            # [rows[j].started_at, rows[j+N-1].started_at + W): walk back while each
-            # group's interval reaches the start of the one after it.
-            first = 0
-            while True:
-                j = first + 1
-                oldest = rows.get(j + condition.threshold - 1)
-                if oldest is None:
+            # [start of run j, start of run j+N-1 + W): walk back while each group's
+            # interval reaches the start of the one after it.
+            newer_start = rows.time(0)
+            while rows.has(first + condition.threshold):
+                oldest = rows.time(first + condition.threshold)
+                if oldest + condition.window < newer_start:
                     break
-                newer_start = rows.seen[first].started_at
-                if oldest.started_at + condition.window < newer_start:
-                    break
-                first = j
-            since = rows.seen[first]
+                first += 1
+                newer_start = rows.time(first)
         return AlertStatus(
             rule=rule,
             firing=firing,
@@ -235,46 +240,45 @@ class AlertEvaluator:
             matching=len(in_window),
             trace_ids=tuple(in_window[:MAX_TRACE_IDS]),
             evaluated_at=self.now,
-            since=since.started_at if since else None,
-            since_trace_id=since.trace_id if since else None,
+            since=rows.time(first) if firing else None,
+            since_trace_id=rows.ids[first] if firing else None,
         )
 
     def _rate(self, rule: AlertRule, condition: RateCondition) -> AlertStatus:
         rows = _Rows(self._rows(rule, matching_only=False))
         size = condition.runs
-        window = [row for i in range(size) if (row := rows.get(i)) is not None]
-        hits = sum(row.matches for row in window)
+        rows.has(size - 1)
+        window = min(size, len(rows.ids))
+        hits = sum(rows.hits[:window])
 
         def at_least(hit_count: int, runs: int) -> bool:
             return runs > 0 and hit_count * 100 >= condition.percent * runs
 
-        firing = at_least(hits, len(window))
-        since = None
+        firing = at_least(hits, window)
+        first = 0
         if firing:
             # Slide the window one run back at a time while the rate stays high enough.
-            first, count, runs = 0, hits, len(window)
-            while rows.get(first + 1) is not None:
-                count -= rows.seen[first].matches
+            count, runs, flags = hits, window, rows.hits
+            while rows.has(first + 1):
+                count -= flags[first]
                 runs -= 1
-                entering = rows.get(first + size)
-                if entering is not None:
-                    count += entering.matches
+                if rows.has(first + size):
+                    count += flags[first + size]
                     runs += 1
                 if not at_least(count, runs):
                     break
                 first += 1
-            since = rows.seen[first]
-        matching = [row.trace_id for row in window if row.matches]
+        matching = [rows.ids[i] for i in range(window) if rows.hits[i]]
         return AlertStatus(
             rule=rule,
             firing=firing,
-            observed=100 * hits / len(window) if window else 0.0,
-            considered=len(window),
+            observed=100 * hits / window if window else 0.0,
+            considered=window,
             matching=len(matching),
             trace_ids=tuple(matching[:MAX_TRACE_IDS]),
             evaluated_at=self.now,
-            since=since.started_at if since else None,
-            since_trace_id=since.trace_id if since else None,
+            since=rows.time(first) if firing else None,
+            since_trace_id=rows.ids[first] if firing else None,
         )
 
 

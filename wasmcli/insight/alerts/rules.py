@@ -28,6 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -110,12 +111,12 @@ class AlertRule:
     min_fuel: int | None = None
     min_duration_ms: float | None = None
 
-    @property
+    @cached_property
     def matches_failures_only(self) -> bool:
         """A rule without match filters counts the failed runs."""
         return all(getattr(self, key) is None for key in MATCH_KEYS)
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         return re.compile(self.message) if self.message is not None else None
 
