@@ -14,6 +14,8 @@ from wasmcli.config import ALERT_RULES_FILENAME
 from wasmcli.errors import WasmcliError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from wasmcli.store.registry import Registry
     from wasmcli.tracing.events import ExecutionTrace
 
@@ -28,7 +30,7 @@ def announce_alerts(registry: Registry, trace: ExecutionTrace) -> None:
     from wasmcli.render.alerts import alert_line
 
     try:
-        started = alerts_after_run(registry, load_rules(path), trace)
+        started = alerts_after_run(registry, load_rules(path), traces)
     except WasmcliError as exc:
         # A broken rules file must not fail a run that went well: say so and go on.
         print_warning(f"alerts not evaluated: {exc.message}")

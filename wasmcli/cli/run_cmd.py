@@ -321,7 +321,7 @@ def run(
         # Stored in the home (the default tracer): alerts may start firing with it.
         from wasmcli.cli.alert_hook import announce_alerts
 
-        announce_alerts(registry, result.trace)
+        announce_alerts(registry, [result.trace])
     raise typer.Exit(result.exit_code)
 
 

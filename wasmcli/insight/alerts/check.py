@@ -4,12 +4,14 @@
   the episodes `alerts check --exec` has not notified yet; with `notify=True` (--exec)
   it remembers them as notified, so each episode is notified once.
 - `list_alerts` evaluates every rule and changes nothing.
-- `alerts_after_run` evaluates the rules the run's trace concerns and returns those
-  whose episode no run announced yet: the caller prints one `alert:` line for each.
+- `alerts_after_run` evaluates the rules the runs' traces concern (one run, or a batch)
+  and returns those whose episode no run announced yet: the caller prints one `alert:`
+  line for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from wasmcli.insight.alerts.evaluate import AlertEvaluator, AlertStatus
