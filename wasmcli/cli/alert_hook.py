@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from wasmcli.tracing.events import ExecutionTrace
 
 
-def announce_alerts(registry: Registry, trace: ExecutionTrace) -> None:
+def announce_alerts(registry: Registry, traces: Sequence[ExecutionTrace]) -> None:
+    """One `alert:` line per alert that starts firing with these stored traces."""
     path = registry.home / ALERT_RULES_FILENAME
     if not path.is_file():
         return
@@ -32,8 +33,11 @@ def announce_alerts(registry: Registry, trace: ExecutionTrace) -> None:
     try:
         started = alerts_after_run(registry, load_rules(path), traces)
     except WasmcliError as exc:
-        # A broken rules file must not fail a run that went well: say so and go on.
+        # A broken rules file must not change a run's outcome: say so and go on.
         print_warning(f"alerts not evaluated: {exc.message}")
+        return
+    except Exception as exc:  # noqa: BLE001 - nor may a bug in the alerts
+        print_warning(f"alerts not evaluated: {type(exc).__name__}: {exc} (a bug in wasmcli)")
         return
     for status in started:
         sys.stderr.write(alert_line(status) + "\n")

@@ -41,10 +41,16 @@ def check_alerts(registry: Registry, rules: RuleSet, notify: bool = False) -> li
 
 
 def alerts_after_run(
-    registry: Registry, rules: RuleSet, trace: ExecutionTrace
+    registry: Registry, rules: RuleSet, traces: Sequence[ExecutionTrace]
 ) -> list[AlertStatus]:
+    """After runs stored their traces (one run, or a batch): the alerts that start firing
+    with them, each claimed so that no other run announces it again."""
     evaluator = AlertEvaluator(registry)
-    statuses = [evaluator.evaluate(rule) for rule in rules.rules if evaluator.concerns(rule, trace)]
+    statuses = [
+        evaluator.evaluate(rule)
+        for rule in rules.rules
+        if any(evaluator.concerns(rule, trace) for trace in traces)
+    ]
     return [status for status in _claim(registry, statuses, "announced") if status.new]
 
 
