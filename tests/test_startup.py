@@ -74,6 +74,10 @@ def home_with_a_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["inspect", "hello"],
         ["--help"],
         ["run", "--help"],
+        ["traces", "stats", "--by", "binary"],
+        ["traces", "diff", "last", "hello:last"],
+        ["alerts", "list"],
+        ["dashboard", "--output", os.devnull],
     ],
     ids=" ".join,
 )
@@ -113,5 +117,6 @@ def test_a_run_imports_only_what_it_uses(home_with_a_trace: Path) -> None:
         "rich.table",  # the summary line is one Text
         "wasmcli.cli.binaries_cmds",  # other commands are not built
         "wasmcli.cli.traces_cmds",
+        "wasmcli.insight",  # alerts are evaluated only when the home has a rules file
     }
     assert unneeded & modules == set()
