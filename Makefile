@@ -78,6 +78,7 @@ spec: install
 bench: install
 	$(BIN)/python benchmarks/bench_cli.py --rounds 15 --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_batch.py --rounds 3 $(if $(wildcard $(VENV310)/bin/wasmcli),--wasmer-bin $(VENV310)/bin) --write BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_insight.py --write BENCHMARKS.md
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
 plugins:

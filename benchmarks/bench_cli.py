@@ -158,6 +158,13 @@ def rows() -> list[Row]:
         ),
         *traces_at_scale(),
         CommandPair(
+            f"`wasmcli traces diff last~1 last` ({TRACES_STORED} traces; a gate, so exit 0)",
+            [WASMCLI, "traces", "diff", "last~1", "last", "--max-fuel-increase", "100"],
+            "`wasmcli traces show --last`",
+            [WASMCLI, "traces", "show", "--last"],
+            1.1,
+        ),
+        CommandPair(
             "`wasmcli list` (1 binary)",
             [WASMCLI, "list"],
             f'`python -c "{CLI_IMPORTS}"`',

@@ -2,6 +2,7 @@
 and `traces diff` (issue 12's targets).
 
     python benchmarks/bench_insight.py [--traces 100000] [--dashboard-traces 10000] [--repeat 7]
+                                       [--write BENCHMARKS.md]
 
 Fills a home with copies of a real hello trace (new ids, a second apart, spread over
 three binaries and two engines; durations and fuel drawn from a seeded log-normal
@@ -12,7 +13,11 @@ each time) and prints the median wall time of each command:
 - `alerts check` with five rules (counts, rates, a regular expression, fuel and
   duration filters) over all of them: target <= 1.5 s;
 - `dashboard -o FILE` over a home of `--dashboard-traces`: target <= 3 s and <= 5 MB;
-- `traces diff last~1 last` against `traces show --last`: target within 1.1x.
+- `traces diff last~1 last` against `traces show --last`: target within 1.1x (`make
+  bench`'s bench_cli.py compares the two side by side, interleaved, too).
+
+`--write FILE` puts the figures between the `bench:insight` markers in FILE, stamped with
+the machine, the date, the load and the command (`make bench` does).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,9 +141,44 @@ def median_time(
     return statistics.median(times), statistics.median(cpu)
 
 
+REPORT: list[str] = []
+START_MARK, END_MARK = "<!-- bench:insight start -->", "<!-- bench:insight end -->"
+
+
+def say(line: str) -> None:
+    print(line)
+    REPORT.append(line)
+
+
 def show(label: str, figures: tuple[float, float], extra: str = "") -> None:
     wall, cpu = figures
-    print(f"  wasmcli {label:30} {wall:6.2f} s wall {cpu:6.2f} s CPU{extra}")
+    say(f"  wasmcli {label:30} {wall:6.2f} s wall {cpu:6.2f} s CPU{extra}")
+
+
+def write_report(path: Path, command: str, load: tuple[str, str]) -> None:
+    """Put the figures between this benchmark's markers in `path` (appended when none)."""
+    from bench_cli import machine  # the same machine line as `make bench`'s table
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    block = "\n".join(
+        [
+            f"Taken {stamp} on {machine()}.",
+            f"Load average (1/5/15 min) {load[0]} before, {load[1]} after.",
+            f"Command: `{command}`. Medians of new processes; CPU is user + system time.",
+            "",
+            "```",
+            *REPORT,
+            "```",
+            "",
+        ]
+    )
+    text = path.read_text() if path.exists() else ""
+    section = f"{START_MARK}\n{block}{END_MARK}"
+    if START_MARK in text and END_MARK in text:
+        before, rest = text.split(START_MARK, 1)
+        path.write_text(before + section + rest.split(END_MARK, 1)[1])
+    else:
+        path.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
 
 
 def main() -> None:
@@ -146,7 +186,11 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=100_000)
     parser.add_argument("--dashboard-traces", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--write", type=Path, help="put the figures into this Markdown file")
     options = parser.parse_args()
+    from bench_cli import load_average
+
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as folder:
         big, small = Path(folder) / "big", Path(folder) / "small"
         began = time.perf_counter()
@@ -155,7 +199,7 @@ def main() -> None:
         print(f"filled the homes in {time.perf_counter() - began:.0f} s")
         (big / "alerts.toml").write_text(RULES, encoding="utf-8")
         repeat = options.repeat
-        print(f"\n{options.traces:,} traces stored (median of {repeat}, a new process each time)")
+        say(f"{options.traces:,} traces stored (median of {repeat}, a new process each time)")
         baseline = median_time(big, ["--version"], repeat)
         show("--version (start-up floor)", baseline)
         for args in (
@@ -167,13 +211,17 @@ def main() -> None:
         show("alerts check (5 rules)", median_time(big, ["alerts", "check"], repeat, (0, 1)))
         report = Path(folder) / "report.html"
         dashboard = median_time(small, ["dashboard", "-o", str(report)], repeat)
-        print(f"\n{options.dashboard_traces:,} traces stored")
+        say(f"{options.dashboard_traces:,} traces stored")
         size = report.stat().st_size / 1024 / 1024
         show("dashboard -o report.html", dashboard, f", {size:.2f} MB")
         shown = median_time(small, ["traces", "show", "--last"], repeat)
         diff = median_time(small, ["traces", "diff", "last~1", "last"], repeat, (0, 1))
         show("traces show --last", shown)
         show("traces diff last~1 last", diff, f" ({diff[1] / shown[1]:.2f}x show's CPU)")
+    if options.write:
+        command = " ".join(["python", "benchmarks/bench_insight.py", *sys.argv[1:]])
+        write_report(options.write, command, (load_before, load_average()))
+        print(f"written into {options.write}", file=sys.stderr)
 
 
 if __name__ == "__main__":
