@@ -13,6 +13,7 @@ import, not on the plugin) against a largest allowed increase in percent.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,8 +124,6 @@ class TextDiff:
 
 
 def unified(old: list[str], new: list[str], old_label: str, new_label: str) -> TextDiff:
-    import difflib  # here: equal runs need no diff, and `traces diff` starts faster
-
     found = list(difflib.unified_diff(old, new, old_label, new_label, lineterm=""))
     return TextDiff(tuple(found[:MAX_DIFF_LINES]), max(0, len(found) - MAX_DIFF_LINES))
 
