@@ -23,8 +23,8 @@ from wasmcli.render.formatting import (
     short_id,
     truncate,
 )
-from wasmcli.safe_text import one_line
 from wasmcli.return_codes import return_code_name
+from wasmcli.safe_text import one_line
 from wasmcli.tracing.events import ExecutionTrace
 
 # A summary is one line; an error message longer than this is cut (the trace has it all).

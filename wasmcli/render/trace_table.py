@@ -24,7 +24,6 @@ from wasmcli.render.formatting import (
     format_return_code,
     short_id,
 )
-from wasmcli.safe_text import one_line
 from wasmcli.render.summary import (
     MAX_SUMMARY_ERROR,
     RunErrorLike,
@@ -34,6 +33,7 @@ from wasmcli.render.summary import (
     run_summary_line,
 )
 from wasmcli.render.tables import table_settings
+from wasmcli.safe_text import one_line
 from wasmcli.tracing.events import ExecutionTrace
 
 _GAP: Final = 2  # between columns
