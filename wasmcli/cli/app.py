@@ -28,6 +28,7 @@ COMMANDS = {
     "codes": "wasmcli.cli.binaries_cmds:codes",
     "doctor": "wasmcli.cli.doctor_cmd:doctor",
     "traces": "wasmcli.cli.traces_cmds:app",
+    "metrics": "wasmcli.cli.metrics_cmd:metrics",
 }
 
 

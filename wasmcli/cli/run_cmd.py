@@ -19,6 +19,7 @@ from wasmcli.cli.state import open_registry
 from wasmcli.errors import ErrorKind, WasmcliError, raise_terminated
 
 if TYPE_CHECKING:
+    from wasmcli.cli import run_reports
     from wasmcli.runtime.result import RunResult
     from wasmcli.tracing.tracer import Tracer
 
@@ -208,6 +209,32 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary line on stderr (errors still shown).")
     ] = False,
+    junit: Annotated[
+        str | None,
+        typer.Option(
+            "--junit",
+            metavar="FILE",
+            help="Also write a JUnit XML report (one test case per run) to FILE.",
+        ),
+    ] = None,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            metavar="MODE",
+            help="auto, github or none: GitHub Actions error annotations and job summary "
+            "[default auto: on when GITHUB_ACTIONS=true].",
+        ),
+    ] = None,
+    otlp: Annotated[
+        bool,
+        typer.Option(
+            "--otlp",
+            help="Also send the run's trace to an OTLP collector "
+            "[env OTEL_EXPORTER_OTLP_ENDPOINT; default http://localhost:4318]; "
+            "a collector that is down is a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Run a plugin and print its output."""
     if trace and no_trace:
@@ -228,6 +255,11 @@ def run(
         timestamp_ns=timestamp,
     )
     check_engine(config.engine)
+    reports = None
+    if wanted_reports(junit, ci, otlp):
+        from wasmcli.cli import run_reports
+
+        reports = run_reports.plan(junit, ci, otlp, no_trace)
     data = read_input(input_text, input_file)
     if json_:
         stdout_or_fail()  # the JSON comes after the run: a closed stdout is known now
@@ -235,14 +267,36 @@ def run(
     from wasmcli.runtime.executor import Executor
 
     stop_on_signals()
-    executor = Executor(open_registry(), tracer=_tracer(trace, no_trace))
+    tracer = _tracer(trace or (reports is not None and reports.otlp is not None), no_trace)
+    executor = Executor(open_registry(), tracer=tracer)
     result = executor.execute(binary, data, config, on_output=None if json_ else OutputStream())
     if result.error is not None and result.error.kind is ErrorKind.USAGE:
         raise usage_error(result.error.message)  # found during the run; still not a run
     if json_:
         write_json(result.to_dict())
     report(result, binary, timeline=trace, quiet=quiet)
-    raise typer.Exit(result.exit_code)
+    exit_code = result.exit_code
+    if reports is not None and not _write_reports(reports, result, binary) and exit_code == 0:
+        exit_code = ErrorKind.IO.exit_code  # the report the job asked for is missing
+    raise typer.Exit(exit_code)
+
+
+def wanted_reports(junit: str | None, ci: str | None, otlp: bool) -> bool:
+    """Whether --junit, --ci, --otlp or GitHub Actions may ask for reports (checked
+    without importing them: most runs need none)."""
+    import os
+
+    return bool(junit or otlp or ci is not None or os.environ.get("GITHUB_ACTIONS"))
+
+
+def _write_reports(reports: "run_reports.RunReports", result: "RunResult", ref: str) -> bool:
+    from wasmcli.cli import run_reports
+    from wasmcli.integrations.records import RunRecord
+
+    if result.trace is not None:
+        run_reports.send_traces(reports, [result.trace])
+    record = RunRecord.from_run_json(result.to_dict(), binary_ref=ref)
+    return run_reports.write(reports, [record], title=f"wasmcli run {record.binary}", batch=False)
 
 
 def check_engine(name: str) -> None:
@@ -256,14 +310,17 @@ def check_engine(name: str) -> None:
 
 
 def _tracer(timeline: bool, no_trace: bool) -> "Tracer | None":
-    """None: the executor's default (WASMCLI_TRACE, WASMCLI_MAX_TRACES, the database)."""
+    """None: the executor's default (WASMCLI_TRACE, WASMCLI_MAX_TRACES, the database).
+
+    `timeline`: the run's trace is needed even where WASMCLI_TRACE=0 stores none (to draw
+    it with --trace, or to send it with --otlp)."""
     from wasmcli.config import tracing_enabled_from_env
     from wasmcli.tracing.tracer import Tracer
 
     if no_trace:
         return Tracer(enabled=False)
     if timeline and not tracing_enabled_from_env():
-        # --trace wins over WASMCLI_TRACE=0: the timeline is drawn, nothing is stored.
+        # --trace and --otlp win over WASMCLI_TRACE=0: the trace is made, not stored.
         return Tracer(enabled=True)
     return None
 
