@@ -99,10 +99,8 @@ def metrics(
 
 
 def _serve(collectors: "CollectorRegistry", port: int) -> None:
-    import signal
-
     from wasmcli.errors import ErrorKind, WasmcliError
-    from wasmcli.integrations.prometheus_serve import make_metrics_server
+    from wasmcli.integrations.prometheus_serve import make_metrics_server, stop_on_signals
 
     try:
         server = make_metrics_server(collectors, port)
@@ -110,15 +108,14 @@ def _serve(collectors: "CollectorRegistry", port: int) -> None:
         raise WasmcliError(
             ErrorKind.IO, f"Cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}"
         ) from None
-    # A service manager stops it with SIGTERM: that is its normal end, as Ctrl-C is.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C, or SIGTERM from a service manager: the normal end, after the scrape at hand.
+    stop_on_signals(server)
     sys.stderr.write(
         f"Serving metrics on http://127.0.0.1:{server.server_port}/metrics (Ctrl-C stops)\n"
     )
     sys.stderr.flush()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        sys.stderr.write("Stopped.\n")
+        server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+    sys.stderr.write("Stopped.\n")
