@@ -192,3 +192,55 @@ def test_a_summary_that_cannot_be_written_is_a_warning(
     done = step("run", HELLO, "-i", "x", env=runner_env)
     assert done.returncode == 0
     assert "warning: cannot append to GITHUB_STEP_SUMMARY" in done.stderr
+
+
+def test_a_list_of_batch_results_gives_an_annotation_per_failed_input(
+    runner_env: dict[str, str],
+) -> None:
+    """The library side of annotations and the summary for `run --batch`: a list of
+    result lines (each `run --json` object with the input's index and id)."""
+    import io
+    import json
+
+    from wasmcli.integrations.github import summary_markdown, write_annotations
+    from wasmcli.integrations.records import RecordCollector
+
+    records = RecordCollector("hello")
+    for index, (input_id, args) in enumerate(
+        [("a", [HELLO, "-i", "a"]), (None, [PANIC]), ("bad-json", [JSON_FIELDS, "-i", "["])]
+    ):
+        result = json.loads(step("run", *args, "--json", "--ci", "none", env=runner_env).stdout)
+        records.add_run_json({"index": index, "id": input_id, **result})
+    stream = io.StringIO()
+    assert write_annotations(records.records, stream, batch=True) == 2
+    titles = [parse_annotation(line)[1]["title"] for line in stream.getvalue().splitlines()]
+    assert titles == [
+        "wasmcli: panic input 1 failed (trap)",
+        "wasmcli: json_fields input bad-json failed (ERROR_PARSE_ERROR)",
+    ]
+    summary = summary_markdown(records.records, title="wasmcli run hello --batch", batch=True)
+    assert "3 runs: 1 passed, 2 failed" in summary
+    assert "| input | outcome | return code | fuel | duration | trace id |" in summary
+    assert [row[0] for row in table_rows(summary)] == ["a", "1", "bad-json"]
+
+
+def test_a_large_batch_summary_shows_its_failures_first_within_the_row_limit(
+    runner_env: dict[str, str],
+) -> None:
+    import json
+
+    from wasmcli.integrations.github import MAX_SUMMARY_ROWS, summary_markdown
+    from wasmcli.integrations.records import RecordCollector
+
+    passed = json.loads(step("run", HELLO, "-i", "x", "--json", env=runner_env).stdout)
+    failed = json.loads(step("run", PANIC, "--json", "--ci", "none", env=runner_env).stdout)
+    records = RecordCollector("hello")
+    for index in range(MAX_SUMMARY_ROWS + 50):
+        result = failed if index in (7, MAX_SUMMARY_ROWS + 40) else passed
+        records.add_run_json({"index": index, "id": None, **result})
+    summary = summary_markdown(records.records, title="a big batch", batch=True)
+    rows = table_rows(summary)
+    assert len(rows) == MAX_SUMMARY_ROWS
+    assert [row[0] for row in rows[:3]] == ["7", str(MAX_SUMMARY_ROWS + 40), "0"]
+    assert summary.endswith("\n50 more runs not shown (all passed).\n\n")
+    assert f"{MAX_SUMMARY_ROWS + 50} runs: {MAX_SUMMARY_ROWS + 48} passed, 2 failed" in summary

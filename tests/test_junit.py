@@ -262,3 +262,73 @@ def test_a_run_that_could_not_be_judged_is_an_error_not_a_failure(
     assert isinstance(outcome, Error)
     assert outcome.type == "terminated"
     assert outcome.message == "terminated: Terminated by SIGTERM"
+
+
+def batch_results(cli: Any, inputs: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
+    """What `run --batch` prints for these inputs: each run's `run --json` object with its
+    index and id (the library side of `--junit` with `--batch` takes this list)."""
+    results = []
+    for index, (input_id, args) in enumerate(inputs):
+        done = cli("run", *args, "--json")
+        results.append({"index": index, "id": input_id, **json.loads(done.stdout)})
+    return results
+
+
+def test_a_list_of_batch_results_gives_one_test_case_per_input(
+    any_engine_cli: Any, tmp_path: Path
+) -> None:
+    from wasmcli.integrations.junit import write_junit
+    from wasmcli.integrations.records import RecordCollector
+
+    results = batch_results(
+        any_engine_cli,
+        [
+            ("alice", [HELLO, "-i", "alice"]),
+            (None, [HELLO, "-i", "bob"]),
+            ("broken", [JSON_FIELDS, "-i", "["]),
+            (None, [PANIC]),
+        ],
+    )
+    records = RecordCollector("hello")
+    for result in results:
+        records.add_run_json(result)
+    report = tmp_path / "batch.xml"
+    write_junit(report, records.records, name="wasmcli run hello --batch inputs.jsonl")
+    check_schema(report)
+    xml = JUnitXml.fromfile(str(report))
+    assert (xml.tests, xml.failures, xml.errors) == (4, 2, 0)
+    cases = [case for suite in xml for case in suite]
+    # name: the input's id, else its index; classname: the binary.
+    assert sorted((c.name, c.classname) for c in cases) == [
+        ("1", "hello"),
+        ("3", "panic"),
+        ("alice", "hello"),
+        ("broken", "json_fields"),
+    ]
+    by_name = {c.name: c for c in cases}
+    assert by_name["alice"].system_out == "Hello, alice!"
+    assert by_name["1"].time == pytest.approx(results[1]["duration_ms"] / 1000, abs=1e-6)
+    assert by_name["broken"].result[0].type == "ERROR_PARSE_ERROR"
+    assert by_name["3"].result[0].type == "trap"
+
+
+def test_a_batch_report_keeps_a_bounded_amount_of_output(
+    any_engine_cli: Any, wat_file: Any
+) -> None:
+    from wasmcli.integrations.records import MAX_REPORT_OUTPUT_BYTES, RecordCollector
+
+    echo = wat_file(ECHO_WAT, "echo")
+    [result] = batch_results(any_engine_cli, [(None, [str(echo), "-i", "x" * 50_000])])
+    records = RecordCollector(total_output_bytes=120_000)
+    kept = [records.add_run_json(result).output for _ in range(4)]
+    assert [len(o.text) for o in kept] == [50_000, 50_000, 20_000, 0]
+    assert kept[0].note is None
+    assert kept[2].note == (
+        "the report's 120,000 bytes for all outputs is used up: 30,000 more bytes not shown"
+    )
+    assert kept[3].note is not None and "50,000 more bytes" in kept[3].note
+    # Alone, a run keeps its first 64 KiB.
+    [alone] = batch_results(any_engine_cli, [(None, [str(echo), "-i", "y" * 70_000])])
+    output = RecordCollector().add_run_json(alone).output
+    assert len(output.text) == MAX_REPORT_OUTPUT_BYTES == 64 * 1024
+    assert output.note == "output cut at 64 KiB: 4,464 more bytes not shown"

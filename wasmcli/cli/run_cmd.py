@@ -291,12 +291,17 @@ def wanted_reports(junit: str | None, ci: str | None, otlp: bool) -> bool:
 
 def _write_reports(reports: "run_reports.RunReports", result: "RunResult", ref: str) -> bool:
     from wasmcli.cli import run_reports
-    from wasmcli.integrations.records import RunRecord
+    from wasmcli.integrations.records import RecordCollector
 
-    if result.trace is not None:
-        run_reports.send_traces(reports, [result.trace])
-    record = RunRecord.from_run_json(result.to_dict(), binary_ref=ref)
-    return run_reports.write(reports, [record], title=f"wasmcli run {record.binary}", batch=False)
+    records = RecordCollector(ref)
+    record = records.add_run_json(result.to_dict())
+    return run_reports.report_runs(
+        reports,
+        records.records,
+        [result.trace] if result.trace is not None else [],
+        title=f"wasmcli run {record.binary}",
+        batch=False,
+    )
 
 
 def check_engine(name: str) -> None:

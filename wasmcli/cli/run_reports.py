@@ -70,6 +70,21 @@ def plan(junit: str | None, ci: str | None, otlp: bool, no_trace: bool) -> RunRe
     return RunReports(junit_path, github, Path(summary) if summary else None, target, resource)
 
 
+def report_runs(
+    reports: RunReports,
+    records: Sequence[RunRecord],
+    traces: Sequence[ExecutionTrace],
+    *,
+    title: str,
+    batch: bool,
+) -> bool:
+    """Everything asked for, after the runs (one, or a batch's inputs in order): the
+    traces to the collector, then the JUnit file and the GitHub reports. False when the
+    JUnit file could not be written."""
+    send_traces(reports, traces)
+    return write(reports, records, title=title, batch=batch)
+
+
 def send_traces(reports: RunReports, traces: Sequence[ExecutionTrace]) -> None:
     """`--otlp`: send the runs' traces; a failure is a warning, never the run's."""
     if reports.otlp is None or not traces:

@@ -10,6 +10,7 @@ ElementTree) inside the function that uses it: `wasmcli run` without `--junit` o
 `--otlp` imports none of them. `records` is what the report formats share: one run,
 from a `run --json` result (a single run or one input of a batch) or a stored trace.
 
-This room imports downward only (runtime results, store, tracing, and the top-level
-tables); the CLI imports it, nothing below the CLI does.
+This room imports downward only (the store, tracing, and the top-level tables; a run's
+result arrives as its `run --json` object, so the runtime is not imported); the CLI
+imports it, nothing below the CLI does.
 """

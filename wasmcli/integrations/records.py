@@ -6,7 +6,9 @@ same things: the outcome, what failed and why, the numbers, and the output, boun
 
 - a report keeps at most `MAX_REPORT_OUTPUT_BYTES` of a run's output (a JUnit file with a
   gigabyte of output helps no one), cut on a character boundary, and says how much it
-  left out;
+  left out; a report of many runs (a batch) keeps at most `MAX_REPORT_TOTAL_OUTPUT_BYTES`
+  of output in all (`RecordCollector`), so its memory and its file stay bounded however
+  many inputs the batch has;
 - a stored trace keeps only part of a long output (its first log lines), so a record
   made from a trace holds what the trace kept and says so when it was cut.
 """
@@ -22,6 +24,7 @@ from wasmcli.return_codes import return_code_meaning, return_code_name
 from wasmcli.tracing.events import ExecutionTrace, TraceEventType
 
 MAX_REPORT_OUTPUT_BYTES: Final = 64 * 1024
+MAX_REPORT_TOTAL_OUTPUT_BYTES: Final = 16 * 1024 * 1024
 PLUGIN_ERROR: Final = "plugin_error"
 
 
@@ -80,11 +83,19 @@ class RunRecord:
         return f"{kind}: {self.error_message}" if self.error_message else kind
 
     @classmethod
-    def from_run_json(cls, data: Mapping[str, Any], *, binary_ref: str | None = None) -> RunRecord:
+    def from_run_json(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        binary_ref: str | None = None,
+        output_limit: int = MAX_REPORT_OUTPUT_BYTES,
+        cut_reason: str | None = None,
+    ) -> RunRecord:
         """A record from `run --json`'s object (or one `run --batch` result line).
 
         `binary_ref` names the binary when the run never loaded it (what the user asked
-        to run)."""
+        to run); `output_limit` is how much of the output the record keeps, and
+        `cut_reason` says why, should it cut some."""
         error = data.get("error") or {}
         if data.get("id") is not None:
             name = str(data["id"])
@@ -109,7 +120,9 @@ class RunRecord:
             fuel_limit=data.get("fuel_limit"),
             duration_s=float(data.get("duration_ms") or 0.0) / 1000,
             trace_id=data.get("trace_id"),
-            output=bounded_output(str(data.get("output") or "")),
+            output=bounded_output(
+                str(data.get("output") or ""), limit=output_limit, cut_reason=cut_reason
+            ),
         )
 
     @classmethod
@@ -168,15 +181,60 @@ def cut_utf8(text: str, limit: int) -> tuple[str, int]:
     return kept, len(raw) - len(kept.encode("utf-8", "surrogateescape"))
 
 
-def bounded_output(text: str, note: str | None = None) -> Output:
-    """The output within the report bound; `note` is an earlier cut (the trace's)."""
-    kept, cut = cut_utf8(text, MAX_REPORT_OUTPUT_BYTES)
+def bounded_output(
+    text: str,
+    note: str | None = None,
+    *,
+    limit: int = MAX_REPORT_OUTPUT_BYTES,
+    cut_reason: str | None = None,
+) -> Output:
+    """The output within `limit` bytes; `note` is an earlier cut (the trace's)."""
+    kept, cut = cut_utf8(text, limit)
     if cut:
-        limit = f"{MAX_REPORT_OUTPUT_BYTES // 1024} KiB"
-        note = f"output cut at {limit}: {cut:,} more bytes not shown" + (
-            f"; {note}" if note else ""
-        )
+        reason = cut_reason or f"output cut at {_size(limit)}"
+        note = f"{reason}: {cut:,} more bytes not shown" + (f"; {note}" if note else "")
     return Output(kept, note)
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // 1024 // 1024} MiB"
+    if limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit:,} bytes"
+
+
+class RecordCollector:
+    """Records of many runs (a batch's results, as they arrive), within the report's
+    output budget: each run keeps up to `MAX_REPORT_OUTPUT_BYTES`, all of them together
+    up to `total_output_bytes`; after that a run keeps a note of what it left out."""
+
+    def __init__(
+        self,
+        binary_ref: str | None = None,
+        *,
+        total_output_bytes: int = MAX_REPORT_TOTAL_OUTPUT_BYTES,
+    ) -> None:
+        self.binary_ref = binary_ref
+        self.total = total_output_bytes
+        self.left = total_output_bytes
+        self.records: list[RunRecord] = []
+
+    def add_run_json(self, data: Mapping[str, Any]) -> RunRecord:
+        budget_used = self.left < MAX_REPORT_OUTPUT_BYTES
+        record = RunRecord.from_run_json(
+            data,
+            binary_ref=self.binary_ref,
+            output_limit=min(MAX_REPORT_OUTPUT_BYTES, self.left),
+            cut_reason=(
+                f"the report's {_size(self.total)} for all outputs is used up"
+                if budget_used
+                else None
+            ),
+        )
+        self.left -= len(record.output.text.encode("utf-8", "surrogateescape"))
+        self.records.append(record)
+        return record
 
 
 def trace_output(trace: ExecutionTrace) -> Output:
