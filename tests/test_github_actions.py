@@ -244,3 +244,22 @@ def test_a_large_batch_summary_shows_its_failures_first_within_the_row_limit(
     assert [row[0] for row in rows[:3]] == ["7", str(MAX_SUMMARY_ROWS + 40), "0"]
     assert summary.endswith("\n50 more runs not shown (all passed).\n\n")
     assert f"{MAX_SUMMARY_ROWS + 50} runs: {MAX_SUMMARY_ROWS + 48} passed, 2 failed" in summary
+
+
+def test_the_summary_stops_growing_before_githubs_1_mib_limit(runner_env: dict[str, str]) -> None:
+    from wasmcli.integrations.github import SUMMARY_BUDGET_BYTES, SUMMARY_LIMIT_BYTES
+
+    summary = Path(runner_env["GITHUB_STEP_SUMMARY"])
+    earlier = "x" * (SUMMARY_BUDGET_BYTES - 100) + "\n"  # earlier runs of the step
+    summary.write_text(earlier)
+    assert step("run", HELLO, "-i", "a", env=runner_env).returncode == 0
+    for _ in range(2):
+        done = step("run", PANIC, env=runner_env)
+        assert done.returncode == 8
+        assert len(annotations(done.stderr)) == 1  # annotations do not depend on it
+    text = summary.read_text()
+    assert text == earlier + (
+        "\n> wasmcli: this step's summary is near GitHub's 1 MiB limit; "
+        "later runs are not added (their traces are stored).\n\n"
+    )
+    assert len(text.encode()) < SUMMARY_LIMIT_BYTES

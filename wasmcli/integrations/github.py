@@ -9,7 +9,8 @@ Inside a GitHub Actions job (`GITHUB_ACTIONS=true`, or `--ci github`):
 - when `GITHUB_STEP_SUMMARY` names a file, a Markdown table of the runs (outcome, return
   code, fuel, duration, trace id) is appended to it; GitHub renders it on the job's page.
   Text a plugin controls is escaped so it cannot break the table or add markup. A large
-  batch lists its failed runs first, up to `MAX_SUMMARY_ROWS` rows.
+  batch lists its failed runs first, up to `MAX_SUMMARY_ROWS` rows; sections stop being
+  added before the file reaches GitHub's 1 MiB limit, past which GitHub shows none.
 
 `--ci none` turns both off.
 """
@@ -27,6 +28,13 @@ CI_MODES: Final = ("auto", "github", "none")
 MAX_SUMMARY_ROWS: Final = 200
 MAX_CELL_CHARS: Final = 300
 MISSING: Final = "—"
+# GitHub refuses a step summary above 1 MiB (all of it); wasmcli leaves room for others.
+SUMMARY_LIMIT_BYTES: Final = 1024 * 1024
+SUMMARY_BUDGET_BYTES: Final = SUMMARY_LIMIT_BYTES - 16 * 1024
+SUMMARY_FULL: Final = (
+    b"\n> wasmcli: this step's summary is near GitHub's 1 MiB limit; "
+    b"later runs are not added (their traces are stored).\n\n"
+)
 
 
 def github_enabled(mode: str, environ: Mapping[str, str]) -> bool:
@@ -138,8 +146,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def append_summary(path: Path, markdown: str) -> None:
+def append_summary(path: Path, markdown: str) -> bool:
     """Append to the job summary file (GitHub collects it after the step); OSError on
-    failure."""
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write(markdown)
+    failure.
+
+    GitHub drops a step's whole summary when it is larger than 1 MiB, so a section that
+    would take the file past `SUMMARY_BUDGET_BYTES` is left out (a step that runs
+    thousands of plugins one by one would otherwise lose every table), and one line
+    says so, once. False when the section was left out."""
+    with path.open("a+b") as summary:
+        size = summary.seek(0, 2)
+        data = markdown.encode("utf-8")
+        if size + len(data) <= SUMMARY_BUDGET_BYTES:
+            summary.write(data)
+            return True
+        summary.seek(max(0, size - len(SUMMARY_FULL)))
+        if summary.read() != SUMMARY_FULL and size + len(SUMMARY_FULL) <= SUMMARY_LIMIT_BYTES:
+            summary.seek(0, 2)
+            summary.write(SUMMARY_FULL)
+        return False
