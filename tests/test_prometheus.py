@@ -374,3 +374,46 @@ def test_a_real_prometheus_scrapes_wasmcli_runs_total(
         assert all(r["metric"]["job"] == "wasmcli" for r in result)
     finally:
         stop(prometheus)
+
+
+def test_bucket_bounds_are_inclusive_as_prometheus_reads_le(any_engine_cli: Any) -> None:
+    """A run of exactly 5 ms counts in le="0.005", one of exactly 100 fuel in le="100.0"."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from wasmcli.store.registry import Registry
+    from wasmcli.store.traces import TraceStore
+    from wasmcli.tracing.events import ExecutionTrace
+
+    store = TraceStore(Registry(Path(os.environ["WASMCLI_HOME"])).conn)
+    for duration_us, fuel in ((5_000, 100), (5_001, 101)):
+        store.save(
+            ExecutionTrace(
+                trace_id=str(uuid.uuid4()),
+                binary_id=None,
+                binary_name="edge",
+                engine="wasmtime",
+                started_at=datetime.now(timezone.utc),
+                duration_us=duration_us,
+                success=True,
+                error_kind=None,
+                error_message=None,
+                return_code=0,
+                fuel_limit=1000,
+                fuel_consumed=fuel,
+            ),
+            100,
+        )
+    found = families(any_engine_cli("metrics").stdout)
+    duration = {
+        s.labels["le"]: s.value
+        for s in samples(
+            found["wasmcli_run_duration_seconds"], "wasmcli_run_duration_seconds_bucket"
+        )
+    }
+    assert (duration["0.005"], duration["0.01"]) == (1, 2)
+    fuel = {
+        s.labels["le"]: s.value
+        for s in samples(found["wasmcli_run_fuel"], "wasmcli_run_fuel_bucket")
+    }
+    assert (fuel["100.0"], fuel["1000.0"]) == (1, 2)
