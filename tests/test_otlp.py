@@ -443,3 +443,20 @@ def test_events_hang_on_the_span_they_happened_in(
     ]
     log = [e for e in named["process"].events if e.name == "PluginLog"][0]
     assert attributes(log)["wasmcli.message"] == "a\x07line"  # the text as the plugin wrote it
+
+
+def test_nothing_selected_sends_nothing_and_exports_an_empty_request(
+    any_engine_cli: Any, receiver: OtlpReceiver
+) -> None:
+    assert any_engine_cli("run", HELLO, "-i", "x").exit_code == 0
+    done = any_engine_cli("traces", "push", "--otlp-endpoint", receiver.endpoint, "--failed")
+    assert done.exit_code == 0
+    assert done.stderr == "No traces to send.\n"
+    assert receiver.received == []
+    done = any_engine_cli("traces", "export", "--format", "otlp", "--failed")
+    assert done.exit_code == 0
+    [resource_spans] = json.loads(done.stdout)["resourceSpans"]
+    assert resource_spans["scopeSpans"][0]["spans"] == []
+    assert {"key": "service.name", "value": {"stringValue": "wasmcli"}} in resource_spans[
+        "resource"
+    ]["attributes"]

@@ -55,8 +55,8 @@ def metrics(
     """Prometheus metrics of the stored runs: counts, durations, fuel.
 
     They count the stored traces, which retention bounds (the newest WASMCLI_MAX_TRACES,
-    100 by default): wasmcli_runs_total is the number of stored runs, not of every run
-    ever made.
+    100 by default, within WASMCLI_MAX_TRACE_BYTES): wasmcli_runs_total is the number of
+    stored runs, not of every run ever made.
     """
     if serve and output is not None:
         raise usage_error("--serve and --output cannot be used together")

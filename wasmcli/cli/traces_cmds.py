@@ -341,16 +341,16 @@ def push(
     resource = resource_from_env(os.environ)
     registry = open_registry()
     query = build_filter(registry, binary, since, until, failed, succeeded, limit)
-    traces = _store(registry).list(query)
-    if not traces:
-        sys.stderr.write("No traces to send.\n")
-        return
     from wasmcli.cli.errors import print_warning
     from wasmcli.integrations.otlp.push import display_url, push_traces
 
-    report = push_traces(traces, target, resource)
+    # Read one trace at a time: requests hold at most a bounded batch of runs.
+    report = push_traces(_store(registry).iter(query), target, resource)
     for warning in report.warnings:
         print_warning(warning)
+    if report.traces == 0:
+        sys.stderr.write("No traces to send.\n")
+        return
     runs = f"{report.traces:,} trace{'s' if report.traces != 1 else ''}"
     requests = f"{report.requests:,} request{'s' if report.requests != 1 else ''}"
     sys.stderr.write(

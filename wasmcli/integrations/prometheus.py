@@ -8,12 +8,12 @@
 
 The figures are computed for each exposition (each scrape, with `--serve`) from the trace
 summaries, by grouped SQL queries: never the event bodies, and no Python work per run.
-They count the *stored* traces: retention keeps the newest WASMCLI_MAX_TRACES (100), so
-`wasmcli_runs_total` counts the runs still stored, and can fall when old ones are
-dropped (Prometheus reads a fall as a counter reset). `outcome` is `ok` or `failed`;
-`error_kind` is the failed run's kind (`trap`, `timeout`, ...; empty for `ok`). The fuel
-histogram counts the runs whose fuel is known (an engine cannot tell it after a trap or
-a timeout, docs/design.md section 4).
+They count the *stored* traces: retention keeps the newest WASMCLI_MAX_TRACES (100)
+within WASMCLI_MAX_TRACE_BYTES (100 MiB), so `wasmcli_runs_total` counts the runs still
+stored, and can fall when old ones are dropped (Prometheus reads a fall as a counter
+reset). `outcome` is `ok` or `failed`; `error_kind` is the failed run's kind (`trap`,
+`timeout`, ...; empty for `ok`). The fuel histogram counts the runs whose fuel is known
+(an engine cannot tell it after a trap or a timeout, docs/design.md section 4).
 
 Built with prometheus_client (a custom collector), imported when metrics are asked for.
 """
@@ -112,8 +112,8 @@ class TraceMetrics:
         cte, params = _selection(self.query)
         runs = CounterMetricFamily(
             "wasmcli_runs",
-            "Runs among the stored traces (retention bounds them: the newest "
-            "WASMCLI_MAX_TRACES are kept), by binary, engine, outcome and error kind.",
+            "Runs among the stored traces (retention bounds them: WASMCLI_MAX_TRACES and "
+            "WASMCLI_MAX_TRACE_BYTES), by binary, engine, outcome and error kind.",
             labels=["binary", "engine", "outcome", "error_kind"],
         )
         for binary, engine, success, error_kind, count in _rows(

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from wasmcli.return_codes import return_code_meaning, return_code_name
 from wasmcli.tracing.events import ExecutionTrace, TraceEventType
+from wasmcli.tracing.recorder import cut_text
 
 MAX_REPORT_OUTPUT_BYTES: Final = 64 * 1024
 MAX_REPORT_TOTAL_OUTPUT_BYTES: Final = 16 * 1024 * 1024
@@ -126,7 +127,13 @@ class RunRecord:
         )
 
     @classmethod
-    def from_trace(cls, trace: ExecutionTrace) -> RunRecord:
+    def from_trace(
+        cls,
+        trace: ExecutionTrace,
+        *,
+        output_limit: int = MAX_REPORT_OUTPUT_BYTES,
+        cut_reason: str | None = None,
+    ) -> RunRecord:
         """A record from a stored trace (its events give the output, stage and backtrace)."""
         error_event = next(
             (e for e in reversed(trace.events) if e.event_type is TraceEventType.EXECUTION_ERROR),
@@ -148,7 +155,7 @@ class RunRecord:
             fuel_limit=trace.fuel_limit,
             duration_s=trace.duration_us / 1_000_000,
             trace_id=trace.trace_id,
-            output=trace_output(trace),
+            output=trace_output(trace, limit=output_limit, cut_reason=cut_reason),
             started_at=trace.started_at,
         )
 
@@ -170,17 +177,6 @@ def trace_binary(trace: ExecutionTrace) -> str:
     return "unknown binary"
 
 
-def cut_utf8(text: str, limit: int) -> tuple[str, int]:
-    """`text` cut to at most `limit` UTF-8 bytes on a character boundary; bytes cut."""
-    if len(text) * 4 <= limit:  # cheap: no character takes more than 4 bytes
-        return text, 0
-    raw = text.encode("utf-8", "surrogateescape")
-    if len(raw) <= limit:
-        return text, 0
-    kept = raw[:limit].decode("utf-8", "ignore")
-    return kept, len(raw) - len(kept.encode("utf-8", "surrogateescape"))
-
-
 def bounded_output(
     text: str,
     note: str | None = None,
@@ -189,7 +185,7 @@ def bounded_output(
     cut_reason: str | None = None,
 ) -> Output:
     """The output within `limit` bytes; `note` is an earlier cut (the trace's)."""
-    kept, cut = cut_utf8(text, limit)
+    kept, cut = cut_text(text, limit)
     if cut:
         reason = cut_reason or f"output cut at {_size(limit)}"
         note = f"{reason}: {cut:,} more bytes not shown" + (f"; {note}" if note else "")
@@ -205,7 +201,8 @@ def _size(limit: int) -> str:
 
 
 class RecordCollector:
-    """Records of many runs (a batch's results, as they arrive), within the report's
+    """Records of many runs (a batch's results as they arrive, or stored traces read one
+    at a time), within the report's
     output budget: each run keeps up to `MAX_REPORT_OUTPUT_BYTES`, all of them together
     up to `total_output_bytes`; after that a run keeps a note of what it left out."""
 
@@ -221,23 +218,35 @@ class RecordCollector:
         self.records: list[RunRecord] = []
 
     def add_run_json(self, data: Mapping[str, Any]) -> RunRecord:
-        budget_used = self.left < MAX_REPORT_OUTPUT_BYTES
+        """A run's `run --json` object (or a batch's result line)."""
+        limit, reason = self._output_limit()
         record = RunRecord.from_run_json(
-            data,
-            binary_ref=self.binary_ref,
-            output_limit=min(MAX_REPORT_OUTPUT_BYTES, self.left),
-            cut_reason=(
-                f"the report's {_size(self.total)} for all outputs is used up"
-                if budget_used
-                else None
-            ),
+            data, binary_ref=self.binary_ref, output_limit=limit, cut_reason=reason
         )
+        return self._keep(record)
+
+    def add_trace(self, trace: ExecutionTrace) -> RunRecord:
+        """A stored trace."""
+        limit, reason = self._output_limit()
+        return self._keep(RunRecord.from_trace(trace, output_limit=limit, cut_reason=reason))
+
+    def _output_limit(self) -> tuple[int, str | None]:
+        if self.left >= MAX_REPORT_OUTPUT_BYTES:
+            return MAX_REPORT_OUTPUT_BYTES, None
+        return self.left, f"the report's {_size(self.total)} for all outputs is used up"
+
+    def _keep(self, record: RunRecord) -> RunRecord:
         self.left -= len(record.output.text.encode("utf-8", "surrogateescape"))
         self.records.append(record)
         return record
 
 
-def trace_output(trace: ExecutionTrace) -> Output:
+def trace_output(
+    trace: ExecutionTrace,
+    *,
+    limit: int = MAX_REPORT_OUTPUT_BYTES,
+    cut_reason: str | None = None,
+) -> Output:
     """The output as the trace's PluginLog events keep it, and what they left out."""
     lines: list[str] = []
     suppressed = 0
@@ -253,7 +262,12 @@ def trace_output(trace: ExecutionTrace) -> Output:
         cut = event.metadata.get("cut_bytes")
         if isinstance(cut, int):
             cut_bytes += cut
-    return bounded_output("\n".join(lines), _trace_cut_note(trace, lines, suppressed, cut_bytes))
+    return bounded_output(
+        "\n".join(lines),
+        _trace_cut_note(trace, lines, suppressed, cut_bytes),
+        limit=limit,
+        cut_reason=cut_reason,
+    )
 
 
 def _trace_cut_note(
@@ -261,9 +275,8 @@ def _trace_cut_note(
 ) -> str | None:
     if not suppressed and not cut_bytes:
         return None
-    total_bytes = getattr(trace, "output_bytes", None)  # recorded by newer traces
-    if isinstance(total_bytes, int) and total_bytes:
+    if trace.output_bytes:  # traces recorded before output_bytes existed count lines
         kept = len("\n".join(lines).encode("utf-8", "surrogateescape"))
-        return f"the trace kept {kept:,} of {total_bytes:,} bytes of output"
+        return f"the trace kept {kept:,} of {trace.output_bytes:,} bytes of output"
     total_lines = len(lines) + suppressed
     return f"the trace kept {len(lines):,} of {total_lines:,} output lines"

@@ -2,19 +2,15 @@
 
 Reports are read by other programs, often while wasmcli writes them (node_exporter reads
 its textfile folder at every scrape; a CI step may upload a file left by the previous
-one), so a report is replaced atomically: written to a temporary file in the same
-folder, flushed to disk, then renamed over the old one. A reader sees the old report or
-the new one, never half of one. A new file gets the mode a shell redirection would give
-it (0666 less the umask), so node_exporter, running as another user, can read it; a
-replaced one keeps its mode. The folder must exist.
+one), so a report goes through the store's `open_user_file`, as exports do: a regular
+file is replaced atomically (a reader sees the old report or the new one, never half of
+one) with the mode a shell redirection would give it, so node_exporter, running as
+another user, can read it; a FIFO or `/dev/stderr` is written to. The folder must exist,
+and is checked before the run (`check_report_path`), so a typo costs no run.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import secrets
-import stat
 from pathlib import Path
 
 
@@ -28,24 +24,9 @@ def check_report_path(path: Path, option: str) -> str | None:
 
 
 def write_report(path: Path, data: bytes) -> None:
-    """Replace `path` atomically with `data`; OSError on failure (nothing is left
-    behind)."""
-    try:
-        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = None
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if mode is not None:
-                os.fchmod(out.fileno(), mode)  # the umask may have removed some of its bits
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `data` at `path` (replacing a regular file atomically); OSError on failure,
+    and nothing is left behind."""
+    from wasmcli.store.files import open_user_file
+
+    with open_user_file(path) as out:
+        out.write(data)

@@ -7,6 +7,11 @@ OTLP/JSON is protobuf's JSON mapping with three differences, and protobuf's own
 - 64-bit integers as strings (json_format's default for int64, uint64 and fixed64);
 - enum values as integers (`use_integers_for_enums`);
 - trace and span ids as lowercase hex, not base64: fixed here after the mapping.
+
+The request is written run by run (`write_otlp_json`): every message, the resource, the
+scope and each span, goes through json_format; only the request's frame (the one
+resource's one scope holding a `spans` array) is written here, so that a large export
+holds one run's spans in memory at a time, as the JSON Lines export does.
 """
 
 from __future__ import annotations
@@ -14,35 +19,42 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
-from wasmcli.integrations.otlp.spans import export_request
+from wasmcli.integrations.otlp.spans import request_of_spans, run_spans
 from wasmcli.tracing.events import ExecutionTrace
 
 _ID_FIELDS: Final = ("traceId", "spanId", "parentSpanId")
 
 
-def otlp_json_document(
-    traces: Iterable[ExecutionTrace], resource: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The OTLP/JSON ExportTraceServiceRequest for the runs, as a JSON value."""
+def write_otlp_json(
+    traces: Iterable[ExecutionTrace], resource: Mapping[str, Any] | None, stream: TextIO
+) -> int:
+    """Write one OTLP/JSON ExportTraceServiceRequest holding every run (one line, then a
+    newline); returns how many runs it holds."""
     from google.protobuf.json_format import MessageToDict
 
-    document: dict[str, Any] = MessageToDict(
-        export_request(traces, resource), use_integers_for_enums=True
+    frame = MessageToDict(request_of_spans([], resource), use_integers_for_enums=True)
+    [resource_spans] = frame["resourceSpans"]
+    [scope_spans] = resource_spans["scopeSpans"]
+    stream.write(
+        '{"resourceSpans": [{"resource": '
+        + json.dumps(resource_spans["resource"], ensure_ascii=False)
+        + ', "scopeSpans": [{"scope": '
+        + json.dumps(scope_spans["scope"], ensure_ascii=False)
+        + ', "spans": ['
     )
-    for resource_spans in document.get("resourceSpans", ()):
-        for scope_spans in resource_spans.get("scopeSpans", ()):
-            for span in scope_spans.get("spans", ()):
-                _hex_ids(span)
-                for link in span.get("links", ()):
-                    _hex_ids(link)
-    return document
-
-
-def otlp_json(traces: Iterable[ExecutionTrace], resource: Mapping[str, Any] | None = None) -> str:
-    """The OTLP/JSON text (one document, ending with a newline)."""
-    return json.dumps(otlp_json_document(traces, resource), ensure_ascii=False) + "\n"
+    runs = 0
+    separator = ""
+    for trace in traces:
+        for span in run_spans(trace):
+            document = MessageToDict(span, use_integers_for_enums=True)
+            _hex_ids(document)
+            stream.write(separator + json.dumps(document, ensure_ascii=False))
+            separator = ", "
+        runs += 1
+    stream.write("]}]}]}\n")
+    return runs
 
 
 def _hex_ids(item: dict[str, Any]) -> None:
@@ -50,3 +62,5 @@ def _hex_ids(item: dict[str, Any]) -> None:
         value = item.get(name)
         if isinstance(value, str):
             item[name] = base64.b64decode(value).hex()
+    for link in item.get("links", ()):
+        _hex_ids(link)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
@@ -141,10 +141,11 @@ def run_attributes(trace: ExecutionTrace) -> dict[str, Any]:
         "wasmcli.fuel_limit": trace.fuel_limit,
         "wasmcli.fuel_consumed": trace.fuel_consumed,
         "wasmcli.duration_us": trace.duration_us,
+        "wasmcli.output_bytes": trace.output_bytes,
+        "wasmcli.output_lines": trace.output_lines,
+        "wasmcli.output_bytes_cut": trace.output_bytes_cut,
+        "wasmcli.batch_id": trace.batch_id,
     }
-    # Fields newer traces carry (a batch's id, the output's size); absent before.
-    for name in ("batch_id", "output_bytes", "output_lines", "output_bytes_cut"):
-        attributes[PREFIX + name] = getattr(trace, name, None)
     return attributes
 
 
@@ -307,15 +308,7 @@ def request_of_spans(
     )
 
 
-def export_request(
-    traces: Iterable[ExecutionTrace], resource: Mapping[str, Any] | None = None
-) -> ExportTraceServiceRequest:
-    """The request that carries these runs."""
-    return request_of_spans([span for trace in traces for span in run_spans(trace)], resource)
-
-
 __all__ = [
-    "export_request",
     "otlp_span_id",
     "request_of_spans",
     "otlp_trace_id",
