@@ -70,6 +70,9 @@ def home_with_a_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["traces", "list"],
         ["traces", "show", "--last"],
         ["traces", "export"],
+        ["traces", "export", "--format", "otlp"],
+        ["traces", "export", "--format", "junit"],
+        ["metrics"],
         ["codes"],
         ["inspect", "hello"],
         ["--help"],
@@ -120,3 +123,70 @@ def test_a_run_imports_only_what_it_uses(home_with_a_trace: Path) -> None:
         "wasmcli.insight",  # alerts are evaluated only when the home has a rules file
     }
     assert unneeded & modules == set()
+
+
+# The CI and observability formats' libraries: only the options that use them import them.
+FORMAT_LIBRARIES = {"prometheus_client", "opentelemetry", "google", "junitparser"}
+
+
+def modules_of_module_run(*args: str, home: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Every module `python -X importtime -m wasmcli ARGS` imports."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "wasmcli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "OTEL_"))},
+            "WASMCLI_HOME": str(home),
+            "WASMCLI_ENGINE": "wasmtime",
+            **(env or {}),
+        },
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {
+        match.group(1)
+        for line in done.stderr.splitlines()
+        if (match := re.match(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", line))
+    }
+
+
+def test_a_plain_run_imports_no_format_library(home_with_a_trace: Path) -> None:
+    modules = modules_of_module_run("run", "hello", "-i", "x", home=home_with_a_trace)
+    assert "wasmcli.engines.wasmtime_engine" in modules  # it did run the plugin
+    assert top_level(modules) & FORMAT_LIBRARIES == set()
+    assert not {m for m in modules if m.startswith(("xml", "wasmcli.integrations"))}
+    assert "wasmcli.cli.run_reports" not in modules
+
+
+def test_a_run_in_github_actions_imports_no_format_library(home_with_a_trace: Path) -> None:
+    modules = modules_of_module_run(
+        "run", "hello", "-i", "x", home=home_with_a_trace, env={"GITHUB_ACTIONS": "true"}
+    )
+    assert "wasmcli.integrations.github" in modules  # annotations were considered
+    assert top_level(modules) & FORMAT_LIBRARIES == set()
+    assert not {m for m in modules if m.startswith("xml")}
+
+
+def test_run_junit_imports_elementtree_and_nothing_of_otlp_or_prometheus(
+    home_with_a_trace: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "junit.xml"
+    modules = modules_of_module_run(
+        "run", "hello", "-i", "x", "--junit", str(report), home=home_with_a_trace
+    )
+    assert report.exists()
+    assert "xml.etree.ElementTree" in modules
+    assert top_level(modules) & FORMAT_LIBRARIES == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["traces", "list"], ["traces", "export"], ["metrics", "--help"], ["traces", "push", "--help"]],
+    ids=" ".join,
+)
+def test_commands_that_do_not_write_a_format_do_not_import_its_library(
+    args: list[str], home_with_a_trace: Path
+) -> None:
+    modules = modules_of_module_run(*args, home=home_with_a_trace)
+    assert top_level(modules) & FORMAT_LIBRARIES == set()

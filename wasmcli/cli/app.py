@@ -30,6 +30,7 @@ COMMANDS = {
     "traces": "wasmcli.cli.traces_cmds:app",
     "alerts": "wasmcli.cli.alerts_cmds:app",
     "dashboard": "wasmcli.cli.dashboard_cmd:dashboard",
+    "metrics": "wasmcli.cli.metrics_cmd:metrics",
 }
 
 

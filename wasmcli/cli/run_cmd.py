@@ -19,6 +19,7 @@ from wasmcli.cli.state import open_registry
 from wasmcli.errors import ErrorKind, WasmcliError, raise_terminated
 
 if TYPE_CHECKING:
+    from wasmcli.cli import run_reports
     from wasmcli.runtime.result import RunResult
     from wasmcli.tracing.tracer import Tracer
 
@@ -265,6 +266,32 @@ def run(
         bool,
         typer.Option("--fail-fast", help="With --batch: stop at the first input that fails."),
     ] = False,
+    junit: Annotated[
+        str | None,
+        typer.Option(
+            "--junit",
+            metavar="FILE",
+            help="Also write a JUnit XML report (one test case per run) to FILE.",
+        ),
+    ] = None,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            metavar="MODE",
+            help="auto, github or none: GitHub Actions error annotations and job summary "
+            "[default auto: on when GITHUB_ACTIONS=true].",
+        ),
+    ] = None,
+    otlp: Annotated[
+        bool,
+        typer.Option(
+            "--otlp",
+            help="Also send the run's trace to an OTLP collector "
+            "[env OTEL_EXPORTER_OTLP_ENDPOINT; default http://localhost:4318]; "
+            "a collector that is down is a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Run a plugin and print its output (or, with --batch, one JSON result per input)."""
     _check_batch_options(batch, batch_lines, jobs, fail_fast, input_text, input_file, trace)
@@ -286,6 +313,11 @@ def run(
         timestamp_ns=timestamp,
     )
     check_engine(config.engine)
+    reports = None
+    if wanted_reports(junit, ci, otlp):
+        from wasmcli.cli import run_reports
+
+        reports = run_reports.plan(junit, ci, otlp, no_trace)
     if batch is not None:
         from wasmcli.cli.batch_cmd import run_batch_command
         from wasmcli.tracing.tracer import Tracer as BatchDefault
@@ -309,7 +341,7 @@ def run(
 
     stop_on_signals()
     registry = open_registry()
-    tracer = _tracer(trace, no_trace)
+    tracer = _tracer(trace or (reports is not None and reports.otlp is not None), no_trace)
     executor = Executor(registry, tracer=tracer)
     result = executor.execute(binary, data, config, on_output=None if json_ else OutputStream())
     if result.error is not None and result.error.kind is ErrorKind.USAGE:
@@ -322,7 +354,33 @@ def run(
         from wasmcli.cli.alert_hook import announce_alerts
 
         announce_alerts(registry, [result.trace])
-    raise typer.Exit(result.exit_code)
+    exit_code = result.exit_code
+    if reports is not None and not _write_reports(reports, result, binary) and exit_code == 0:
+        exit_code = ErrorKind.IO.exit_code  # the report the job asked for is missing
+    raise typer.Exit(exit_code)
+
+
+def wanted_reports(junit: str | None, ci: str | None, otlp: bool) -> bool:
+    """Whether --junit, --ci, --otlp or GitHub Actions may ask for reports (checked
+    without importing them: most runs need none)."""
+    import os
+
+    return bool(junit or otlp or ci is not None or os.environ.get("GITHUB_ACTIONS"))
+
+
+def _write_reports(reports: "run_reports.RunReports", result: "RunResult", ref: str) -> bool:
+    from wasmcli.cli import run_reports
+    from wasmcli.integrations.records import RecordCollector
+
+    records = RecordCollector(ref)
+    record = records.add_run_json(result.to_dict())
+    return run_reports.report_runs(
+        reports,
+        records.records,
+        [result.trace] if result.trace is not None else [],
+        title=f"wasmcli run {record.binary}",
+        batch=False,
+    )
 
 
 def check_engine(name: str) -> None:
@@ -336,14 +394,17 @@ def check_engine(name: str) -> None:
 
 
 def _tracer(timeline: bool, no_trace: bool) -> "Tracer | None":
-    """None: the executor's default (WASMCLI_TRACE, WASMCLI_MAX_TRACES, the database)."""
+    """None: the executor's default (WASMCLI_TRACE, WASMCLI_MAX_TRACES, the database).
+
+    `timeline`: the run's trace is needed even where WASMCLI_TRACE=0 stores none (to draw
+    it with --trace, or to send it with --otlp)."""
     from wasmcli.config import tracing_enabled_from_env
     from wasmcli.tracing.tracer import Tracer
 
     if no_trace:
         return Tracer(enabled=False)
     if timeline and not tracing_enabled_from_env():
-        # --trace wins over WASMCLI_TRACE=0: the timeline is drawn, nothing is stored.
+        # --trace and --otlp win over WASMCLI_TRACE=0: the trace is made, not stored.
         return Tracer(enabled=True)
     return None
 

@@ -18,18 +18,21 @@ from wasmcli.cli.state import open_registry
 from wasmcli.errors import WasmcliError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
+
     from wasmcli.store.registry import Registry
     from wasmcli.store.traces import TraceFilter, TraceStore
-    from wasmcli.tracing.events import TraceEventType
+    from wasmcli.tracing.events import ExecutionTrace, TraceEventType
 
 app = typer.Typer(
-    help="List, show, export and clear execution traces.",
+    help="List, show, export, push and clear execution traces.",
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXPORT_FORMATS = ("json", "jsonl", "chrome")
+EXPORT_FORMATS = ("json", "jsonl", "chrome", "junit", "otlp")
 # `traces list` shows the newest page and says how many more there are: its cost and
 # memory do not grow with the number of traces stored.
 DEFAULT_PAGE = 50
@@ -261,7 +264,12 @@ def export(
         typer.Option("--output", "-o", metavar="FILE", help="File to write ('-' or none: stdout)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="json, jsonl or chrome (Perfetto).")
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="json, jsonl, chrome (Perfetto), junit (JUnit XML) or otlp (OTLP/JSON).",
+        ),
     ] = "json",
     binary: BinaryOpt = None,
     batch: BatchOpt = None,
@@ -271,16 +279,15 @@ def export(
     succeeded: SucceededOpt = False,
     limit: LimitOpt = None,
 ) -> None:
-    """Export traces as JSON, JSON Lines or Chrome Trace Event format."""
+    """Export traces as JSON, JSON Lines, Chrome Trace Event format, JUnit XML or OTLP/JSON."""
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
-        raise usage_error(f"unknown format {fmt!r}: choose json, jsonl or chrome")
+        raise usage_error(f"unknown format {fmt!r}: choose json, jsonl, chrome, junit or otlp")
     registry = open_registry()
     query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     # Read one trace at a time: JSON Lines streams, so its memory stays flat.
     traces = _store(registry).iter(query)
-    from wasmcli.tracing.export import write_export
-
+    write_export = _export_writer(fmt)
     if output is None or output == "-":
         write_export(traces, fmt, sys.stdout)
         return
@@ -300,6 +307,64 @@ def export(
     except OSError as exc:
         raise WasmcliError(ErrorKind.IO, f"Cannot write {output}: {exc.strerror or exc}") from None
     sys.stderr.write(f"Exported {_traces(count)} to {output}\n")
+
+
+def _export_writer(fmt: str) -> "Callable[[Iterable[ExecutionTrace], str, TextIO], int]":
+    """The function that writes `fmt`: the trace formats, or the CI and observability
+    ones (JUnit, OTLP/JSON), whose libraries are imported only for them."""
+    if fmt in ("junit", "otlp"):
+        from wasmcli.integrations.exports import write_ci_export
+
+        return write_ci_export
+    from wasmcli.tracing.export import write_export
+
+    return write_export
+
+
+@app.command("push")
+@guard
+def push(
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--otlp-endpoint",
+            metavar="URL",
+            help="The collector's OTLP/HTTP base URL; /v1/traces is added "
+            "[env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is) or OTEL_EXPORTER_OTLP_ENDPOINT; "
+            "default http://localhost:4318].",
+        ),
+    ] = None,
+    binary: BinaryOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    failed: FailedOpt = False,
+    succeeded: SucceededOpt = False,
+    limit: LimitOpt = None,
+) -> None:
+    """Send traces to an OpenTelemetry collector (OTLP/HTTP, protobuf); exit 9 if it fails."""
+    import os
+
+    from wasmcli.integrations.otlp.config import resource_from_env, target_from_env
+
+    target = target_from_env(otlp_endpoint, os.environ)
+    resource = resource_from_env(os.environ)
+    registry = open_registry()
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    from wasmcli.cli.errors import print_warning
+    from wasmcli.integrations.otlp.push import display_url, push_traces
+
+    # Read one trace at a time: requests hold at most a bounded batch of runs.
+    report = push_traces(_store(registry).iter(query), target, resource)
+    for warning in report.warnings:
+        print_warning(warning)
+    if report.traces == 0:
+        sys.stderr.write("No traces to send.\n")
+        return
+    runs = f"{report.traces:,} trace{'s' if report.traces != 1 else ''}"
+    requests = f"{report.requests:,} request{'s' if report.requests != 1 else ''}"
+    sys.stderr.write(
+        f"Sent {runs} ({report.spans:,} spans) to {display_url(target.url)} in {requests}\n"
+    )
 
 
 @app.command("clear")

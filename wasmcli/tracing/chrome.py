@@ -17,18 +17,12 @@ from typing import Any, Final
 
 from wasmcli import __version__
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType, format_utc
+from wasmcli.tracing.phases import RunPhases, run_phases
 
 T = TraceEventType
 
 _TID: Final = 1
-_END_TYPES: Final = (T.EXECUTION_COMPLETE, T.EXECUTION_ERROR)
 _ONE_US: Final = timedelta(microseconds=1)
-_STEP_NAMES: Final = {
-    "resolve": "resolve binary",
-    "engine_import": "import engine",
-    "engine_start": "start engine",
-    "module": "load module",
-}
 
 
 def chrome_trace(traces: Sequence[ExecutionTrace]) -> dict[str, Any]:
@@ -53,22 +47,6 @@ def _micros(moment: datetime, origin: datetime) -> int:
     return (moment - origin) // _ONE_US
 
 
-def _first(
-    events: Sequence[TraceEvent],
-    start: int,
-    match: tuple[TraceEventType, ...],
-    function: str | None = None,
-) -> int | None:
-    """Index of the first event at or after `start` of one of the types (and function)."""
-    for i in range(start, len(events)):
-        event = events[i]
-        if event.event_type in match and (
-            function is None or event.metadata.get("function") == function
-        ):
-            return i
-    return None
-
-
 def _label(trace: ExecutionTrace) -> str:
     binary = trace.binary_name or (trace.binary_id or "")[:8]
     if not binary:
@@ -89,19 +67,16 @@ class _Process:
         self.out: list[dict[str, Any]] = []
 
     def events_of(self, trace: ExecutionTrace) -> list[dict[str, Any]]:
-        evs = trace.events
-        end_index = max((i for i, e in enumerate(evs) if e.event_type in _END_TYPES), default=None)
-        # Timestamps count from the trace's start, where the run slice begins; it ends at
-        # the recorded duration (or the last event, should one be stamped later).
-        run_end = max([trace.duration_us, *(e.timestamp for e in evs)])
-        # A phase that never ended (the run failed inside it) ends where the run did.
-        cut_off = evs[end_index].timestamp if end_index is not None else run_end
+        # Timestamps count from the trace's start, where the run slice begins (phases.py
+        # has the rules for where each phase begins and ends).
+        phases = run_phases(trace)
         self._names(trace)
-        self._run_slice(trace, run_end)
-        self._load_slices(evs, cut_off)
-        self._instantiate_slice(evs, end_index, cut_off)
-        self._process_slice(evs, cut_off)
+        self._run_slice(trace, phases.run_end_us)
+        self._phase_slices(phases)
         self._instants(trace)
+        cut_off = phases.run_end_us
+        if phases.end_event is not None:
+            cut_off = trace.events[phases.end_event].timestamp
         self._closing_fuel(trace, cut_off)
         return self.out
 
@@ -159,66 +134,13 @@ class _Process:
         }
         self._complete("run", "execution", 0, run_end, args)
 
-    def _load_slices(self, evs: Sequence[TraceEvent], cut_off: int) -> None:
-        """Load, from LoadStart to the last load event, and one slice per load step
-        (each LoadComplete with a `step` ends the step that began at the previous one)."""
-        start = _first(evs, 0, (T.LOAD_START,))
-        if start is None:
-            return
-        steps: list[TraceEvent] = []
-        for event in evs[start + 1 :]:
-            if event.event_type is T.LOAD_ERROR:
-                steps.append(event)
-                break
-            if event.event_type is T.LOAD_COMPLETE:
-                steps.append(event)
-            elif event.event_type is not T.LOAD_START:
-                break
-        end = steps[-1].timestamp if steps else cut_off
-        args: dict[str, Any] = dict(evs[start].metadata)
-        for step in steps:
-            args.update(
-                {k: v for k, v in step.metadata.items() if k not in ("step", "duration_ms")}
-            )
-        self._complete("load", "load", evs[start].timestamp, end, args)
-        begin = evs[start].timestamp
-        for step in steps:
-            name = step.metadata.get("step")
-            if isinstance(name, str):
-                self._complete(
-                    _STEP_NAMES.get(name, name), "load", begin, step.timestamp, dict(step.metadata)
-                )
-            begin = step.timestamp
-
-    def _instantiate_slice(
-        self, evs: Sequence[TraceEvent], end_index: int | None, cut_off: int
-    ) -> None:
-        # Instantiation begins where the store is prepared (fuel limit set or host.log
-        # registered, whichever comes first) and ends when the module is instantiated.
-        prep = _first(evs, 0, (T.FUEL_CHECKPOINT, T.HOST_FUNCTION_CALL))
-        if prep is None or (end_index is not None and prep >= end_index):
-            return
-        done = _first(evs, prep + 1, (T.FUNCTION_CALL,), "instantiate")
-        self._complete(
-            "instantiate",
-            "function",
-            evs[prep].timestamp,
-            evs[done].timestamp if done is not None else cut_off,
-            dict(evs[done].metadata) if done is not None else {"completed": False},
-        )
-
-    def _process_slice(self, evs: Sequence[TraceEvent], cut_off: int) -> None:
-        call = _first(evs, 0, (T.FUNCTION_CALL,), "process")
-        if call is None:
-            return
-        returned = _first(evs, call + 1, _END_TYPES)
-        self._complete(
-            "process",
-            "function",
-            evs[call].timestamp,
-            evs[returned].timestamp if returned is not None else cut_off,
-            {**evs[call].metadata, **(evs[returned].metadata if returned is not None else {})},
-        )
+    def _phase_slices(self, phases: RunPhases) -> None:
+        """Load (with a slice per load step inside it), instantiate and `process`."""
+        for phase in phases.phases:
+            cat = "load" if phase.name == "load" else "function"
+            self._complete(phase.name, cat, phase.begin_us, phase.end_us, dict(phase.metadata))
+            for step in phase.steps:
+                self._complete(step.title, "load", step.begin_us, step.end_us, dict(step.metadata))
 
     def _instants(self, trace: ExecutionTrace) -> None:
         fuel_started = False
