@@ -74,11 +74,12 @@ spec: install
 	$(BIN)/python -m tests.spec --suite $(SPEC_SUITE)
 
 # wasmcli's start-up side by side with the floor it stands on (paired, interleaved runs);
-# writes the table into BENCHMARKS.md. Needs nothing outside the venv.
+# writes the tables into BENCHMARKS.md. Needs nothing outside the venv.
 bench: install
 	$(BIN)/python benchmarks/bench_cli.py --rounds 15 --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_batch.py --rounds 3 $(if $(wildcard $(VENV310)/bin/wasmcli),--wasmer-bin $(VENV310)/bin) --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_insight.py --write BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_integrations.py --rounds 15 --write BENCHMARKS.md
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
 plugins:

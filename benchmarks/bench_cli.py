@@ -260,12 +260,15 @@ def render(results: list[Result], rounds: int, command: str, load: tuple[str, st
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, table: str) -> None:
+def write_section(
+    path: Path, table: str, start_mark: str = START_MARK, end_mark: str = END_MARK
+) -> None:
+    """Replace the text between the markers in `path` (append it when they are missing)."""
     text = path.read_text() if path.exists() else ""
-    section = f"{START_MARK}\n{table}{END_MARK}"
-    if START_MARK in text and END_MARK in text:
-        before, rest = text.split(START_MARK, 1)
-        after = rest.split(END_MARK, 1)[1]
+    section = f"{start_mark}\n{table}{end_mark}"
+    if start_mark in text and end_mark in text:
+        before, rest = text.split(start_mark, 1)
+        after = rest.split(end_mark, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
