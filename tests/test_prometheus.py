@@ -296,6 +296,21 @@ def test_serve_answers_each_scrape_with_fresh_figures(
     assert process.stderr is not None and process.stderr.read() == b"Stopped.\n"
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_right_after_a_scrape_stops_it_cleanly_even_twice(
+    metrics_server: tuple[subprocess.Popen[bytes], int], signum: int
+) -> None:
+    """Ctrl-C, or a service manager signalling the process group (the signal may come
+    twice), ends it with exit 0 after the scrape at hand: never a traceback."""
+    process, port = metrics_server
+    for _ in range(3):
+        assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
+    process.send_signal(signum)
+    process.send_signal(signum)
+    assert process.wait(timeout=10) == 0
+    assert process.stderr is not None and process.stderr.read() == b"Stopped.\n"
+
+
 def test_a_port_in_use_is_one_line_and_exit_9(any_engine_cli: Any) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
