@@ -263,3 +263,34 @@ def test_the_summary_stops_growing_before_githubs_1_mib_limit(runner_env: dict[s
         "later runs are not added (their traces are stored).\n\n"
     )
     assert len(text.encode()) < SUMMARY_LIMIT_BYTES
+
+
+def test_a_batch_annotates_each_failed_input_and_fills_one_summary_section(
+    runner_env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text(
+        '{"id": "ok", "input": "{\\"user\\": \\"ada\\"}"}\n'
+        '{"input": "["}\n'
+        '{"id": "broken", "input": "{"}\n'
+    )
+    done = step("run", JSON_FIELDS, "--batch", str(inputs), env=runner_env)
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) == 3  # the results, as without GitHub
+    titles = [parse_annotation(line)[1]["title"] for line in annotations(done.stderr)]
+    assert titles == [
+        "wasmcli: json_fields input 1 failed (ERROR_PARSE_ERROR)",
+        "wasmcli: json_fields input broken failed (ERROR_PARSE_ERROR)",
+    ]
+    summary = Path(runner_env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.count("### ") == 1
+    heading = summary.splitlines()[0]
+    assert heading.startswith("### ❌ wasmcli run json\\_fields --batch /")
+    assert heading.endswith("/inputs.jsonl")
+    assert "3 runs: 1 passed, 2 failed" in summary
+    rows = table_rows(summary)
+    assert [(row[0], row[2]) for row in rows] == [
+        ("ok", "0 SUCCESS"),
+        ("1", "-5 ERROR_PARSE_ERROR"),
+        ("broken", "-5 ERROR_PARSE_ERROR"),
+    ]

@@ -332,3 +332,55 @@ def test_a_batch_report_keeps_a_bounded_amount_of_output(
     output = RecordCollector().add_run_json(alone).output
     assert len(output.text) == MAX_REPORT_OUTPUT_BYTES == 64 * 1024
     assert output.note == "output cut at 64 KiB: 4,464 more bytes not shown"
+
+
+def test_run_batch_junit_has_one_test_case_per_input(cli: Any, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text(
+        '{"id": "alice", "input": "alice"}\n'
+        '{"input": "bob"}\n'
+        '{"id": 7, "input": 42}\n'  # a bad line: a usage error, not a run
+        '{"id": "last", "input": "zed"}\n'
+    )
+    report = tmp_path / "batch.xml"
+    done = cli("run", HELLO, "--batch", str(inputs), "--junit", str(report))
+    assert done.exit_code == 2  # the first failure's code, as without --junit
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    check_schema(report)
+    xml = JUnitXml.fromfile(str(report))
+    assert xml.name == f"wasmcli run hello --batch {inputs}"
+    assert (xml.tests, xml.failures, xml.errors) == (4, 0, 1)
+    [suite] = list(xml)
+    cases = list(suite)
+    assert [c.name for c in cases] == ["alice", "1", "7", "last"]  # input order
+    assert {c.classname for c in cases} == {"hello"}
+    for case, result in zip(cases, results, strict=True):
+        assert case.time == pytest.approx(result["duration_ms"] / 1000, abs=1e-6)
+    assert [c.system_out for c in cases] == ["Hello, alice!", "Hello, bob!", None, "Hello, zed!"]
+    [error] = cases[2].result
+    assert isinstance(error, Error) and error.type == "usage"
+    assert error.message.startswith('usage: line 3: "input" must be a string')
+
+
+def test_run_batch_junit_with_jobs_and_failures(any_engine_cli: Any, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    good = json.dumps({"user": "ada"})
+    inputs.write_text(
+        "".join(
+            json.dumps({"id": f"n{i}", "input": good if i % 2 == 0 else "["}) + "\n"
+            for i in range(6)
+        )
+    )
+    report = tmp_path / "batch.xml"
+    done = any_engine_cli(
+        "run", JSON_FIELDS, "--batch", str(inputs), "--jobs", "2", "--junit", str(report)
+    )
+    assert done.exit_code == 1
+    check_schema(report)
+    cases = [c for suite in JUnitXml.fromfile(str(report)) for c in suite]
+    assert [c.name for c in cases] == [f"n{i}" for i in range(6)]
+    assert [c.is_passed for c in cases] == [True, False] * 3
+    for case in cases[1::2]:
+        [failure] = case.result
+        assert isinstance(failure, Failure) and failure.type == "ERROR_PARSE_ERROR"
+        assert failure.message == "ERROR_PARSE_ERROR (-5): input could not be parsed"

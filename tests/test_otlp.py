@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -460,3 +461,56 @@ def test_nothing_selected_sends_nothing_and_exports_an_empty_request(
     assert {"key": "service.name", "value": {"stringValue": "wasmcli"}} in resource_spans[
         "resource"
     ]["attributes"]
+
+
+def test_run_batch_otlp_sends_every_stored_trace_of_the_batch(
+    cli: Any, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    assert cli("run", HELLO, "-i", "before").exit_code == 0  # not the batch's: not sent
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"id": "a", "input": "a"}\n{"id": "bad", "input": 1}\n{"input": "c"}\n')
+    done = cli("run", HELLO, "--batch", str(inputs), "--otlp")
+    assert done.exit_code == 2
+    assert "warning" not in done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    sent = {span.trace_id for span in receiver.spans()}
+    stored = [r["trace_id"] for r in results if r["trace_id"]]
+    assert len(stored) == 2  # the bad line is not a run
+    assert sent == {uuid.UUID(trace_id).bytes for trace_id in stored}
+    traces = {t["trace_id"]: t for t in cli("traces", "list", "--json").json()}
+    for trace_id in stored:
+        named = check_shape(spans_of(receiver, trace_id), traces[trace_id])
+        assert attributes(named["run hello"])["wasmcli.batch_id"] == traces[trace_id]["batch_id"]
+
+
+def test_run_batch_otlp_needs_stored_traces(
+    any_engine_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"input": "a"}\n')
+    monkeypatch.setenv("WASMCLI_TRACE", "0")
+    done = any_engine_cli("run", HELLO, "--batch", str(inputs), "--otlp")
+    assert done.exit_code == 2
+    assert done.stderr == (
+        "error: --otlp with --batch sends the batch's stored traces: WASMCLI_TRACE=0 stores none\n"
+    )
+    assert done.stdout == ""
+
+
+def test_push_batch_sends_only_that_batchs_runs(
+    any_engine_cli: Any, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"input": "a"}\n{"input": "b"}\n')
+    assert any_engine_cli("run", HELLO, "--batch", str(inputs)).exit_code == 0
+    assert any_engine_cli("run", HELLO, "-i", "alone").exit_code == 0
+    stored = any_engine_cli("traces", "list", "--json").json()
+    [batch_id] = {t["batch_id"] for t in stored if t["batch_id"]}
+    done = any_engine_cli(
+        "traces", "push", "--otlp-endpoint", receiver.endpoint, "--batch", batch_id
+    )
+    assert done.exit_code == 0, done
+    sent = {span.trace_id for span in receiver.spans()}
+    assert sent == {uuid.UUID(t["trace_id"]).bytes for t in stored if t["batch_id"] == batch_id}
+    assert len(sent) == 2

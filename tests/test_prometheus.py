@@ -432,3 +432,18 @@ def test_bucket_bounds_are_inclusive_as_prometheus_reads_le(any_engine_cli: Any)
         for s in samples(found["wasmcli_run_fuel"], "wasmcli_run_fuel_bucket")
     }
     assert (fuel["100.0"], fuel["1000.0"]) == (1, 2)
+
+
+def test_metrics_of_one_batch(any_engine_cli: Any, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"input": "a"}\n{"input": "b"}\n{"input": "c"}\n')
+    assert any_engine_cli("run", HELLO, "--batch", str(inputs)).exit_code == 0
+    assert any_engine_cli("run", PANIC).exit_code == 8
+    [batch_id] = {t["batch_id"] for t in any_engine_cli("traces", "list", "--json").json()} - {None}
+    found = families(any_engine_cli("metrics", "--batch", batch_id).stdout)
+    runs = {
+        (s.labels["binary"], s.labels["outcome"]): s.value
+        for s in samples(found["wasmcli_runs"], "wasmcli_runs_total")
+    }
+    assert runs == {("hello", "ok"): 3}
+    assert samples(found["wasmcli_traces_stored"])[0].value == 4

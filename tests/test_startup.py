@@ -159,6 +159,16 @@ def test_a_plain_run_imports_no_format_library(home_with_a_trace: Path) -> None:
     assert "wasmcli.cli.run_reports" not in modules
 
 
+def test_a_plain_batch_imports_no_format_library(home_with_a_trace: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"input": "a"}\n{"input": "b"}\n')
+    modules = modules_of_module_run("run", "hello", "--batch", str(inputs), home=home_with_a_trace)
+    assert "wasmcli.engines.wasmtime_engine" in modules  # it did run the plugin
+    assert top_level(modules) & FORMAT_LIBRARIES == set()
+    assert not {m for m in modules if m.startswith(("xml", "wasmcli.integrations"))}
+    assert "wasmcli.cli.run_reports" not in modules
+
+
 def test_a_run_in_github_actions_imports_no_format_library(home_with_a_trace: Path) -> None:
     modules = modules_of_module_run(
         "run", "hello", "-i", "x", home=home_with_a_trace, env={"GITHUB_ACTIONS": "true"}

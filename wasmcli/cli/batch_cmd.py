@@ -1,7 +1,9 @@
 """`wasmcli run REF --batch FILE`: one JSON result per input line on stdout, in order.
 
 Thin: it opens the batch file, calls `runtime.batch.run_batch`, writes each result as
-it comes and the closing summary on stderr, and exits with the batch's exit code.
+it comes and the closing summary on stderr, hands the results to the reports asked for
+(`--junit`, GitHub Actions, `--otlp`: cli/run_reports.py), and exits with the batch's
+exit code.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from wasmcli.cli.errors import print_warning, silence_stdout
 from wasmcli.errors import ErrorKind, WasmcliError
 
 if TYPE_CHECKING:
+    from wasmcli.cli.run_reports import RunReports
     from wasmcli.config import RunConfig
-    from wasmcli.runtime.batch import BatchResult
+    from wasmcli.integrations.records import RecordCollector
+    from wasmcli.runtime.batch import BatchResult, BatchSummary
+    from wasmcli.store.registry import Registry
+    from wasmcli.tracing.events import ExecutionTrace
     from wasmcli.tracing.tracer import Tracer
 
 
@@ -33,6 +39,7 @@ def run_batch_command(
     fail_fast: bool,
     tracer: Tracer | None,
     quiet: bool,
+    reports: RunReports | None = None,
 ) -> None:
     from wasmcli.cli.state import open_registry
     from wasmcli.runtime.batch import run_batch
@@ -41,14 +48,20 @@ def run_batch_command(
     lines, total = _open_lines(batch_file)
     inputs = read_inputs(lines, plain=plain_lines)
     progress = None if quiet or not _is_terminal(sys.stderr) else _Progress(total)
-    writer = _ResultWriter(progress)
+    records = None
+    if reports is not None:
+        from wasmcli.integrations.records import RecordCollector
+
+        records = RecordCollector(binary)
+    writer = _ResultWriter(progress, records)
+    registry = open_registry()
     try:
         summary = run_batch(
             binary,
             inputs,
             config,
             on_result=writer,
-            registry=open_registry(),
+            registry=registry,
             tracer=tracer,
             jobs=jobs,
             fail_fast=fail_fast,
@@ -71,7 +84,38 @@ def run_batch_command(
         )
     for warning in summary.warnings:
         print_warning(warning)
-    raise typer.Exit(summary.exit_code)
+    exit_code = summary.exit_code
+    if reports is not None and records is not None:
+        written = _write_reports(reports, records, summary, registry, batch_file)
+        if not written and exit_code == 0:
+            exit_code = ErrorKind.IO.exit_code  # the report the job asked for is missing
+    raise typer.Exit(exit_code)
+
+
+def _write_reports(
+    reports: RunReports,
+    records: RecordCollector,
+    summary: BatchSummary,
+    registry: Registry,
+    batch_file: str,
+) -> bool:
+    """JUnit (one test case per input), GitHub annotations and summary, and the batch's
+    stored traces to the OTLP collector; False when the JUnit file could not be written."""
+    from wasmcli.cli.run_reports import report_runs
+
+    traces: Iterable[ExecutionTrace] = ()
+    if reports.otlp is not None:
+        from wasmcli.store.traces import TraceFilter, TraceStore
+
+        traces = TraceStore(registry.conn).iter(TraceFilter(batch_id=summary.batch_id))
+    binary = records.records[0].binary if records.records else records.binary_ref
+    return report_runs(
+        reports,
+        records.records,
+        traces,
+        title=f"wasmcli run {binary} --batch {batch_file}",
+        batch=True,
+    )
 
 
 def tracer_limit(tracer: Tracer | None) -> str:
@@ -107,13 +151,16 @@ class _ResultWriter:
     """Each result as one JSON line on stdout; a reader that left (`| head`) ends the
     output, not the batch (its traces are still kept)."""
 
-    def __init__(self, progress: _Progress | None) -> None:
+    def __init__(self, progress: _Progress | None, records: RecordCollector | None) -> None:
         self.progress = progress
+        self.records = records  # for the reports, when some are asked for
         self.closed = False
 
     def __call__(self, result: BatchResult) -> None:
         if self.progress is not None:
             self.progress.advance(result.success)
+        if self.records is not None:
+            self.records.add_run_json(result.data)
         if self.closed:
             return
         try:

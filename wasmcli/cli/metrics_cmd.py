@@ -12,6 +12,7 @@ import typer
 from wasmcli.cli.errors import guard, usage_error
 from wasmcli.cli.state import home_folder, open_registry
 from wasmcli.cli.traces_cmds import (
+    BatchOpt,
     BinaryOpt,
     FailedOpt,
     LimitOpt,
@@ -46,6 +47,7 @@ def metrics(
         typer.Option("--port", metavar="N", help="Port for --serve, 0 to 65535 (0: any free one)."),
     ] = None,
     binary: BinaryOpt = None,
+    batch: BatchOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     failed: FailedOpt = False,
@@ -74,7 +76,7 @@ def metrics(
         if problem:
             raise usage_error(problem)
     registry = open_registry()
-    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     registry.conn.close()  # every exposition opens its own connection
     from wasmcli.integrations.prometheus import exposition, metrics_registry
     from wasmcli.store.db import open_database

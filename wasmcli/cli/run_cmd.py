@@ -271,7 +271,8 @@ def run(
         typer.Option(
             "--junit",
             metavar="FILE",
-            help="Also write a JUnit XML report (one test case per run) to FILE.",
+            help="Also write a JUnit XML report to FILE: one test case per run, or per "
+            "input with --batch.",
         ),
     ] = None,
     ci: Annotated[
@@ -287,7 +288,7 @@ def run(
         bool,
         typer.Option(
             "--otlp",
-            help="Also send the run's trace to an OTLP collector "
+            help="Also send the run's trace (each input's, with --batch) to an OTLP collector "
             "[env OTEL_EXPORTER_OTLP_ENDPOINT; default http://localhost:4318]; "
             "a collector that is down is a warning.",
         ),
@@ -317,7 +318,7 @@ def run(
     if wanted_reports(junit, ci, otlp):
         from wasmcli.cli import run_reports
 
-        reports = run_reports.plan(junit, ci, otlp, no_trace)
+        reports = run_reports.plan(junit, ci, otlp, no_trace, batch=batch is not None)
     if batch is not None:
         from wasmcli.cli.batch_cmd import run_batch_command
         from wasmcli.tracing.tracer import Tracer as BatchDefault
@@ -332,6 +333,7 @@ def run(
             fail_fast=fail_fast,
             tracer=BatchDefault(enabled=False) if no_trace else None,
             quiet=quiet,
+            reports=reports,
         )
     data = read_input(input_text, input_file)
     if json_:

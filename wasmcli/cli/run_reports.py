@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -42,7 +42,9 @@ class RunReports:
     otlp_resource: Mapping[str, object] | None = None
 
 
-def plan(junit: str | None, ci: str | None, otlp: bool, no_trace: bool) -> RunReports:
+def plan(
+    junit: str | None, ci: str | None, otlp: bool, no_trace: bool, *, batch: bool = False
+) -> RunReports:
     """The reports asked for, checked before the run (usage errors)."""
     from wasmcli.integrations.github import CI_MODES, github_enabled
 
@@ -63,6 +65,13 @@ def plan(junit: str | None, ci: str | None, otlp: bool, no_trace: bool) -> RunRe
     if otlp:
         if no_trace:
             raise usage_error("--otlp sends the run's trace: it cannot be used with --no-trace")
+        from wasmcli.config import tracing_enabled_from_env
+
+        if batch and not tracing_enabled_from_env():
+            # A single run makes its trace to send it anyway; a batch sends what it stored.
+            raise usage_error(
+                "--otlp with --batch sends the batch's stored traces: WASMCLI_TRACE=0 stores none"
+            )
         from wasmcli.integrations.otlp.config import resource_from_env, target_from_env
 
         target = target_from_env(None, os.environ, max_timeout_s=RUN_OTLP_TIMEOUT_S)
@@ -73,7 +82,7 @@ def plan(junit: str | None, ci: str | None, otlp: bool, no_trace: bool) -> RunRe
 def report_runs(
     reports: RunReports,
     records: Sequence[RunRecord],
-    traces: Sequence[ExecutionTrace],
+    traces: Iterable[ExecutionTrace],
     *,
     title: str,
     batch: bool,
@@ -85,9 +94,9 @@ def report_runs(
     return write(reports, records, title=title, batch=batch)
 
 
-def send_traces(reports: RunReports, traces: Sequence[ExecutionTrace]) -> None:
+def send_traces(reports: RunReports, traces: Iterable[ExecutionTrace]) -> None:
     """`--otlp`: send the runs' traces; a failure is a warning, never the run's."""
-    if reports.otlp is None or not traces:
+    if reports.otlp is None:
         return
     from wasmcli.errors import WasmcliError
     from wasmcli.integrations.otlp.push import push_traces

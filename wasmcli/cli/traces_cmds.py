@@ -335,6 +335,7 @@ def push(
         ),
     ] = None,
     binary: BinaryOpt = None,
+    batch: BatchOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     failed: FailedOpt = False,
@@ -349,7 +350,7 @@ def push(
     target = target_from_env(otlp_endpoint, os.environ)
     resource = resource_from_env(os.environ)
     registry = open_registry()
-    query = build_filter(registry, binary, since, until, failed, succeeded, limit)
+    query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     from wasmcli.cli.errors import print_warning
     from wasmcli.integrations.otlp.push import display_url, push_traces
 
