@@ -55,3 +55,19 @@ def test_trace_round_trips_through_json() -> None:
     assert result.trace.duration() == result.trace.duration_us / 1e6
     assert [e.event_type for e in again.events][0] is TraceEventType.EXECUTION_START
     assert "hello" in str(result.trace)
+
+
+def test_one_growth_is_shown_once_when_input_and_env_share_fresh_pages() -> None:
+    # hello exports no alloc: wasmcli grows its memory once for the input and the env.
+    result = Executor(Registry(), tracer=Tracer()).execute(HELLO, "world", RunConfig())
+    assert result.trace is not None
+    writes = {
+        e.metadata["operation"]: e.metadata
+        for e in result.trace.events
+        if e.metadata.get("operation") in ("write_input", "write_env")
+    }
+    grown = writes["write_input"]
+    assert grown["placement"] == "fresh_pages"
+    assert grown["pages_after"] == grown["pages_before"] + 1
+    assert writes["write_env"]["pages_before"] == writes["write_env"]["pages_after"]
+    assert writes["write_env"]["pages_after"] == grown["pages_after"]
