@@ -16,7 +16,8 @@ STAMP310 := $(VENV310)/.installed
 DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench plugins clean
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench plugins clean \
+	break-promises
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
 install: $(STAMP)
@@ -72,6 +73,12 @@ SPEC_SUITE ?= ../shared/spec-testsuite
 
 spec: install
 	$(BIN)/python -m tests.spec --suite $(SPEC_SUITE)
+
+# Each README promise broken on purpose, one at a time, in a scratch copy: the tests that
+# guard it must fail (see TESTING.md).
+break-promises: install
+	$(if $(strip $(PYTHON310)),$(MAKE) install310)
+	$(BIN)/python -m tests.break_promises
 
 # wasmcli's start-up side by side with the floor it stands on (paired, interleaved runs);
 # writes the tables into BENCHMARKS.md. Needs nothing outside the venv.

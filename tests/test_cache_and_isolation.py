@@ -43,6 +43,32 @@ def test_second_run_loads_from_cache_and_damage_is_recompiled(cli, wasmcli_home:
     assert load_event(cli)["from_cache"] is True
 
 
+# Grows its one memory a page at a time until refused; returns the pages it holds.
+GROW_UNTIL_REFUSED = plugin_wat(
+    """
+    (block $done (loop $more
+      (br_if $done (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+      (br $more)))
+    (memory.size)"""
+)
+
+
+def test_a_cached_module_holds_each_runs_own_memory_cap(cli, wat_file) -> None:
+    """The cap is compiled into the module, so a module compiled under one cap must never
+    be loaded for a run under another: the key of its artifact names the cap."""
+    path = str(wat_file(GROW_UNTIL_REFUSED))
+
+    def pages_held(cap_mb: str) -> tuple[int, bool]:
+        data = cli("run", path, "--memory-limit-mb", cap_mb, "--json").json()
+        return data["return_code"], load_event(cli)["from_cache"]
+
+    assert pages_held("8") == (128, False)  # 8 MB: 128 pages of 64 KiB
+    assert pages_held("8") == (128, True)
+    assert pages_held("4") == (64, False)  # its own artifact, compiled for 4 MB
+    assert pages_held("4") == (64, True)
+    assert pages_held("8") == (128, True)
+
+
 def test_home_option_keeps_everything_in_that_folder(
     cli, tmp_path: Path, wasmcli_home: Path
 ) -> None:
