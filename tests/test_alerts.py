@@ -340,6 +340,23 @@ def test_run_prints_an_alert_line_when_an_alert_starts_firing(cli: Cli, wasmcli_
     assert ok.exit_code == 0 and "alert:" not in ok.stderr
 
 
+def test_a_batch_announces_an_alert_once_for_all_its_runs(
+    cli: Cli, wasmcli_home: Path, tmp_path: Path
+) -> None:
+    rules(wasmcli_home, TRAPS)
+    trap = str(SAMPLES / "faulty" / "divide_by_zero.wasm")
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("a\nb\nc\n", encoding="utf-8")
+    batch = cli("run", trap, "--batch", str(inputs), "--batch-lines", "-q")
+    assert batch.exit_code == 8  # the first failed input's, unchanged by the alert
+    assert len(batch.stdout.splitlines()) == 3
+    alert_lines = [line for line in batch.stderr.splitlines() if line.startswith("alert:")]
+    assert len(alert_lines) == 1
+    assert alert_lines[0].startswith("alert: traps started firing: 3 matching runs within 1h")
+    again = cli("run", trap, "--batch", str(inputs), "--batch-lines", "-q")
+    assert "alert:" not in again.stderr  # the same episode
+
+
 def test_a_broken_rules_file_does_not_change_a_run(cli: Cli, wasmcli_home: Path) -> None:
     rules(wasmcli_home, '[[alert]]\nname = "a"\ncondition = "sometimes"\n')
     result = cli("run", str(SAMPLES / "hello.wasm"), "-i", "x", "-q")

@@ -1,5 +1,6 @@
-"""After `wasmcli run` stores its trace: one `alert:` line on stderr for each alert that
-starts firing with that run (docs/design.md, alerts). The run's exit code never changes.
+"""After `wasmcli run` stores its trace (or `run --batch` its traces): one `alert:` line
+on stderr for each alert that starts firing with those runs (docs/design.md, alerts). The
+run's exit code never changes.
 
 When the home has no rules file this costs one stat() and imports nothing of
 wasmcli.insight: `run` stays as fast as without alerts.
@@ -42,3 +43,15 @@ def announce_alerts(registry: Registry, traces: Sequence[ExecutionTrace]) -> Non
     for status in started:
         sys.stderr.write(alert_line(status) + "\n")
     sys.stderr.flush()
+
+
+def announce_batch_alerts(registry: Registry, batch_id: str) -> None:
+    """After a batch: the rules are evaluated once for all of its stored runs (their
+    summaries: no event is read)."""
+    if not (registry.home / ALERT_RULES_FILENAME).is_file():
+        return
+    from wasmcli.store.traces import TraceFilter, TraceStore
+
+    traces = list(TraceStore(registry.conn).iter(TraceFilter(batch_id=batch_id), with_events=False))
+    if traces:
+        announce_alerts(registry, traces)

@@ -84,6 +84,11 @@ def run_batch_command(
         )
     for warning in summary.warnings:
         print_warning(warning)
+    if tracer is None and summary.traces_recorded:
+        # Stored in the home (the default tracer): alerts may start firing with the batch.
+        from wasmcli.cli.alert_hook import announce_batch_alerts
+
+        announce_batch_alerts(registry, summary.batch_id)
     exit_code = summary.exit_code
     if reports is not None and records is not None:
         written = _write_reports(reports, records, summary, registry, batch_file)
