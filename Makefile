@@ -65,7 +65,7 @@ else
 endif
 
 lint: install
-	$(BIN)/ruff check wasmcli tests
+	$(BIN)/ruff check wasmcli tests benchmarks
 	$(BIN)/mypy
 
 # Every bytecode pass against the whole WebAssembly core spec test suite (see TESTING.md).

@@ -53,7 +53,7 @@ def bench_engine(engine: str, home: Path, repeat: int) -> None:
     for label, tracer in tracers.items():
         executor = Executor(registry, tracer=tracer)
         executor.execute(hello, "warm", config)  # compile once; later runs load the cache
-        ms = median_ms(lambda: executor.execute(hello, "world", config), repeat)
+        ms = median_ms(lambda run=executor: run.execute(hello, "world", config), repeat)
         print(f"  hello, {label:<18} {ms:8.2f} ms per run (median of {repeat})")
     executor = Executor(registry, tracer=tracers["tracing off"])
     result = executor.execute(str(SAMPLES / "word_freq.wasm"), words, config)
@@ -96,7 +96,7 @@ def bench_startup(home: Path, repeat: int) -> None:
         ["run", str(SAMPLES / "hello.wasm"), "-i", "x"],
     ):
 
-        def once() -> None:
+        def once(args: list[str] = args) -> None:
             subprocess.run([str(exe), *args], env=env, capture_output=True, check=False)
 
         once()
