@@ -15,7 +15,7 @@ from wasmcli.store.migrations import m001_initial
 from wasmcli.store.registry import Registry
 from wasmcli.store.traces import TraceFilter, TraceStore
 from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
-from wasmcli.tracing.recorder import MAX_TRACE_OUTPUT_BYTES
+from wasmcli.tracing.recorder import MAX_TEXT_BYTES, MAX_TRACE_OUTPUT_BYTES, TraceRecorder
 
 from .conftest import SAMPLES, plugin_wat
 from .home_tools import error_lines, read_only_runner, run_wasmcli
@@ -90,6 +90,28 @@ def test_plugin_text_in_an_error_message_is_bounded(cli, wat_file) -> None:
     trace = last_trace(cli)
     assert len(trace["error_message"].encode()) < 5 * 1024
     assert all(len(e["message"].encode()) < 5 * 1024 for e in trace["events"])
+
+
+def test_every_text_an_event_carries_is_bounded() -> None:
+    # Export and import names reach event metadata as texts and lists of texts.
+    recorder = TraceRecorder()
+    long_name = "é" * 5_000  # 10,000 bytes
+    recorder.record(
+        TraceEventType.LOAD_COMPLETE,
+        "x" * 10_000,
+        exports=["memory", long_name],
+        name=long_name,
+        pages=3,
+    )
+    recorder.record(TraceEventType.LOAD_COMPLETE, "short", name="hello", pages=1)
+    long_event, short_event = recorder.events
+    assert len(long_event.message.encode()) < MAX_TEXT_BYTES + 64
+    assert long_event.message.endswith("more bytes not kept)")
+    assert long_event.metadata["exports"][0] == "memory"
+    assert len(long_event.metadata["exports"][1].encode()) < MAX_TEXT_BYTES + 64
+    assert len(long_event.metadata["name"].encode()) < MAX_TEXT_BYTES + 64
+    assert long_event.metadata["pages"] == 3
+    assert (short_event.message, short_event.metadata) == ("short", {"name": "hello", "pages": 1})
 
 
 # -- retention -----------------------------------------------------------------------

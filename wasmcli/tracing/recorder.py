@@ -51,6 +51,20 @@ def _bounded_value(value: Any) -> Any:
     return value
 
 
+# A text of at most this many characters is within MAX_TEXT_BYTES whatever it holds (no
+# character takes more than 4 bytes in UTF-8).
+_SHORT_TEXT = MAX_TEXT_BYTES // 4
+
+
+def _bounded_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """`metadata` with every text in it bounded; the same dict when nothing needs it
+    (nearly always: this runs for every event, so the check is a cheap pass first)."""
+    for value in metadata.values():
+        if isinstance(value, list) or (isinstance(value, str) and len(value) > _SHORT_TEXT):
+            return {key: _bounded_value(item) for key, item in metadata.items()}
+    return metadata
+
+
 class TraceRecorder:
     enabled = True
 
@@ -112,8 +126,9 @@ class TraceRecorder:
             self.record_log(at_ns, message, self.output_lines + 1, size)
             return
         self._report_suppressed(at_ns)
-        metadata = {key: _bounded_value(value) for key, value in metadata.items()}
-        self._append(at_ns, event_type, _bounded(message), metadata)
+        if len(message) > _SHORT_TEXT:
+            message = _bounded(message)
+        self._append(at_ns, event_type, message, _bounded_metadata(metadata))
 
     def _append(
         self, at_ns: int, event_type: TraceEventType, message: str, metadata: dict[str, Any]
