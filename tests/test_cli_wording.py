@@ -50,7 +50,13 @@ def test_required_arguments_read_as_names(any_engine_cli) -> None:
 
 def test_run_help_gives_every_range(any_engine_cli) -> None:
     help_text = " ".join(any_engine_cli("run", "--help").stdout.split())
-    for fragment in ("1 to 86400000 (24 h)", "1 to 4096", "1 to 2^63-1", "at most 1G"):
+    for fragment in (
+        "1 to 86400000 (24 h)",
+        "1 to 4096",
+        "1 to 2^63-1",
+        "at most 1G",
+        "1 to 1000000",
+    ):
         assert fragment in help_text
 
 

@@ -15,6 +15,7 @@ from .conftest import ECHO_WAT, plugin_wat
 MEMORY_ONLY = '(module (memory (export "memory") 1))'
 
 # name -> (module source, extra run args, exit code, text the error line must contain)
+RECURSION = "(func $rec (param i32) (result i32) (call $rec (i32.add (local.get 0) (i32.const 1))))"
 BAD_MODULES: dict[str, tuple[str, list[str], int, str]] = {
     "no_memory": (
         '(module (func (export "process") (param i32 i32 i32 i32) (result i32) i32.const 0))',
@@ -58,12 +59,15 @@ BAD_MODULES: dict[str, tuple[str, list[str], int, str]] = {
     ),
     "out_of_bounds_load": (plugin_wat("(i32.load (i32.const 0x7ffffff0))"), [], 8, "out-of-bounds"),
     "infinite_recursion": (
-        plugin_wat(
-            "(call $rec (i32.const 0))",
-            extra="(func $rec (param i32) (result i32)"
-            " (call $rec (i32.add (local.get 0) (i32.const 1))))",
-        ),
+        plugin_wat("(call $rec (i32.const 0))", extra=RECURSION),
         [],
+        8,
+        "Plugin trapped: call depth limit 1000 exceeded",
+    ),
+    # Past what the engine's own stack holds, its stack overflow is the backstop.
+    "infinite_recursion_past_the_native_stack": (
+        plugin_wat("(call $rec (i32.const 0))", extra=RECURSION),
+        ["--max-call-depth", "1000000"],
         8,
         "stack overflow",
     ),

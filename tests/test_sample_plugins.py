@@ -100,7 +100,7 @@ FAULTY_RUNS = [
     ("memory_bomb", [], 1, "plugin_error", "ERROR_MEMORY_ALLOCATION"),
     ("log_flood", [], 9, "io", "Output exceeds the limit of 1 MiB"),
     ("invalid_utf8_output", [], 9, "io", "not valid UTF-8"),
-    ("stack_overflow", [], 8, "trap", "stack overflow"),
+    ("stack_overflow", [], 8, "trap", "Plugin trapped: call depth limit 1000 exceeded"),
     ("bad_log_range", [], 8, "trap", "host.log range"),
     ("start_trap", [], 4, "abi", "the start function trapped"),
     (

@@ -44,6 +44,15 @@ OVERRIDES = [
     ),
     ("WASMCLI_FUEL", "777777", ["--fuel", "888888"], "fuel_limit", 888888, 777777, 5 * 10**9),
     ("WASMCLI_MAX_OUTPUT", "2K", ["--max-output", "3K"], "max_output", 3072, 2048, 1048576),
+    (
+        "WASMCLI_MAX_CALL_DEPTH",
+        "500",
+        ["--max-call-depth", "200"],
+        "max_call_depth",
+        200,
+        500,
+        1000,
+    ),
 ]
 
 
@@ -133,6 +142,7 @@ def test_every_number_is_accepted_up_to_its_maximum(cli) -> None:
         "--timeout-ms", "86400000",
         "--memory-limit-mb", "4096",
         "--max-output", "1G",
+        "--max-call-depth", "1000000",
         "--seed", str(2**63 - 1),
         "--timestamp", str(2**63 - 1),
     ]  # fmt: skip
@@ -155,6 +165,8 @@ def test_every_number_is_accepted_up_to_its_maximum(cli) -> None:
         ("WASMCLI_MAX_TRACES", str(2**63)),
         ("WASMCLI_FUEL", "0"),
         ("WASMCLI_MAX_TRACES", "-1"),
+        ("WASMCLI_MAX_CALL_DEPTH", "0"),
+        ("WASMCLI_MAX_CALL_DEPTH", "1000001"),
     ],
 )
 def test_variables_out_of_range_are_usage_errors(

@@ -26,6 +26,11 @@ DEFAULT_MAX_TRACES = 100
 DEFAULT_MAX_TRACE_BYTES = 100 * 1024 * 1024
 # Alert rules a run evaluates after storing its trace, when this file is in the home.
 ALERT_RULES_FILENAME = "alerts.toml"
+# Frames of the plugin's functions at once. Reached before either engine's native stack
+# overflows for frames that keep up to 48 values of 64 bits live across a call (about
+# 430 bytes of native stack each; wasmtime's 512 KiB stack is the smaller), held by
+# tests/test_call_depth.py; see docs/design.md section 4.
+DEFAULT_MAX_CALL_DEPTH = 1000
 # The original system derived fuel from the timeout: one million units per millisecond.
 FUEL_PER_MS = 1_000_000
 ENGINE_CHOICES = ("auto", "wasmtime", "wasmer")
@@ -41,6 +46,9 @@ ENV_VARS: dict[str, str] = {
     "WASMCLI_MEMORY_LIMIT_MB": f"memory cap per run in MB (default {DEFAULT_MEMORY_LIMIT_MB})",
     "WASMCLI_FUEL": "fuel limit per run (default timeout_ms * 1,000,000)",
     "WASMCLI_MAX_OUTPUT": "output cap in bytes, K/M suffixes allowed (default 1M)",
+    "WASMCLI_MAX_CALL_DEPTH": (
+        f"frames of the plugin's functions at once (default {DEFAULT_MAX_CALL_DEPTH:,})"
+    ),
     "WASMCLI_MAX_TRACES": f"traces kept, newest first (default {DEFAULT_MAX_TRACES})",
     "WASMCLI_MAX_TRACE_BYTES": "total size of the traces kept, K/M/G suffixes (default 100M)",
     "WASMCLI_TRACE": "0 to record no traces (default 1)",
@@ -80,6 +88,10 @@ BOUNDS: dict[str, Bound] = {
     ),
     # The output is held in memory before it is printed.
     "max_output": Bound("--max-output", "WASMCLI_MAX_OUTPUT", 1, 1024**3, "1G (1 GiB)"),
+    # More frames than either engine's native stack holds even when they are the smallest
+    # (wasmtime about 11,000, wasmer about 260,000): past the default, the native stack
+    # overflow may come first (exit 8, "stack overflow"), as the documentation says.
+    "max_call_depth": Bound("--max-call-depth", "WASMCLI_MAX_CALL_DEPTH", 1, 1_000_000, "1000000"),
     # The env JSON's random_seed and timestamp are signed 64-bit (stored in SQLite as such).
     "seed": Bound("--seed", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
     "timestamp_ns": Bound("--timestamp", None, I64_MIN, I64_MAX, "9223372036854775807 (2^63-1)"),
@@ -165,6 +177,9 @@ class RunConfig:
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     fuel: int | None = None  # None: derived from the timeout
     max_output: int = DEFAULT_MAX_OUTPUT
+    # None: no call-depth count at all, the engines' native stacks alone (for tests and
+    # benchmarks that measure the count; neither the CLI nor the variable gives None).
+    max_call_depth: int | None = DEFAULT_MAX_CALL_DEPTH
     engine: str = "auto"
     env: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
@@ -180,7 +195,14 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Every value within its bound (named by its option); a usage error otherwise."""
-        for setting in ("timeout_ms", "memory_limit_mb", "fuel", "max_output", "seed"):
+        for setting in (
+            "timeout_ms",
+            "memory_limit_mb",
+            "fuel",
+            "max_output",
+            "max_call_depth",
+            "seed",
+        ):
             value = getattr(self, setting)
             if value is not None:
                 bound = BOUNDS[setting]
@@ -216,6 +238,9 @@ class RunConfig:
             "fuel": lambda: _env_int("WASMCLI_FUEL", None, BOUNDS["fuel"]),
             "max_output": lambda: _env_size(
                 "WASMCLI_MAX_OUTPUT", DEFAULT_MAX_OUTPUT, BOUNDS["max_output"]
+            ),
+            "max_call_depth": lambda: _env_int(
+                "WASMCLI_MAX_CALL_DEPTH", DEFAULT_MAX_CALL_DEPTH, BOUNDS["max_call_depth"]
             ),
             "engine": lambda: (os.environ.get("WASMCLI_ENGINE") or "auto").strip().lower(),
         }

@@ -1,5 +1,6 @@
-;; stack_overflow: recurses without end until the engine's call stack is exhausted.
-;; Expected: trap (exit 8), "call stack exhausted".
+;; stack_overflow: recurses without end until the call-depth limit stops it (or, with a
+;; --max-call-depth past what the engine's stack holds, the engine's call stack is exhausted).
+;; Expected: trap (exit 8), "call depth limit 1000 exceeded".
 (module
   (memory (export "memory") 1)
   (func $recurse (param $depth i32) (result i32)

@@ -2,7 +2,9 @@
 
 A pass that meters fuel in the module (`instrument_fuel`) runs on wasmtime without native
 fuel and reports what its own counters charged; any other pass runs with native fuel like
-the original. Add a pass here when it lands: `make spec` and the fast slice pick it up.
+the original. A pass that instruments calls (the call-depth limit) refunds what its own
+code costs (wasm/pipeline.py), and the fuel compared is what is left. Add a pass here
+when it lands: `make spec` and the fast slice pick it up.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wasmcli.wasm import (
+    CallDepth,
+    Fuel,
+    ResourceLimit,
     ResourcesAboveLimit,
     WasmFormatError,
+    apply_passes,
     instrument_fuel,
     limit_resources,
 )
@@ -25,6 +31,10 @@ REFUSALS = (WasmFormatError, ResourcesAboveLimit)
 # A cap above anything a module can declare: every memory and table keeps the growth it
 # declared (or the most its index type allows), so results must not change.
 _SEMANTICS_PRESERVING_BYTES = 1 << 80
+# The largest call-depth limit: every engine's native stack overflows first, so a runaway
+# recursion still traps as the suite expects ("call stack exhausted"), while every call
+# runs the pass's entry check and exit code.
+_SEMANTICS_PRESERVING_DEPTH = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Pass:
     name: str
     transform: Callable[[bytes], bytes]
     metered: bool  # True: fuel comes from the module's own counters, not wasmtime's
+    refunds: bool = False  # True: its code refunds what it costs (the overhead global)
 
 
 PASSES: tuple[Pass, ...] = (
@@ -40,6 +51,28 @@ PASSES: tuple[Pass, ...] = (
         "limit_resources",
         lambda wasm: limit_resources(wasm, _SEMANTICS_PRESERVING_BYTES),
         metered=False,
+    ),
+    Pass(
+        "call_depth",
+        lambda wasm: apply_passes(wasm, [CallDepth(_SEMANTICS_PRESERVING_DEPTH)]).wasm,
+        metered=False,
+        refunds=True,
+    ),
+    # What wasmer compiles: the passes composed, the fuel pass metering the depth code.
+    Pass(
+        "limits+call_depth+fuel",
+        lambda wasm: (
+            apply_passes(
+                wasm,
+                [
+                    ResourceLimit(_SEMANTICS_PRESERVING_BYTES),
+                    CallDepth(_SEMANTICS_PRESERVING_DEPTH),
+                    Fuel(),
+                ],
+            ).wasm
+        ),
+        metered=True,
+        refunds=True,
     ),
 )
 

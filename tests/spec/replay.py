@@ -192,10 +192,16 @@ class ScriptReplay:
         tally = side.tally
         tally.commands += 1
         if (
-            side.pass_.metered
-            and side.world.orphans
+            side.world.orphans
             and ref.completed
-            and got.trap == "unreachable"
+            and (
+                side.pass_.metered
+                and got.trap == "unreachable"
+                or side.pass_.refunds
+                and got.completed
+                and ref.values == got.values
+                and ref.fuel != got.fuel
+            )
         ):
             tally.orphan_calls += 1
             return

@@ -22,7 +22,7 @@ from wasmtime import _ffi as ffi
 from wasmtime._func import enter_wasm
 from wasmtime._value import _unintern
 
-from wasmcli.wasm import FUEL_EXPORT, START_EXPORT
+from wasmcli.wasm import FUEL_EXPORT, OVERHEAD_EXPORT, START_EXPORT
 
 from .values import WIDTH, Value
 
@@ -198,6 +198,9 @@ class World:
     store: wasmtime.Store = field(init=False)
     linker: wasmtime.Linker = field(init=False)
     counters: list[wasmtime.Global] = field(default_factory=list)
+    # The fuel an instrumenting pass's own code cost, which it refunds (wasm/pipeline.py):
+    # one global per instance that has one, reset before each command.
+    refunds: list[wasmtime.Global] = field(default_factory=list)
     instances: dict[str, wasmtime.Instance] = field(default_factory=dict)
     last: wasmtime.Instance | None = None
     # A module that imports a table failed in the middle of its instantiation: functions of
@@ -217,6 +220,8 @@ class World:
     # -- fuel ------------------------------------------------------------------------------
 
     def _begin(self) -> None:
+        for refund in self.refunds:
+            refund.set_value(self.store, wasmtime.Val.i64(0))
         if self.metered:
             for counter in self.counters:
                 counter.set_value(self.store, wasmtime.Val.i64(BIG))
@@ -224,9 +229,10 @@ class World:
             self.store.set_fuel(BIG)
 
     def _consumed(self) -> int:
+        refunded = sum(refund.value(self.store) for refund in self.refunds)
         if self.metered:
-            return sum(BIG - counter.value(self.store) for counter in self.counters)
-        return BIG - self.store.get_fuel()
+            return sum(BIG - counter.value(self.store) for counter in self.counters) - refunded
+        return BIG - self.store.get_fuel() - refunded
 
     # -- commands --------------------------------------------------------------------------
 
@@ -240,8 +246,12 @@ class World:
             return Outcome(trap=_trap_text(exc)), None
         except wasmtime.WasmtimeError as exc:
             return Outcome(trap=f"link: {_trap_text(exc)}"), None
+        exports = instance.exports(self.store)
+        refund = exports.get(OVERHEAD_EXPORT)
+        if isinstance(refund, wasmtime.Global):
+            # It started at 0 and holds what a start function's calls refunded so far.
+            self.refunds.append(refund)
         if self.metered:
-            exports = instance.exports(self.store)
             counter = exports[FUEL_EXPORT]
             assert isinstance(counter, wasmtime.Global)
             counter.set_value(self.store, wasmtime.Val.i64(BIG))

@@ -220,6 +220,17 @@ def run(
             help="Output cap: bytes, or 64K, 1M; at most 1G [env WASMCLI_MAX_OUTPUT; default 1M].",
         ),
     ] = None,
+    max_call_depth: Annotated[
+        int | None,
+        typer.Option(
+            "--max-call-depth",
+            metavar="N",
+            help=(
+                "Call-depth limit: frames of the plugin's functions at once, 1 to 1000000 "
+                "[env WASMCLI_MAX_CALL_DEPTH; default 1000]."
+            ),
+        ),
+    ] = None,
     engine: Annotated[
         str | None,
         typer.Option(
@@ -308,6 +319,7 @@ def run(
         memory_limit_mb=memory_limit_mb,
         fuel=fuel,
         max_output=parse_size(max_output, "--max-output") if max_output is not None else None,
+        max_call_depth=max_call_depth,
         engine=engine.lower() if engine else None,
         env=parse_env_pairs(env or []),
         seed=seed,

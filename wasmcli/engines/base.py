@@ -10,18 +10,24 @@ from __future__ import annotations
 import atexit
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from wasmcli.config import DEFAULT_MAX_CALL_DEPTH
 from wasmcli.engines.faults import above_limit, compile_error
+from wasmcli.errors import WasmcliError
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache
 from wasmcli.wasm import (
+    ResourceLimit,
     ResourcesAboveLimit,
     WasmFormatError,
     check_declared,
-    limit_resources,
 )
+
+if TYPE_CHECKING:
+    from wasmcli.wasm import OffsetMap, Pass
 
 WASM_PAGE_SIZE = 65536
 MIB = 1024 * 1024
@@ -51,6 +57,9 @@ class EngineLimits:
     fuel: int
     timeout_ms: int
     memory_limit_bytes: int
+    # None: no call-depth count, the engines' native stacks alone (wasmcli's runs always
+    # count; tests and benchmarks compare with a run that does not).
+    max_call_depth: int | None = DEFAULT_MAX_CALL_DEPTH
 
     @property
     def memory_limit_pages(self) -> int:
@@ -141,12 +150,14 @@ class Engine(ABC):
         """Compile a module, or load it from the cache; compile errors are WasmcliError(LOAD).
 
         The cache hands back only an artifact whose header names this module's hash and
-        this engine configuration (`cache_config`), intact and written by this user; so
-        `deserialize` never sees another module's code, a damaged file, or a stale build.
-        `keep`: the module stays in this process's memory, and one kept there is used
-        without reading the cache.
+        this engine configuration (`cache_config`: the engine's version, every bytecode
+        pass the module is compiled through, with the pass's version and settings, and
+        the engine's own settings), intact and written by this user; so `deserialize`
+        never sees another module's code, a damaged file, a stale build, or code compiled
+        for another limit. `keep`: the module stays in this process's memory, and one
+        kept there (under the same configuration) is used without reading the cache.
         """
-        settings = self.compile_settings(limits)
+        settings = self.compiled_with(limits)
         memory = _LOADED if keep else _NOT_KEPT
         loaded = memory.get(self.name, wasm, settings)
         if loaded is not None:  # this process compiled or loaded it already
@@ -165,10 +176,18 @@ class Engine(ABC):
             cache.store(module_sha256, config, self.serialize(native))
         return memory.put(self.name, wasm, settings, LoadedModule(native, False, wasm))
 
+    def compiled_with(self, limits: EngineLimits) -> tuple[object, ...]:
+        """Everything besides the module that changes its compiled code: every pass's key
+        (its name, version and settings: the memory cap, the call-depth limit) and the
+        engine's own settings."""
+        from wasmcli.wasm import cache_key_parts
+
+        return (*cache_key_parts(self.passes(limits)), *self.compile_settings(limits))
+
     def cache_config(self, limits: EngineLimits) -> str:
         """The engine's name, version, the proposal check's version (a cached artifact
-        passed that check) and compile settings: what an artifact is bound to."""
-        settings = [f"proposals-{PROPOSAL_CHECK}", *map(str, self.compile_settings(limits))]
+        passed that check) and what it was compiled with: what an artifact is bound to."""
+        settings = [f"proposals-{PROPOSAL_CHECK}", *map(str, self.compiled_with(limits))]
         return " ".join([self.name, self.version, *settings])
 
     def validate(self, wasm: bytes) -> None:
@@ -178,15 +197,36 @@ class Engine(ABC):
         """
         self.compile(wasm, EngineLimits(fuel=1, timeout_ms=1, memory_limit_bytes=0))
 
+    def passes(self, limits: EngineLimits) -> tuple[Pass, ...]:
+        """The bytecode passes this engine compiles a plugin through, in order
+        (wasm/pipeline.py): the memory cap and the call-depth limit on every engine."""
+        from wasmcli.wasm import CallDepth
+
+        depth = () if limits.max_call_depth is None else (CallDepth(limits.max_call_depth),)
+        return (ResourceLimit(limits.memory_limit_bytes), *depth)
+
+    def prepare(self, wasm: bytes, limits: EngineLimits) -> bytes:
+        """The module this engine compiles: `wasm` through `passes` (see `prepared`)."""
+        return prepared(wasm, self.passes(limits))[0]
+
+    def offset_map(self, wasm: bytes, limits: EngineLimits) -> OffsetMap | None:
+        """How to read offsets in the compiled module as offsets in the plugin's own bytes
+        (None when the module cannot be rewritten)."""
+        try:
+            return prepared(wasm, self.passes(limits))[1]
+        except WasmcliError:
+            return None
+
     @abstractmethod
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
-        """Everything besides the module and the version that changes the compiled code."""
+        """Everything besides the module, the version and the passes that changes the
+        compiled code (the engine's own configuration)."""
 
     @abstractmethod
     def compile(self, wasm: bytes, limits: EngineLimits) -> Any:
         """The engine's compiled module; WasmcliError(LOAD) when the module is invalid.
 
-        Adapters compile `limited(wasm, limits)`, never the plugin's bytes as they are.
+        Adapters compile `self.prepare(wasm, limits)`, never the plugin's bytes as they are.
         """
 
     def serialize(self, native: Any) -> bytes:
@@ -267,13 +307,15 @@ def _refuse_above_limit(wasm: bytes, limits: EngineLimits) -> None:
         pass  # the engine says what is wrong with it, in its own words
 
 
-def limited(wasm: bytes, limits: EngineLimits) -> bytes:
-    """The module with every memory's and table's maximum lowered so that all of them
-    together stay within the memory cap (wasm.limit_resources): both engines compile
-    this, so both refuse the same growth. Above the cap at start-up: memory_limit."""
+def prepared(wasm: bytes, passes: Sequence[Pass]) -> tuple[bytes, OffsetMap]:
+    """The module rewritten by `passes`, and its offset map. Above the memory cap at
+    start-up: memory_limit; a module a pass cannot read or refuses: load."""
+    from wasmcli.wasm import apply_passes
+
     try:
-        return limit_resources(wasm, limits.memory_limit_bytes)
+        rewritten = apply_passes(wasm, passes)
     except ResourcesAboveLimit as exc:
         raise above_limit(exc.initial_bytes, exc.limit_bytes).at(stage="abi_check") from None
     except WasmFormatError as exc:
         raise compile_error(str(exc)) from None
+    return rewritten.wasm, rewritten.offset_map()

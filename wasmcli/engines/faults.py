@@ -27,6 +27,25 @@ def trapped(description: str, backtrace: Sequence[str] = ()) -> WasmcliError:
     )
 
 
+class CallDepthExceeded(WasmcliError):
+    """The call-depth limit's trap (wasm/depth.py): kind `trap`, exit 8, like any trap,
+    but a limit: it keeps its kind in a start function too (see `start_failed`)."""
+
+
+def call_depth_exceeded(max_depth: int, backtrace: Sequence[str] = ()) -> WasmcliError:
+    description = f"call depth limit {max_depth} exceeded"
+    return CallDepthExceeded(
+        ErrorKind.TRAP, TRAPPED + description, backtrace=backtrace, trap=description
+    )
+
+
+def missing_instrumentation(name: str) -> WasmcliError:
+    """A compiled module without the code wasmcli adds: a stale or foreign artifact."""
+    return WasmcliError(
+        ErrorKind.INTERNAL, f"the compiled module lacks wasmcli's instrumentation ({name})"
+    )
+
+
 def host_fault(description: str) -> WasmcliError:
     """A plugin's misuse of host.log: a trap of the plugin's own making."""
     return WasmcliError(ErrorKind.TRAP, description, trap=description)
@@ -53,9 +72,9 @@ def start_failed(error: WasmcliError) -> WasmcliError:
 
     A trap there (a host.log fault included) means the module could not be set up: the
     exit-code table's "start function failed", exit 4. Limits keep their own kinds (a
-    timeout, fuel, the output cap, a signal), as they do anywhere else.
+    timeout, fuel, the output cap, the call depth, a signal), as they do anywhere else.
     """
-    if error.kind is not ErrorKind.TRAP:
+    if error.kind is not ErrorKind.TRAP or isinstance(error, CallDepthExceeded):
         return error
     return WasmcliError(
         ErrorKind.ABI,

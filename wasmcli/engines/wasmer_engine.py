@@ -1,12 +1,14 @@
 """The wasmer adapter (Cranelift), given wasmtime's guarantees by wasmcli itself.
 
 wasmer 1.1.0 has no fuel, no interrupt and no store limits, so:
-- fuel: the module is instrumented before compiling (`wasmcli.wasm.instrument_fuel`): an
-  exported i64 global counts the remaining fuel down with wasmtime's cost model; a trap
-  with that global below zero is out_of_fuel;
+- fuel: the module is instrumented before compiling (the `Fuel` pass): an exported i64
+  global counts the remaining fuel down with wasmtime's cost model and checks; a trap
+  that left FUEL_EXHAUSTED in it is out_of_fuel;
 - memory cap: the declared maxima of every memory and table are lowered so that all
-  of them together fit the cap (`engines.base.limited`, the same rewrite wasmtime
-  compiles), which wasmer enforces on `memory.grow` and `table.grow`;
+  of them together fit the cap (`ResourceLimit`, the same rewrite wasmtime compiles),
+  which wasmer enforces on `memory.grow` and `table.grow`;
+- call depth: counted in the module (`CallDepth`), as on wasmtime; the fuel pass comes
+  last and meters its code too, which it refunds (engines/instrumented.py);
 - timeout: wasmer's calls hold the GIL, so the executor runs this adapter in a child
   process that the parent kills at the deadline (`needs_isolation`, engines/isolation.py).
 Compiled modules are cached with `Module.serialize`; the cache verifies each artifact's
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmer
 import wasmer_compiler_cranelift
@@ -29,26 +31,17 @@ from wasmcli.engines.base import (
     HostLog,
     LoadedModule,
     PluginInstance,
-    limited,
 )
 from wasmcli.engines.imports import check_imports
+from wasmcli.engines.instrumented import Instrumentation
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import WasmcliError
-from wasmcli.wasm import (
-    FUEL_EXHAUSTED,
-    FUEL_EXPORT,
-    START_EXPORT,
-    FuncType,
-    WasmFormatError,
-    instrument_fuel,
-)
+from wasmcli.wasm import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, Fuel, FuncType
 
-# Bump when the instrumentation or the limits rewrite changes the code it emits: it is
-# part of the cache key. 2: the cap covers all memories and tables together. 3: the start
-# wrapper charges what wasmtime charges at instantiation. 4: the count lives in a local and
-# is checked where wasmtime checks it (function entry, loop headers).
-INSTRUMENTATION_VERSION = 4
+if TYPE_CHECKING:
+    from wasmcli.wasm import Pass
+
 _TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64", 5: "v128", 6: "externref", 7: "funcref"}
 _FRAME = re.compile(r"^\s*at (?P<name>.+?) \(<module>\[(?P<index>\d+)\]:(?P<offset>0x[0-9a-f]+)\)")
 
@@ -77,9 +70,12 @@ class WasmerEngine(Engine):
     def start(self) -> None:
         _store()
 
+    def passes(self, limits: EngineLimits) -> tuple[Pass, ...]:
+        # wasmer has no fuel of its own: the fuel pass, last, meters every operator.
+        return (*super().passes(limits), Fuel())
+
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
-        # The memory limit is compiled in: it lowers the module's declared maximum.
-        return (INSTRUMENTATION_VERSION, limits.memory_limit_bytes)
+        return ()
 
     def validate(self, wasm: bytes) -> None:
         store = _store()
@@ -90,11 +86,7 @@ class WasmerEngine(Engine):
         # Validate the plugin as written first, so compile errors name its own bytes.
         self.validate(wasm)
         store = _store()
-        prepared = limited(wasm, limits)
-        try:
-            prepared = instrument_fuel(prepared)
-        except WasmFormatError as exc:
-            raise faults.compile_error(str(exc)) from None
+        prepared = self.prepare(wasm, limits)
         try:
             return wasmer.Module(store, prepared)
         except Exception as exc:  # noqa: BLE001 - wasmer raises plain exceptions
@@ -147,6 +139,10 @@ class WasmerInstance(PluginInstance):
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel
         self._fuel_unknown = False
+        self._out_of_fuel = False
+        self._instrumentation = Instrumentation.of_instance(
+            limits.max_call_depth, self._global_value
+        )
         memory = self._export("memory")
         self._memory = memory if isinstance(memory, wasmer.Memory) else None
         start = self._export(START_EXPORT)
@@ -221,16 +217,31 @@ class WasmerInstance(PluginInstance):
             raise  # from host.log: output cap, bad UTF-8, out-of-bounds range
         except Exception as exc:  # noqa: BLE001 - wasmer traps are RuntimeError
             if int(self._fuel.value) == FUEL_EXHAUSTED:
+                self._out_of_fuel = True
                 raise faults.out_of_fuel(self.limits.fuel, _backtrace(exc)) from None
-            # The plugin's own trap: functions write their count back only at calls and
-            # returns (as wasmtime does), so the fuel of the trapping code is not known.
+            # The plugin's own trap (the call-depth limit's too): functions write their
+            # count back only at calls and returns (as wasmtime does), so the fuel of the
+            # trapping code is not known.
             self._fuel_unknown = True
+            depth = self._instrumentation
+            if depth is not None and depth.depth_exceeded():
+                raise faults.call_depth_exceeded(depth.max_depth, _backtrace(exc)) from None
             raise faults.trapped(describe_trap(first_line(str(exc))), _backtrace(exc)) from None
 
     def fuel_consumed(self) -> int | None:
         if self._fuel_unknown:
             return None
-        return self.limits.fuel - max(int(self._fuel.value), 0)
+        if self._out_of_fuel:
+            return self.limits.fuel
+        counted = self.limits.fuel - max(int(self._fuel.value), 0)
+        depth = self._instrumentation
+        return counted if depth is None else counted - depth.fuel()
+
+    def _global_value(self, name: str) -> int:
+        glob = self._export(name)
+        if not isinstance(glob, wasmer.Global):
+            raise faults.missing_instrumentation(name)
+        return int(glob.value)
 
 
 def _backtrace(exc: Exception) -> list[str]:

@@ -2,8 +2,10 @@
 
 Every run shares the process's one epoch ticker (engines/epoch.py) and keeps its own
 deadline: a store's epoch callback stops its plugin at that run's deadline, or when a
-Ctrl-C, SIGTERM or SIGHUP arrives. The memory cap is the rewritten module's declared
-maxima (engines.base.limited, the same as wasmer), with store limits as a second fence.
+Ctrl-C, SIGTERM or SIGHUP arrives. wasmtime compiles the plugin through the passes every
+engine uses (`Engine.passes`): the memory cap is the rewritten module's declared maxima,
+with store limits as a second fence, and the call-depth limit is counted in the module,
+whose code refunds the native fuel it costs (engines/instrumented.py).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from wasmcli.engines.base import (
     HostLog,
     LoadedModule,
     PluginInstance,
-    limited,
 )
 from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker, serve
 from wasmcli.engines.epoch import DeferredSignals, Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
+from wasmcli.engines.instrumented import Instrumentation
 from wasmcli.engines.traps import (
     caused_by,
     clip_backtrace,
@@ -43,7 +45,7 @@ from wasmcli.engines.traps import (
 )
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import ErrorKind, WasmcliError, stopped_by_signal
-from wasmcli.wasm import TABLE_ELEMENT_BYTES, FuncType
+from wasmcli.wasm import TABLE_ELEMENT_BYTES, FuncType, OffsetMap
 
 # Everything in the engine config that changes compiled code belongs in the cache key.
 _CONFIG_FINGERPRINT = "consume_fuel=1;epoch_interruption=1"
@@ -106,19 +108,17 @@ class WasmtimeEngine(Engine):
         _engine()
 
     def compile_settings(self, limits: EngineLimits) -> tuple[object, ...]:
-        # The memory cap is compiled in: it rewrites the declared maxima.
-        return (_CONFIG_FINGERPRINT, limits.memory_limit_bytes)
+        return (_CONFIG_FINGERPRINT,)
 
     def validate(self, wasm: bytes) -> None:
         validate(wasm)
 
     def compile(self, wasm: bytes, limits: EngineLimits) -> wasmtime.Module:
-        try:
-            prepared = limited(wasm, limits)
-        except WasmcliError as error:
-            if error.kind is ErrorKind.LOAD:
-                compile_native(wasm)  # wasmtime's own words for what is wrong, if any
-            raise
+        # The plugin as written first: its errors then name its own bytes, and no pass can
+        # make an invalid module valid (a global index one past the plugin's own would
+        # otherwise reach the call-depth counter the pass appends).
+        self.validate(wasm)
+        prepared = self.prepare(wasm, limits)
         if len(prepared) < IN_WORKER_BYTES:
             return compile_native(prepared)
         # Large: compiled where it can be stopped at the compile limit.
@@ -137,14 +137,23 @@ class WasmtimeEngine(Engine):
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmtimeInstance:
-        return WasmtimeInstance(module, limits, host_log)
+        return WasmtimeInstance(self, module, limits, host_log)
 
 
 class WasmtimeInstance(PluginInstance):
-    def __init__(self, module: LoadedModule, limits: EngineLimits, host_log: HostLog) -> None:
+    def __init__(
+        self,
+        engine: WasmtimeEngine,
+        module: LoadedModule,
+        limits: EngineLimits,
+        host_log: HostLog,
+    ) -> None:
         native: wasmtime.Module = module.native
         self.limits = limits
+        self._engine = engine
         self._source = module.source
+        self._offsets: OffsetMap | None = None
+        self._instrumentation: Instrumentation | None = None
         self.store = wasmtime.Store(_engine())
         # A second fence behind the rewritten maxima (store limits count per memory and
         # per table, so alone they would not bound the total).
@@ -158,6 +167,7 @@ class WasmtimeInstance(PluginInstance):
         # Compiled code keeps its fuel count in a register and writes it back at calls
         # and returns; after a trap or an interrupt the store's count is stale.
         self._fuel_unknown = False
+        self._out_of_fuel = False
         prepared = _prepare(native)  # its imports checked once per module
         self._i32_exports = prepared.i32_exports
         self._run: Run | None = _ticker().attach(limits.timeout_ms)
@@ -179,6 +189,13 @@ class WasmtimeInstance(PluginInstance):
         self.exports = self.instance.exports(self.store)
         memory = self.exports.get("memory")
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
+        try:
+            self._instrumentation = Instrumentation.of_instance(
+                limits.max_call_depth, self._global_value
+            )
+        except WasmcliError:
+            self.close()
+            raise
 
     # -- host.log -------------------------------------------------------------------
 
@@ -260,7 +277,20 @@ class WasmtimeInstance(PluginInstance):
     def fuel_consumed(self) -> int | None:
         if self._fuel_unknown:
             return None
-        return self.limits.fuel - int(self.store.get_fuel())
+        if self._out_of_fuel:
+            return self.limits.fuel
+        counted = self.limits.fuel - int(self.store.get_fuel())
+        if self._instrumentation is None:
+            return counted
+        return counted - self._instrumentation.fuel()
+
+    def _global_value(self, name: str) -> int:
+        glob = self.exports.get(name)
+        if not isinstance(glob, wasmtime.Global):
+            raise faults.missing_instrumentation(name)
+        value = glob.value(self.store)
+        assert isinstance(value, int)
+        return value
 
     def close(self) -> None:
         run, self._run = self._run, None
@@ -285,12 +315,27 @@ class WasmtimeInstance(PluginInstance):
     def _trap_error(self, trap: wasmtime.Trap) -> WasmcliError:
         code = trap.trap_code
         self._fuel_unknown = code != wasmtime.TrapCode.OUT_OF_FUEL
+        self._out_of_fuel = code == wasmtime.TrapCode.OUT_OF_FUEL
         backtrace = self._backtrace_of_frames(trap)
         if code == wasmtime.TrapCode.OUT_OF_FUEL:
             return faults.out_of_fuel(self.limits.fuel, backtrace)
         if code == wasmtime.TrapCode.INTERRUPT:
             return self._stopped(backtrace) or faults.timed_out(backtrace)
+        depth = self.limits.max_call_depth
+        if depth is not None and code == wasmtime.TrapCode.UNREACHABLE:
+            if self._depth_exceeded(trap):
+                return faults.call_depth_exceeded(depth, backtrace)
         return faults.trapped(describe_trap(caused_by(str(trap.message))), backtrace)
+
+    def _depth_exceeded(self, trap: wasmtime.Trap) -> bool:
+        """Whether the call-depth limit's own `unreachable` trapped: its marker says so;
+        in a start function, before there is an instance to read it from, the trap's
+        place does (the only `unreachable` in code wasmcli inserts is that one)."""
+        if self._instrumentation is not None:
+            return self._instrumentation.depth_exceeded()
+        frames = trap.frames or []
+        offsets = self._offset_map()
+        return bool(frames) and offsets is not None and offsets.inserted(frames[0].module_offset)
 
     def _error(self, exc: wasmtime.WasmtimeError) -> WasmcliError:
         """A WasmtimeError from a call: our epoch callback's stop, else a failure."""
@@ -314,33 +359,39 @@ class WasmtimeInstance(PluginInstance):
 
     # -- backtraces -----------------------------------------------------------------
 
-    def _offset_shift(self) -> int:
-        """How far the compiled (limited) module's offsets are from the plugin's file."""
-        try:
-            return len(limited(self._source, self.limits)) - len(self._source)
-        except WasmcliError:
-            return 0
+    def _offset_map(self) -> OffsetMap | None:
+        """Offsets in the compiled (rewritten) module as offsets in the plugin's file."""
+        if self._offsets is None:
+            self._offsets = self._engine.offset_map(self._source, self.limits)
+        return self._offsets
+
+    def _in_plugin(self, offset: int) -> int:
+        offsets = self._offset_map()
+        return offset if offsets is None else offsets.to_original(offset)
 
     def _backtrace_of_frames(self, trap: wasmtime.Trap) -> list[str]:
-        frames = trap.frames or []
-        shift = self._offset_shift() if frames else 0
         lines = []
-        for frame in frames:
+        for frame in trap.frames or []:
             name = (
                 demangle(frame.func_name)
                 if frame.func_name
                 else f"<wasm function {frame.func_index}>"
             )
             offset = frame.module_offset
-            lines.append(name if offset in (None, 2**64 - 1) else f"{name} @ 0x{offset - shift:x}")
+            if offset in (None, 2**64 - 1):
+                lines.append(name)
+            else:
+                lines.append(f"{name} @ 0x{self._in_plugin(offset):x}")
         return clip_backtrace(lines)
 
     def _backtrace_of_text(self, text: str) -> list[str]:
         matches = [_TEXT_FRAME.match(line) for line in text[:20000].splitlines()]
-        frames = [match for match in matches if match]
-        shift = self._offset_shift() if frames else 0
         return clip_backtrace(
-            [f"{demangle(f['name'])} @ 0x{int(f['offset'], 16) - shift:x}" for f in frames]
+            [
+                f"{demangle(f['name'])} @ 0x{self._in_plugin(int(f['offset'], 16)):x}"
+                for f in matches
+                if f
+            ]
         )
 
 

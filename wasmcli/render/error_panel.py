@@ -27,6 +27,9 @@ from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType
 
 T = TraceEventType
 
+# The call-depth limit's trap is a trap like any other (engines/faults.py), told apart by
+# its words.
+_DEPTH_TRAP: Final = "trapped: call depth limit "
 _NUMBERED_FRAME: Final = re.compile(r"\s*#?\d+\s*[:.)]")
 LAST_LOG_CHARS: Final = 240
 
@@ -90,6 +93,11 @@ def _message(trace: ExecutionTrace, kind: str, meta: Mapping[str, Any], event: A
 
 def _hint(trace: ExecutionTrace, kind: str) -> tuple[str, Text, str] | None:
     """('limit', '5 s', 'raise it with --timeout-ms') for a run stopped by a limit."""
+    if kind == "trap" and _DEPTH_TRAP in (trace.error_message or ""):
+        depth = _setting(trace, "max_call_depth")
+        if depth is None:
+            return None
+        return "limit", Text(f"{depth:,} frames"), "Raise the limit with --max-call-depth."
     if kind not in _LIMITS:
         return None
     key, show, option = _LIMITS[kind]

@@ -1,9 +1,9 @@
 """An engine-free WebAssembly binary toolkit: inspect modules, meter fuel, cap memory.
 
 Pure standard library: nothing here imports an engine. `read_module_info` is what
-`wasmcli inspect` and the ABI check use; `instrument_fuel` gives an engine without native
-fuel (wasmer) wasmtime's fuel, and `limit_resources` makes both engines hold one memory
-cap for all memories and tables.
+`wasmcli inspect` and the ABI check use. The bytecode passes (`ResourceLimit`,
+`CallDepth`, `Fuel`) compose through `apply_passes` (pipeline.py); `instrument_fuel` and
+`limit_resources` are single passes, for tests and tools.
 """
 
 from importlib import import_module
@@ -13,6 +13,7 @@ from .errors import ResourcesAboveLimit, WasmFormatError
 from .info import Export, Import, MemoryInfo, ModuleInfo, TableInfo, read_module_info
 from .memory_limit import (
     TABLE_ELEMENT_BYTES,
+    ResourceLimit,
     check_declared,
     footprint,
     limit_resources,
@@ -20,14 +21,26 @@ from .memory_limit import (
 from .valtypes import FuncType
 
 if TYPE_CHECKING:
+    from .depth import CALL_COST, DEPTH_EXCEEDED, DEPTH_EXPORT, CallDepth
     from .features import SUPPORTED, UnsupportedProposal, check_supported, proposals_used
-    from .fuel import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, instrument_fuel
+    from .fuel import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, Fuel, instrument_fuel
+    from .pipeline import OVERHEAD_EXPORT, OffsetMap, Pass, apply_passes, cache_key_parts
 
 # The fuel instrumenter serves wasmer alone: it is imported on first use, so that a run on
 # wasmtime (and `wasmcli inspect`) does not pay for loading it.
 # The proposal check runs only where a module is compiled (not from the cache) and in
 # `inspect`: it is imported on first use too.
 _LAZY = {
+    "CALL_COST": ".depth",
+    "DEPTH_EXCEEDED": ".depth",
+    "DEPTH_EXPORT": ".depth",
+    "CallDepth": ".depth",
+    "Fuel": ".fuel",
+    "OVERHEAD_EXPORT": ".pipeline",
+    "OffsetMap": ".pipeline",
+    "Pass": ".pipeline",
+    "apply_passes": ".pipeline",
+    "cache_key_parts": ".pipeline",
     "SUPPORTED": ".features",
     "UnsupportedProposal": ".features",
     "check_supported": ".features",
@@ -48,6 +61,17 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CALL_COST",
+    "DEPTH_EXCEEDED",
+    "DEPTH_EXPORT",
+    "CallDepth",
+    "Fuel",
+    "OVERHEAD_EXPORT",
+    "OffsetMap",
+    "Pass",
+    "ResourceLimit",
+    "apply_passes",
+    "cache_key_parts",
     "SUPPORTED",
     "UnsupportedProposal",
     "check_supported",

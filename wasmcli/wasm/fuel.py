@@ -27,51 +27,78 @@ changes and the name section stays valid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import module as m
 from .errors import WasmFormatError
-from .info import ModuleInfo, parse
 from .leb128 import encode_u
 from .metering import FUEL_EXHAUSTED, MeterContext, meter_function
+from .pipeline import (
+    EXPORT_FUNC,
+    EXPORT_GLOBAL,
+    BodyEdit,
+    FunctionSite,
+    ModuleEditor,
+    rewrite,
+)
 from .startup import startup_cost
-from .valtypes import FuncType
 
 FUEL_EXPORT = "__wasmcli_fuel"
-__all__ = ["FUEL_EXHAUSTED", "FUEL_EXPORT", "START_EXPORT", "instrument_fuel"]
+__all__ = ["FUEL_EXHAUSTED", "FUEL_EXPORT", "START_EXPORT", "Fuel", "instrument_fuel"]
 START_EXPORT = "__wasmcli_start"
+# Bump when the code this pass emits changes (part of the compiled-module cache key).
+# 2: the cap covers all memories and tables together. 3: the start wrapper charges what
+# wasmtime charges at instantiation. 4: the count in a local, checked where wasmtime checks.
+VERSION = 4
 
-_EXPORT_FUNC = 0x00
-_EXPORT_GLOBAL = 0x03
 # (global (mut i64) (i64.const 0))
 _FUEL_GLOBAL = b"\x7e\x01\x42\x00\x0b"
 
 
-def _vec_append(wasm: bytes, section: m.Section | None, added: list[bytes]) -> bytes:
-    """The payload of a vector section with entries appended after the existing ones."""
-    if section is None:
-        return encode_u(len(added)) + b"".join(added)
-    reader = section.reader(wasm)
-    count = reader.u32()
-    return encode_u(count + len(added)) + wasm[reader.pos : section.end] + b"".join(added)
+@dataclass(frozen=True)
+class Fuel:
+    """The fuel pass: the last of the passes (pipeline.py), so that it meters every
+    operator the passes before it added, as wasmtime's native fuel would."""
 
+    def key(self) -> tuple[object, ...]:
+        return ("fuel", VERSION)
 
-def _export_entry(name: str, kind: int, index: int) -> bytes:
-    raw = name.encode("utf-8")
-    return encode_u(len(raw)) + raw + bytes((kind,)) + encode_u(index)
+    def apply(self, module: ModuleEditor) -> None:
+        info = module.info
+        fuel_global = module.add_global(_FUEL_GLOBAL)
+        module.add_export(FUEL_EXPORT, EXPORT_GLOBAL, fuel_global)
+        ctx = MeterContext(
+            fuel_global=fuel_global,
+            memory64=tuple(mem.is_64 for mem in info.memories),
+            table64=tuple(table.is_64 for table in info.tables),
+        )
+        startup = startup_cost(module.wasm, module.sections, info)
+        if startup.gc_op is not None:
+            raise WasmFormatError(
+                f"unsupported instruction {startup.gc_op} (GC proposal) in a constant "
+                "expression: fuel metering does not support it"
+            )
 
+        def meter(data: bytes, start: int, end: int, site: FunctionSite) -> BodyEdit:
+            num_params = len(site.type.params)
+            return BodyEdit(meter_function(data, start, end, num_params, ctx, site.index))
 
-def _empty_function_type(
-    wasm: bytes,
-    by_id: dict[int, m.Section],
-    info: ModuleInfo,
-    replaced: dict[int, bytes | None],
-) -> int:
-    """The index of a `() -> ()` type for the wrapper, appending one where none exists."""
-    empty = FuncType((), ())
-    for index, existing in enumerate(info.types):
-        if existing == empty:
-            return index
-    replaced[m.TYPE] = _vec_append(wasm, by_id.get(m.TYPE), [b"\x60\x00\x00"])
-    return len(info.types)
+        module.rewrite_bodies(meter)
+        if info.start is None and not startup.needed:
+            return
+        if info.start is not None:
+            wrapper_type = module.function_type_indices[info.start]
+            body = b"\x00\x10" + encode_u(info.start) + b"\x0b"  # no locals; call $start
+            module.replace_section(m.START, None)
+        else:
+            wrapper_type = module.function_type(b"\x00", b"\x00")
+            body = b"\x00\x0b"
+        # Entering the wrapper stands for entering wasmtime's startup function (1), which
+        # also charges for the constant expressions and segments it initialises.
+        wrapper = module.num_functions
+        metered = meter_function(body, 0, len(body), 0, ctx, wrapper, 1 + startup.cost)
+        module.add_function(wrapper_type, metered)
+        module.add_export(START_EXPORT, EXPORT_FUNC, wrapper)
 
 
 def instrument_fuel(wasm: bytes) -> bytes:
@@ -80,94 +107,4 @@ def instrument_fuel(wasm: bytes) -> bytes:
     Raises WasmFormatError for a malformed module, one that uses an instruction this pass
     does not support (exception handling, GC), or one already instrumented.
     """
-    wasm = m.as_bytes(wasm)
-    parsed = parse(wasm)
-    info = parsed.info
-    for name in (FUEL_EXPORT, START_EXPORT):
-        if info.export(name) is not None:
-            raise WasmFormatError(f"module already exports {name!r}: is it instrumented already?")
-    by_id = {s.id: s for s in parsed.sections if s.id != m.CUSTOM}
-
-    fuel_global = info.num_globals
-    ctx = MeterContext(
-        fuel_global=fuel_global,
-        memory64=tuple(mem.is_64 for mem in info.memories),
-        table64=tuple(table.is_64 for table in info.tables),
-    )
-
-    exports = [_export_entry(FUEL_EXPORT, _EXPORT_GLOBAL, fuel_global)]
-    replaced: dict[int, bytes | None] = {
-        m.GLOBAL: _vec_append(wasm, by_id.get(m.GLOBAL), [_FUEL_GLOBAL]),
-    }
-    extra_bodies: list[bytes] = []
-    startup = startup_cost(wasm, parsed.sections, info)
-    if startup.gc_op is not None:
-        raise WasmFormatError(
-            f"unsupported instruction {startup.gc_op} (GC proposal) in a constant expression: "
-            "fuel metering does not support it"
-        )
-    wrapper_entry_cost = 0
-    if info.start is not None or startup.needed:
-        wrapper_index = info.num_functions
-        if info.start is not None:
-            wrapper_type = parsed.function_type_indices[info.start]
-            # no locals; call $start; end
-            extra_bodies.append(b"\x00\x10" + encode_u(info.start) + b"\x0b")
-            replaced[m.START] = None
-        else:
-            wrapper_type = _empty_function_type(wasm, by_id, info, replaced)
-            extra_bodies.append(b"\x00\x0b")
-        # Entering the wrapper stands for entering wasmtime's startup function (1), which
-        # also charges for the constant expressions and segments it initialises.
-        wrapper_entry_cost = 1 + startup.cost
-        replaced[m.FUNCTION] = _vec_append(wasm, by_id.get(m.FUNCTION), [encode_u(wrapper_type)])
-        exports.append(_export_entry(START_EXPORT, _EXPORT_FUNC, wrapper_index))
-    replaced[m.EXPORT] = _vec_append(wasm, by_id.get(m.EXPORT), exports)
-    code = by_id.get(m.CODE)
-    if code is not None or extra_bodies:
-        param_counts = [len(t.params) for t in info.function_types]
-        replaced[m.CODE] = _meter_code(
-            wasm,
-            code,
-            info.num_imported_functions,
-            param_counts,
-            ctx,
-            extra_bodies,
-            wrapper_entry_cost,
-        )
-    return m.rebuild(wasm, parsed.sections, replaced)
-
-
-def _meter_code(
-    wasm: bytes,
-    section: m.Section | None,
-    first_index: int,
-    param_counts: list[int],
-    ctx: MeterContext,
-    extra_bodies: list[bytes],
-    wrapper_entry_cost: int,
-) -> bytes:
-    parts: list[bytes] = []
-    count = 0
-    func_index = first_index
-    if section is not None:
-        reader = section.reader(wasm)
-        count = reader.u32()
-        for _ in range(count):
-            size = reader.u32()
-            start = reader.pos
-            reader.skip(size)
-            metered = meter_function(
-                wasm, start, start + size, param_counts[func_index], ctx, func_index
-            )
-            parts.append(encode_u(len(metered)))
-            parts.append(metered)
-            func_index += 1
-        reader.expect_end()
-    for body in extra_bodies:
-        metered = meter_function(body, 0, len(body), 0, ctx, func_index, wrapper_entry_cost)
-        parts.append(encode_u(len(metered)))
-        parts.append(metered)
-        func_index += 1
-        count += 1
-    return encode_u(count) + b"".join(parts)
+    return rewrite(wasm, [Fuel()])

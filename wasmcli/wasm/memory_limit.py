@@ -16,12 +16,16 @@ limits belong to the importer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import module as m
 from .errors import ResourcesAboveLimit, WasmFormatError
 from .leb128 import encode_u
 from .reader import Reader
 from .valtypes import read_valtype
+
+if TYPE_CHECKING:
+    from .pipeline import ModuleEditor
 
 PAGE_BYTES = 65536
 # A funcref or externref slot: 8 bytes on wasmtime and on wasmer (measured: growing a
@@ -125,17 +129,39 @@ def limit_resources(wasm: bytes, limit_bytes: int) -> bytes:
     Raises ResourcesAboveLimit when the initial sizes alone are above the limit, and
     WasmFormatError for a malformed module.
     """
-    if limit_bytes < 0:
-        raise ValueError(f"limit_bytes must not be negative (got {limit_bytes})")
     wasm = m.as_bytes(wasm)
     sections = m.split_sections(wasm)
+    replaced = _limited_sections(wasm, sections, limit_bytes)
+    return m.rebuild(wasm, sections, dict(replaced)) if replaced else wasm
+
+
+@dataclass(frozen=True)
+class ResourceLimit:
+    """`limit_resources` as the first of the passes (pipeline.py): sections only."""
+
+    limit_bytes: int
+
+    def key(self) -> tuple[object, ...]:
+        return ("resource-limit", self.limit_bytes)
+
+    def apply(self, module: ModuleEditor) -> None:
+        for section_id, payload in _limited_sections(
+            module.wasm, module.sections, self.limit_bytes
+        ).items():
+            module.replace_section(section_id, payload)
+
+
+def _limited_sections(wasm: bytes, sections: list[m.Section], limit_bytes: int) -> dict[int, bytes]:
+    """The memory and table sections with their maxima lowered (see limit_resources)."""
+    if limit_bytes < 0:
+        raise ValueError(f"limit_bytes must not be negative (got {limit_bytes})")
     memories = _read_memories(wasm, _section(sections, m.MEMORY))
     tables = _read_tables(wasm, _section(sections, m.TABLE))
     initial = _initial_bytes(memories, [limits for _, limits in tables])
     if initial > limit_bytes:
         raise ResourcesAboveLimit(initial, limit_bytes)
     room = limit_bytes - initial
-    replaced: dict[int, bytes | None] = {}
+    replaced: dict[int, bytes] = {}
     if memories:
         entries = []
         for memory in memories:
@@ -150,7 +176,7 @@ def limit_resources(wasm: bytes, limit_bytes: int) -> bytes:
             maximum, room = _share(table, ceiling, TABLE_ELEMENT_BYTES, room)
             entries.append(element_type + table.encode(maximum))
         replaced[m.TABLE] = encode_u(len(tables)) + b"".join(entries)
-    return m.rebuild(wasm, sections, replaced) if replaced else wasm
+    return replaced
 
 
 def _share(limits: _Limits, ceiling: int, unit_bytes: int, room: int) -> tuple[int, int]:

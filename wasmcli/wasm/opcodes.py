@@ -165,6 +165,35 @@ FE_FENCE = 0x03
 FE_MEMARG_OPS = frozenset((0x00, 0x01, 0x02, *range(0x10, 0x4F)))
 
 
+def skip_prefixed(body: bytes, start: int) -> int | None:
+    """The end of the SIMD (0xFD) or threads (0xFE) instruction at `start`, or None when
+    its sub-opcode is unknown."""
+    sub, p = decode_u(body, start + 1)
+    if body[start] == 0xFD:
+        shape = FD_OPS.get(sub)
+        if shape is None:
+            return None
+        if shape == SIMD_MEMARG or shape == SIMD_MEMARG_LANE:
+            p = _skip_memarg(body, p)
+            return p + 1 if shape == SIMD_MEMARG_LANE else p
+        if shape == SIMD_BYTES16:
+            return p + 16
+        return p + 1 if shape == SIMD_LANE else p
+    if sub == FE_FENCE:
+        return p + 1
+    if sub in FE_MEMARG_OPS:
+        return _skip_memarg(body, p)
+    return None
+
+
+def _skip_memarg(body: bytes, p: int) -> int:
+    flags, p = decode_u(body, p)
+    if flags & 0x40:  # a memory index follows
+        _, p = decode_u(body, p)
+    _, p = decode_u(body, p)
+    return p
+
+
 def opcode_text(body: bytes, start: int) -> str:
     """ "0x41" or "0xFC 0x99": the opcode at `start`, for error messages."""
     op = body[start]
