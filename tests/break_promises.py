@@ -151,29 +151,42 @@ BREAKS: tuple[Break, ...] = (
         wasmer=True,
     ),
     Break(
-        name="wasmer-cache-key-without-memory-cap",
-        promise="--memory-limit-mb holds on every run, cached module or not (wasmer)",
+        name="cache-key-without-memory-cap",
+        promise="--memory-limit-mb holds on every run, cached module or not (both engines)",
         edits=(
             (
-                "wasmcli/engines/wasmer_engine.py",
-                "return (INSTRUMENTATION_VERSION, limits.memory_limit_bytes)",
-                "return (INSTRUMENTATION_VERSION,)",
+                "wasmcli/wasm/memory_limit.py",
+                'return ("resource-limit", self.limit_bytes)',
+                'return ("resource-limit",)',
             ),
         ),
         tests=("tests/test_cache_and_isolation.py",),
         wasmer=True,
     ),
     Break(
-        name="wasmtime-cache-key-without-memory-cap",
-        promise="--memory-limit-mb holds on every run, cached module or not (wasmtime)",
+        name="cache-key-without-call-depth",
+        promise="--max-call-depth holds on every run, cached module or not (both engines)",
         edits=(
             (
-                "wasmcli/engines/wasmtime_engine.py",
-                "return (_CONFIG_FINGERPRINT, limits.memory_limit_bytes)",
-                "return (_CONFIG_FINGERPRINT,)",
+                "wasmcli/wasm/depth.py",
+                'return ("call-depth", VERSION, self.max_depth)',
+                'return ("call-depth", VERSION)',
             ),
         ),
-        tests=("tests/test_cache_and_isolation.py",),
+        tests=("tests/test_call_depth.py",),
+        wasmer=True,
+    ),
+    Break(
+        name="instance-counting-to-another-depth",
+        promise="a module compiled for another call-depth limit is never run",
+        edits=(
+            (
+                "wasmcli/engines/instrumented.py",
+                "        if compiled_for != max_depth:\n",
+                "        if False:\n",
+            ),
+        ),
+        tests=("tests/test_call_depth.py",),
     ),
     Break(
         name="variables-win-over-options",
