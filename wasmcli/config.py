@@ -181,6 +181,8 @@ class RunConfig:
     # benchmarks that measure the count; neither the CLI nor the variable gives None).
     max_call_depth: int | None = DEFAULT_MAX_CALL_DEPTH
     engine: str = "auto"
+    # `--profile`: the run's fuel profile in its trace (docs/design.md, "Profiles").
+    profile: bool = False
     env: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     timestamp_ns: int | None = None

@@ -60,6 +60,9 @@ class EngineLimits:
     # None: no call-depth count, the engines' native stacks alone (wasmcli's runs always
     # count; tests and benchmarks compare with a run that does not).
     max_call_depth: int | None = DEFAULT_MAX_CALL_DEPTH
+    # `run --profile`: compiled with the profiling pass (wasm/profile.py), whose events
+    # feed an engines.profiler.FuelProfiler.
+    profile: bool = False
 
     @property
     def memory_limit_pages(self) -> int:
@@ -100,6 +103,19 @@ class PluginInstance(ABC):
         Returns its i32 result (None for no result); every failure is a WasmcliError
         with the kind of docs/design.md section 3 and, for traps, the wasm backtrace.
         """
+
+    def profile(self, outcome: str, fuel_consumed: int | None) -> dict[str, Any] | None:
+        """The run's fuel profile (`run --profile`), None when it is not profiled;
+        `outcome` as `FuelProfiler.finish` takes it."""
+        profiler = getattr(self, "profiler", None)
+        if profiler is None:
+            return None
+        from wasmcli.engines.profiler import function_names
+
+        result: dict[str, Any] = profiler.finish(
+            outcome, fuel_consumed, function_names(getattr(self, "source", b""))
+        )
+        return result
 
     @abstractmethod
     def fuel_consumed(self) -> int | None:
@@ -203,6 +219,10 @@ class Engine(ABC):
         from wasmcli.wasm import CallDepth
 
         depth = () if limits.max_call_depth is None else (CallDepth(limits.max_call_depth),)
+        if limits.profile:
+            from wasmcli.wasm.profile import FuelProfile
+
+            return (ResourceLimit(limits.memory_limit_bytes), *depth, FuelProfile())
         return (ResourceLimit(limits.memory_limit_bytes), *depth)
 
     def prepare(self, wasm: bytes, limits: EngineLimits) -> bytes:

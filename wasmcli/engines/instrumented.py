@@ -23,19 +23,19 @@ from wasmcli.wasm.depth import EXIT_COST
 class Instrumentation:
     """The added globals of one instance, read through `read(export_name)`."""
 
-    def __init__(self, max_depth: int, read: Callable[[str], int]) -> None:
+    def __init__(self, max_depth: int | None, read: Callable[[str], int]) -> None:
         self.max_depth = max_depth
         self.read = read
 
     @classmethod
     def of_instance(
-        cls, max_depth: int | None, read: Callable[[str], int]
+        cls, max_depth: int | None, read: Callable[[str], int], profiled: bool = False
     ) -> Instrumentation | None:
-        """The instrumentation of a new instance (None when the run counts no depth),
-        checked: an instance whose code counts to another limit than this run's is
-        refused (an internal error), never run."""
+        """The instrumentation of a new instance (None when the run counts no depth and
+        is not profiled), checked: an instance whose code counts to another limit than
+        this run's is refused (an internal error), never run."""
         if max_depth is None:
-            return None
+            return cls(None, read) if profiled else None
         found = cls(max_depth, read)
         compiled_for = read(DEPTH_EXPORT)
         if compiled_for != max_depth:
@@ -47,10 +47,12 @@ class Instrumentation:
         return found
 
     def depth_exceeded(self) -> bool:
-        return self.read(DEPTH_EXPORT) == DEPTH_EXCEEDED
+        return self.max_depth is not None and self.read(DEPTH_EXPORT) == DEPTH_EXCEEDED
 
     def fuel(self) -> int:
         """The fuel the added code has cost so far."""
+        if self.max_depth is None:
+            return self.read(OVERHEAD_EXPORT)
         frames_left = self.read(DEPTH_EXPORT)
         open_frames = self.max_depth - max(frames_left, 0)
         return self.read(OVERHEAD_EXPORT) - EXIT_COST * open_frames

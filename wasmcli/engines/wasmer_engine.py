@@ -34,10 +34,12 @@ from wasmcli.engines.base import (
 )
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.instrumented import Instrumentation
+from wasmcli.engines.profiler import FuelProfiler, depth_refund
 from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import WasmcliError
 from wasmcli.wasm import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, Fuel, FuncType
+from wasmcli.wasm.profile import ENTER, EXIT, PROFILE_MODULE
 
 if TYPE_CHECKING:
     from wasmcli.wasm import Pass
@@ -101,7 +103,7 @@ class WasmerEngine(Engine):
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmerInstance:
-        return WasmerInstance(module.native, limits, host_log)
+        return WasmerInstance(module.native, limits, host_log, module.source)
 
 
 def _compile_message(store: wasmer.Store, wasm: bytes) -> str:
@@ -123,14 +125,24 @@ def _signature(ty: Any) -> FuncType | None:
 
 
 class WasmerInstance(PluginInstance):
-    def __init__(self, module: wasmer.Module, limits: EngineLimits, host_log: HostLog) -> None:
+    def __init__(
+        self, module: wasmer.Module, limits: EngineLimits, host_log: HostLog, source: bytes
+    ) -> None:
         self.limits = limits
         self._host_log = host_log
-        check_imports([(imp.module, imp.name, _signature(imp.type)) for imp in module.imports])
+        self.source = source
+        self.profiler: FuelProfiler | None = None
+        check_imports(
+            (imp.module, imp.name, _signature(imp.type))
+            for imp in module.imports
+            if not (limits.profile and imp.module == PROFILE_MODULE)
+        )
         imports = wasmer.ImportObject()
-        if module.imports:
+        if any(imp.module == "host" for imp in module.imports):
             log_type = wasmer.FunctionType([wasmer.Type.I32, wasmer.Type.I32], [])
             imports.register("host", {"log": wasmer.Function(_store(), self._log, log_type)})
+        if limits.profile:
+            imports.register(PROFILE_MODULE, self._profile_imports())
         try:
             self.instance = wasmer.Instance(module, imports)
         except Exception as exc:  # noqa: BLE001
@@ -138,10 +150,15 @@ class WasmerInstance(PluginInstance):
         self.exports = self.instance.exports
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel
+        if limits.profile:
+            fuel, counter = limits.fuel, self._fuel
+            self.profiler = FuelProfiler(
+                lambda: fuel - int(counter.value), depth_refund(limits.max_call_depth)
+            )
         self._fuel_unknown = False
         self._out_of_fuel = False
         self._instrumentation = Instrumentation.of_instance(
-            limits.max_call_depth, self._global_value
+            limits.max_call_depth, self._global_value, limits.profile
         )
         memory = self._export("memory")
         self._memory = memory if isinstance(memory, wasmer.Memory) else None
@@ -151,6 +168,23 @@ class WasmerInstance(PluginInstance):
                 self._invoke(start)
             except WasmcliError as error:
                 raise faults.start_failed(error) from None
+
+    def _profile_imports(self) -> dict[str, wasmer.Function]:
+        # The profiler exists once the instance does: no event comes before (the start
+        # function runs from __wasmcli_start, called below).
+        def enter(function: int) -> None:
+            assert self.profiler is not None
+            self.profiler.enter(function)
+
+        def exit_() -> None:
+            assert self.profiler is not None
+            self.profiler.exit()
+
+        store = _store()
+        return {
+            ENTER: wasmer.Function(store, enter, wasmer.FunctionType([wasmer.Type.I32], [])),
+            EXIT: wasmer.Function(store, exit_, wasmer.FunctionType([], [])),
+        }
 
     def _export(self, name: str) -> Any:
         try:

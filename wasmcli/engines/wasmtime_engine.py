@@ -36,6 +36,7 @@ from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker, s
 from wasmcli.engines.epoch import DeferredSignals, Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.instrumented import Instrumentation
+from wasmcli.engines.profiler import FuelProfiler, depth_refund
 from wasmcli.engines.traps import (
     caused_by,
     clip_backtrace,
@@ -46,6 +47,7 @@ from wasmcli.engines.traps import (
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import ErrorKind, WasmcliError, stopped_by_signal
 from wasmcli.wasm import TABLE_ELEMENT_BYTES, FuncType, OffsetMap
+from wasmcli.wasm.profile import ENTER, EXIT, PROFILE_MODULE
 
 # Everything in the engine config that changes compiled code belongs in the cache key.
 _CONFIG_FINGERPRINT = "consume_fuel=1;epoch_interruption=1"
@@ -168,7 +170,14 @@ class WasmtimeInstance(PluginInstance):
         # and returns; after a trap or an interrupt the store's count is stale.
         self._fuel_unknown = False
         self._out_of_fuel = False
-        prepared = _prepare(native)  # its imports checked once per module
+        self.source = module.source
+        self.profiler: FuelProfiler | None = None
+        if limits.profile:
+            fuel, store = limits.fuel, self.store
+            self.profiler = FuelProfiler(
+                lambda: fuel - store.get_fuel(), depth_refund(limits.max_call_depth)
+            )
+        prepared = _prepare(native, limits.profile)  # its imports checked once per module
         self._i32_exports = prepared.i32_exports
         self._run: Run | None = _ticker().attach(limits.timeout_ms)
         self._signals = DeferredSignals(self._run)
@@ -191,7 +200,7 @@ class WasmtimeInstance(PluginInstance):
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
         try:
             self._instrumentation = Instrumentation.of_instance(
-                limits.max_call_depth, self._global_value
+                limits.max_call_depth, self._global_value, limits.profile
             )
         except WasmcliError:
             self.close()
@@ -415,7 +424,17 @@ def _host_log(caller: wasmtime.Caller, ptr: int, length: int) -> None:
     _ON_THREAD.instance.log(caller, ptr, length)
 
 
+def _profile_enter(function: int) -> None:
+    _ON_THREAD.instance.profiler.enter(function)
+
+
+def _profile_exit() -> None:
+    _ON_THREAD.instance.profiler.exit()
+
+
 _LOG_TYPE = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
+_ENTER_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()], [])
+_EXIT_TYPE = wasmtime.FuncType([], [])
 
 
 @dataclass(frozen=True)
@@ -429,16 +448,23 @@ class _Prepared:
 _PREPARED: OrderedDict[wasmtime.Module, _Prepared] = OrderedDict()
 
 
-def _prepare(module: wasmtime.Module) -> _Prepared:
+def _prepare(module: wasmtime.Module, profiled: bool) -> _Prepared:
     """What every instance of a module shares, worked out once per module rather than
     once per run (a batch runs it often): its imports checked and linked, its exports'
-    shapes read."""
+    shapes read. `profiled`: compiled with the profiling pass, whose imports it links."""
     prepared = _PREPARED.get(module)
     if prepared is not None:
         return prepared
-    check_imports([(imp.module, imp.name or "", _signature(imp.type)) for imp in module.imports])
+    check_imports(
+        (imp.module, imp.name or "", _signature(imp.type))
+        for imp in module.imports
+        if not (profiled and imp.module == PROFILE_MODULE)
+    )
     linker = wasmtime.Linker(_engine())
     linker.define_func("host", "log", _LOG_TYPE, _host_log, access_caller=True)
+    if profiled:
+        linker.define_func(PROFILE_MODULE, ENTER, _ENTER_TYPE, _profile_enter)
+        linker.define_func(PROFILE_MODULE, EXIT, _EXIT_TYPE, _profile_exit)
     shapes = {}
     for export in module.exports:
         signature = _signature(export.type)

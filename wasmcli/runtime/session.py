@@ -20,6 +20,7 @@ from wasmcli.runtime.abi import check_module
 from wasmcli.runtime.output import OutputCollector
 from wasmcli.runtime.placement import Placement, place_with_alloc, place_without_alloc
 from wasmcli.store.cache import ArtifactCache
+from wasmcli.tracing.events import PROFILE_MESSAGE
 from wasmcli.tracing.events import TraceEventType as Ev
 
 
@@ -191,6 +192,7 @@ class _Session:
         if result is None:
             raise WasmcliError(ErrorKind.ABI, "`process` returned no value; expected an i32")
         fuel = _fuel_checkpoint(instance, self.limits, self.sink)
+        _profile_event(instance, "completed", fuel, self.sink)
         return SessionOutcome(
             return_code=result, fuel_consumed=fuel, memory_pages=instance.memory_pages()
         )
@@ -199,10 +201,9 @@ class _Session:
         """Add where the run was and the plugin's state to a failure."""
         error.at(stage=self.stage)
         if self.instance is not None:
-            error.at(
-                fuel_consumed=_fuel_checkpoint(self.instance, self.limits, self.sink),
-                memory_pages=_pages_or_none(self.instance),
-            )
+            fuel = _fuel_checkpoint(self.instance, self.limits, self.sink)
+            error.at(fuel_consumed=fuel, memory_pages=_pages_or_none(self.instance))
+            _profile_event(self.instance, error.kind.value, fuel, self.sink)
             _hint_memory_exhaustion(error, self.limits)
 
 
@@ -233,6 +234,15 @@ def _fuel_checkpoint(
         fuel_remaining=limits.fuel - consumed,
     )
     return consumed
+
+
+def _profile_event(
+    instance: PluginInstance, outcome: str, fuel: int | None, sink: SessionSink
+) -> None:
+    """A profiled run's profile, as the event after its closing fuel checkpoint."""
+    profile = instance.profile(outcome, fuel)
+    if profile is not None:
+        sink.event(Ev.FUEL_CHECKPOINT, PROFILE_MESSAGE, profile=profile)
 
 
 def unknown_fuel_checkpoint(limits: EngineLimits, sink: SessionSink) -> None:

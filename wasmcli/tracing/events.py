@@ -54,6 +54,11 @@ _CATEGORIES: dict[TraceEventType, str] = {
 }
 
 
+# The message of the FuelCheckpoint event that carries a profiled run's profile (in its
+# metadata's `profile`; docs/design.md, "Profiles").
+PROFILE_MESSAGE = "Fuel profile"
+
+
 @dataclass(frozen=True)
 class TraceEvent:
     """One timed event; `timestamp` is microseconds since the trace started."""
@@ -127,6 +132,18 @@ class ExecutionTrace:
     @property
     def duration_ms(self) -> float:
         return round(self.duration_us / 1000, 3)
+
+    @property
+    def profile(self) -> dict[str, Any] | None:
+        """The run's fuel profile (`run --profile`), None when it was not profiled."""
+        for event in reversed(self.events):
+            if (
+                event.event_type is TraceEventType.FUEL_CHECKPOINT
+                and event.message == PROFILE_MESSAGE
+            ):
+                found = event.metadata.get("profile")
+                return found if isinstance(found, dict) else None
+        return None
 
     @property
     def return_code_name(self) -> str | None:

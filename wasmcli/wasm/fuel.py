@@ -88,7 +88,9 @@ class Fuel:
             return
         if info.start is not None:
             wrapper_type = module.function_type_indices[info.start]
-            body = b"\x00\x10" + encode_u(info.start) + b"\x0b"  # no locals; call $start
+            body = (
+                b"\x00\x10" + encode_u(module.function_index(info.start)) + b"\x0b"
+            )  # call $start
             module.replace_section(m.START, None)
         else:
             wrapper_type = module.function_type(b"\x00", b"\x00")

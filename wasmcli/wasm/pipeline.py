@@ -109,6 +109,7 @@ class ModuleEditor:
         self._rewriters: list[BodyRewriter] = []
         self._overhead: int | None = None
         self._results: list[bytes] | None = None
+        self._imports: list[bytes] = []
 
     # -- what passes add --------------------------------------------------------------
 
@@ -118,7 +119,28 @@ class ModuleEditor:
 
     @property
     def num_functions(self) -> int:
-        return self.info.num_functions + len(self._functions)
+        return self.info.num_functions + len(self._imports) + len(self._functions)
+
+    def function_index(self, original: int) -> int:
+        """Where a function of the module is in the output: the functions it defines
+        move up by one for each function a pass imports (renumber.py)."""
+        if original < self.info.num_imported_functions:
+            return original
+        return original + len(self._imports)
+
+    def import_function(self, module: str, name: str, type_index: int) -> int:
+        """Import a function (after the module's own imports); its index. Every function
+        the module defines moves up by one: bodies, exports, elements, the start section
+        and names are renumbered when the module is built, and `function_index` tells
+        passes where a function went. Call it before any pass appends functions."""
+        if self._functions:
+            raise ValueError("import functions before appending any")
+        entry = b""
+        for text in (module, name):
+            raw = text.encode("utf-8")
+            entry += encode_u(len(raw)) + raw
+        self._imports.append(entry + b"\x00" + encode_u(type_index))
+        return self.info.num_imported_functions + len(self._imports) - 1
 
     def add_global(self, entry: bytes) -> int:
         """Append a global (its type, mutability and constant initialiser); its index."""
@@ -187,6 +209,7 @@ class ModuleEditor:
     def changed(self) -> bool:
         return bool(
             self._rewriters
+            or self._imports
             or self._functions
             or self._globals
             or self._exports
@@ -199,27 +222,72 @@ class ModuleEditor:
     def build(self) -> tuple[bytes, list[_BodyMap]]:
         replaced = dict(self._replaced)
         maps: list[_BodyMap] = []
+        base: dict[int, bytes] = {}
+        if self._imports:
+            # Renumbering runs first on every body, before the passes' rewriters (whose
+            # calls to imported functions already use their final indices).
+            self._rewriters.insert(0, self._shift_rewriter())
+            base = self._shifted_sections()
+            replaced.update(base)
         # The bodies first: a rewriter may still add types (a block type, say).
         if (self._rewriters and m.CODE in self.by_id) or self._functions:
             replaced[m.CODE] = self._code(maps)
         for section_id, added in (
             (m.TYPE, self._types),
+            (m.IMPORT, self._imports),
             (m.GLOBAL, self._globals),
             (m.EXPORT, self._exports),
             (m.FUNCTION, [encode_u(t) for t, _ in self._functions]),
         ):
             if added:
-                replaced[section_id] = self._vec_append(section_id, added)
-        return m.rebuild(self.wasm, self.sections, replaced), maps
+                replaced[section_id] = self._vec_append(section_id, added, base.get(section_id))
+        out = m.rebuild(self.wasm, self.sections, replaced)
+        if self._imports:
+            out = _shift_name_section(out, self.function_index)
+        return out, maps
 
-    def _vec_append(self, section_id: int, added: list[bytes]) -> bytes:
-        """The payload of a vector section with entries appended after the existing ones."""
-        section = self.by_id.get(section_id)
-        if section is None:
-            return encode_u(len(added)) + b"".join(added)
-        reader = section.reader(self.wasm)
+    def _shift_rewriter(self) -> BodyRewriter:
+        from .renumber import shift_body
+
+        def shift(data: bytes, start: int, end: int, site: FunctionSite) -> BodyEdit:
+            code_start = locals_end(data, start, end, f"the body of function {site.index}")
+            body, splices = shift_body(
+                data, start, end, code_start, self.function_index, f"function {site.index}"
+            )
+            return BodyEdit(body, splices)
+
+        return shift
+
+    def _shifted_sections(self) -> dict[int, bytes]:
+        """The sections that name functions by index, with the defined ones shifted."""
+        from . import renumber
+
+        shift = self.function_index
+        out: dict[int, bytes] = {}
+        for section_id, rewrite in (
+            (m.EXPORT, renumber.shift_exports),
+            (m.GLOBAL, renumber.shift_globals),
+            (m.TABLE, renumber.shift_tables),
+            (m.ELEMENT, renumber.shift_elements),
+        ):
+            reader = self.section_reader(section_id)
+            if reader is not None and section_id not in self._replaced:
+                out[section_id] = rewrite(reader, shift)
+        if self.info.start is not None and m.START not in self._replaced:
+            out[m.START] = encode_u(shift(self.info.start))
+        return out
+
+    def _vec_append(self, section_id: int, added: list[bytes], payload: bytes | None) -> bytes:
+        """The payload of a vector section (`payload`, else the module's own) with
+        entries appended after the existing ones."""
+        if payload is None:
+            section = self.by_id.get(section_id)
+            if section is None:
+                return encode_u(len(added)) + b"".join(added)
+            payload = self.wasm[section.payload_start : section.end]
+        reader = Reader(payload, 0, len(payload), m.describe(section_id))
         count = reader.u32()
-        return encode_u(count + len(added)) + self.wasm[reader.pos : section.end] + b"".join(added)
+        return encode_u(count + len(added)) + payload[reader.pos :] + b"".join(added)
 
     def _code(self, maps: list[_BodyMap]) -> bytes:
         wasm = self.wasm
@@ -257,6 +325,24 @@ class ModuleEditor:
             parts.append(encode_u(len(body)))
             parts.append(body)
         return encode_u(count + len(self._functions)) + b"".join(parts)
+
+
+def _shift_name_section(wasm: bytes, shift: Callable[[int], int]) -> bytes:
+    """`wasm` with the function indices of its "name" section shifted."""
+    from .renumber import shift_names
+
+    parts = [wasm[:8]]
+    for section in m.split_sections(wasm):
+        if section.id == m.CUSTOM:
+            reader = section.reader(wasm)
+            start = reader.pos
+            if reader.name() == "name":
+                payload = shift_names(Reader(wasm, start, section.end, "the name section"), shift)
+                if payload:
+                    parts.append(m.encode_section(m.CUSTOM, payload))
+                continue
+        parts.append(wasm[section.start : section.end])
+    return b"".join(parts)
 
 
 def _compose(
