@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import TextIO
 
+    from wasmcli.profile.model import Profile
     from wasmcli.store.registry import Registry
     from wasmcli.store.traces import TraceFilter, TraceStore
     from wasmcli.tracing.events import ExecutionTrace, TraceEventType
@@ -32,7 +33,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXPORT_FORMATS = ("json", "jsonl", "chrome", "junit", "otlp")
+EXPORT_FORMATS = ("json", "jsonl", "chrome", "junit", "otlp", "folded", "speedscope")
 # `traces list` shows the newest page and says how many more there are: its cost and
 # memory do not grow with the number of traces stored.
 DEFAULT_PAGE = 50
@@ -268,7 +269,9 @@ def export(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="json, jsonl, chrome (Perfetto), junit (JUnit XML) or otlp (OTLP/JSON).",
+            help="json, jsonl, chrome (Perfetto), junit (JUnit XML), otlp (OTLP/JSON), "
+            "folded (flamegraph.pl's folded stacks, fuel) or speedscope: the last two from "
+            "profiled runs (run --profile).",
         ),
     ] = "json",
     binary: BinaryOpt = None,
@@ -282,7 +285,9 @@ def export(
     """Export traces as JSON, JSON Lines, Chrome Trace Event format, JUnit XML or OTLP/JSON."""
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
-        raise usage_error(f"unknown format {fmt!r}: choose json, jsonl, chrome, junit or otlp")
+        raise usage_error(
+            f"unknown format {fmt!r}: choose json, jsonl, chrome, junit, otlp, folded or speedscope"
+        )
     registry = open_registry()
     query = build_filter(registry, binary, since, until, failed, succeeded, limit, batch)
     # Read one trace at a time: JSON Lines streams, so its memory stays flat.
@@ -316,6 +321,10 @@ def _export_writer(fmt: str) -> "Callable[[Iterable[ExecutionTrace], str, TextIO
         from wasmcli.integrations.exports import write_ci_export
 
         return write_ci_export
+    if fmt in ("folded", "speedscope"):
+        from wasmcli.profile.exports import write_profile_export
+
+        return write_profile_export
     from wasmcli.tracing.export import write_export
 
     return write_export
@@ -513,3 +522,37 @@ def diff(
         data_console().print(DiffView(result, gates))
     failing = any(gate.exceeded for gate in gates) if gates else not result.equal
     raise typer.Exit(1 if failing else 0)
+
+
+@app.command("profile")
+@guard
+def profile(
+    trace_ref: Annotated[str, typer.Argument(metavar="TRACE", help=f"The run: {_TRACE_REF}.")],
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", help="Show the N functions with most self fuel.")
+    ] = 15,
+    json_: Annotated[bool, typer.Option("--json", help="Print the whole profile as JSON.")] = False,
+) -> None:
+    """Where a profiled run's fuel went: its top functions, then its hottest stacks."""
+    if top < 1:
+        raise usage_error("--top must be 1 or more")
+    found = _profile(trace_ref)
+    if json_:
+        sys.stdout.write(json.dumps(dict(found.raw), ensure_ascii=False, indent=2) + "\n")
+        return
+    from wasmcli.render.console import data_console
+    from wasmcli.render.profile_view import ProfileView
+
+    data_console().print(ProfileView(found, top=top))
+
+
+def _profile(trace_ref: str) -> "Profile":
+    """The profile of the run `trace_ref` names; a usage error when it has none."""
+    from wasmcli.insight.refs import resolve_trace
+    from wasmcli.profile.model import NoProfile, profile_of
+
+    trace = resolve_trace(open_registry(), trace_ref)
+    try:
+        return profile_of(trace)
+    except NoProfile as exc:
+        raise usage_error(str(exc)) from None

@@ -57,10 +57,13 @@ def function_names(wasm: bytes) -> dict[int, str]:
     from wasmcli.wasm import read_module_info
 
     try:
-        names = read_module_info(wasm).function_names
-    except Exception:  # noqa: BLE001 - a module that ran has a readable header; be safe
+        info = read_module_info(wasm)
+    except Exception:  # noqa: BLE001 - a module that ran is readable; a name is not vital
         return {}
-    return {index: demangle(name) for index, name in names.items()}
+    # Exported names stand in for functions the name section does not name.
+    names = {e.index: e.name for e in info.exports if e.kind == "func"}
+    names.update((index, demangle(name)) for index, name in info.function_names.items())
+    return names
 
 
 class FuelProfiler:

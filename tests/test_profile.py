@@ -1,0 +1,223 @@
+"""`run --profile` and what reads its profiles, through the CLI, on every engine.
+
+The profile is exact: on a run that completes or runs out of fuel, the self fuel of its
+stacks sums to the run's fuel_consumed, which is what the same run reports unprofiled;
+and it is the same on both engines (compared where both are installed).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import SAMPLES, CliResult, plugin_wat
+
+SAMPLE_INPUTS = {
+    "hello": "world",
+    "counter": "a b c",
+    "uppercase": "shout this",
+    "json_fields": '{"user":"ada","id":7}',
+    "word_freq": "the cat and the dog and the end " * 20,
+}
+
+
+def parse_folded(text: str) -> dict[tuple[str, ...], int]:
+    """Folded stacks as the format defines them: one stack per line, frames separated
+    by `;`, then a space and the weight (the last space of the line)."""
+    stacks: dict[tuple[str, ...], int] = {}
+    for line in text.splitlines():
+        stack, _, weight = line.rpartition(" ")
+        assert stack and weight.isdigit(), line
+        frames = tuple(stack.split(";"))
+        assert all(frames), line
+        stacks[frames] = stacks.get(frames, 0) + int(weight)
+    return stacks
+
+
+def run(cli: Callable[..., CliResult], plugin: str | Path, *args: str) -> dict[str, Any]:
+    # A fixed seed and time: json_fields prints them, and their length costs fuel.
+    result = cli("run", str(plugin), *args, "--seed", "7", "--timestamp", "1", "--json")
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def last_profile(cli: Callable[..., CliResult]) -> dict[str, Any]:
+    result = cli("traces", "profile", "last", "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def stack_sum(profile: dict[str, Any]) -> int:
+    return sum(node[2] for node in profile["nodes"])
+
+
+@pytest.mark.parametrize("plugin", sorted(SAMPLE_INPUTS))
+def test_stacks_sum_to_the_fuel_of_the_same_run_unprofiled(cli, plugin: str) -> None:
+    path = SAMPLES / f"{plugin}.wasm"
+    plain = run(cli, path, "--input", SAMPLE_INPUTS[plugin])
+    profiled = run(cli, path, "--input", SAMPLE_INPUTS[plugin], "--profile")
+    assert profiled["fuel_consumed"] == plain["fuel_consumed"] > 0
+    profile = last_profile(cli)
+    assert profile["outcome"] == "completed"
+    assert stack_sum(profile) == profile["fuel_attributed"] == plain["fuel_consumed"]
+    assert sum(row["self_fuel"] for row in profile["functions"]) == plain["fuel_consumed"]
+    assert profile["fault_node"] is None
+    # The exported function is the outermost frame of what it ran.
+    process = next(row for row in profile["functions"] if row["name"] == "process")
+    assert process["calls"] == 1
+    assert process["total_fuel"] <= plain["fuel_consumed"]
+
+
+def test_without_profile_nothing_is_recorded(cli) -> None:
+    run(cli, SAMPLES / "hello.wasm", "--input", "x")
+    result = cli("traces", "profile", "last")
+    assert result.exit_code == 2
+    assert "has no profile: run the plugin with --profile" in result.stderr
+    shown = json.loads(cli("traces", "show", "--last", "--json").stdout)
+    assert all(event["message"] != "Fuel profile" for event in shown["events"])
+
+
+def test_profile_cannot_go_without_a_trace(cli) -> None:
+    result = cli("run", str(SAMPLES / "hello.wasm"), "--profile", "--no-trace")
+    assert result.exit_code == 2
+    assert "--profile" in result.stderr and "--no-trace" in result.stderr
+
+
+# $down(n) recurses n deep: n + 1 frames of $down under process.
+RECURSION = plugin_wat(
+    "(drop (call $down (local.get $in_len))) (i32.const 0)",
+    extra="""(func $down (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+      (else (i32.const 0))))""",
+)
+
+
+def test_recursion_gives_one_stack_per_depth_and_counts_totals_once(cli, wat_file) -> None:
+    data = run(cli, wat_file(RECURSION), "--input", "x" * 5, "--profile")
+    profile = last_profile(cli)
+    down = next(row for row in profile["functions"] if row["name"] == "down")
+    assert down["calls"] == 6
+    # Inclusive fuel counts each fuel unit once, however deep the recursion.
+    assert down["total_fuel"] == down["self_fuel"]
+    process = next(row for row in profile["functions"] if row["name"] == "process")
+    assert process["total_fuel"] == process["self_fuel"] + down["total_fuel"]
+    assert process["total_fuel"] == data["fuel_consumed"]
+    stacks = parse_folded(cli("traces", "export", "--format", "folded", "-n", "1").stdout)
+    depths = sorted(len(frames) for frames in stacks)
+    assert depths == [1, 2, 3, 4, 5, 6, 7]
+    assert ("process", *["down"] * 6) in stacks
+    # Each level's self fuel is the same code: every non-deepest level costs the same.
+    levels = [stacks[("process", *["down"] * d)] for d in range(1, 6)]
+    assert len(set(levels)) == 1
+
+
+START = plugin_wat(
+    "(call $work) (i32.const 0)",
+    extra="""(func $work (local i32)
+    (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 0) (i32.const 50)))))
+  (func $init (call $work))
+  (start $init)""",
+)
+
+
+def test_fuel_of_the_start_function_is_its_own(cli, wat_file) -> None:
+    data = run(cli, wat_file(START), "--profile")
+    stacks = parse_folded(cli("traces", "export", "--format", "folded", "-n", "1").stdout)
+    assert ("init", "work") in stacks and ("process", "work") in stacks
+    # The same work, started from either place, costs the same.
+    assert stacks[("init", "work")] == stacks[("process", "work")] > 50
+    assert sum(stacks.values()) == data["fuel_consumed"]
+
+
+def test_a_trap_keeps_the_profile_up_to_the_fault(cli) -> None:
+    data = run(cli, SAMPLES / "faulty" / "divide_by_zero.wasm", "--profile")
+    assert data["error"]["kind"] == "trap"
+    profile = last_profile(cli)
+    assert profile["outcome"] == "trap"
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "process"
+    table = cli("traces", "profile", "last").stdout
+    assert "Stopped (trap) in: process" in table
+
+
+def test_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
+    data = run(cli, wat_file(RECURSION), "--input", "x" * 50, "--fuel", "700", "--profile")
+    assert data["error"]["kind"] == "out_of_fuel"
+    profile = last_profile(cli)
+    assert profile["outcome"] == "out_of_fuel"
+    assert stack_sum(profile) == data["fuel_consumed"] == 700
+    assert profile["fault_node"] is not None
+
+
+def test_a_timeout_marks_the_stack_it_stopped_in(cli, engine: str) -> None:
+    if engine == "wasmer":
+        pytest.skip("wasmer's child process is killed at the deadline with its profile")
+    data = run(cli, SAMPLES / "faulty" / "infinite_loop.wasm", "--timeout-ms", "300", "--profile")
+    assert data["error"]["kind"] == "timeout"
+    profile = last_profile(cli)
+    assert profile["outcome"] == "timeout"
+    assert profile["fault_node"] is not None
+
+
+def test_traces_profile_shows_functions_with_bars_then_stacks(cli) -> None:
+    run(cli, SAMPLES / "word_freq.wasm", "--input", SAMPLE_INPUTS["word_freq"], "--profile")
+    out = cli("traces", "profile", "last", "--top", "3").stdout
+    assert "word_freq::sdk::alloc_slice" in out  # demangled, from the name section
+    assert "self fuel" in out and "total fuel" in out and "█" in out
+    assert "Hottest stacks" in out and "process → " in out
+    assert "more functions (--top N, or --json)" in out
+
+
+def test_speedscope_export_has_its_file_format_fields(cli) -> None:
+    data = run(cli, SAMPLES / "word_freq.wasm", "--input", "a b a", "--profile")
+    doc = json.loads(cli("traces", "export", "--format", "speedscope", "-n", "1").stdout)
+    assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    frames = doc["shared"]["frames"]
+    assert all(isinstance(frame["name"], str) for frame in frames)
+    (profile,) = doc["profiles"]
+    assert profile["type"] == "sampled" and profile["unit"] == "none"
+    assert len(profile["samples"]) == len(profile["weights"])
+    assert all(0 <= index < len(frames) for sample in profile["samples"] for index in sample)
+    assert sum(profile["weights"]) == profile["endValue"] == data["fuel_consumed"]
+
+
+def test_folded_frames_never_hold_the_separators() -> None:
+    from wasmcli.profile.folded import frame_text
+
+    assert frame_text("a;b\nc\rd") == "a:b c d"
+
+
+def test_both_engines_give_the_same_folded_output(any_engine_cli, monkeypatch) -> None:
+    from wasmcli.engines import available_engines
+
+    if set(available_engines()) != {"wasmtime", "wasmer"}:
+        pytest.skip("needs both engines (Python 3.10)")
+    for plugin, text in SAMPLE_INPUTS.items():
+        folded = {}
+        for engine in ("wasmtime", "wasmer"):
+            monkeypatch.setenv("WASMCLI_ENGINE", engine)
+            run(any_engine_cli, SAMPLES / f"{plugin}.wasm", "--input", text, "--profile")
+            out = any_engine_cli("traces", "export", "--format", "folded", "-n", "1").stdout
+            folded[engine] = out
+        assert folded["wasmtime"] == folded["wasmer"], plugin
+        assert parse_folded(folded["wasmtime"])
+
+
+def test_flamegraph_is_well_formed_svg_with_the_names(cli, tmp_path: Path) -> None:
+    run(cli, SAMPLES / "word_freq.wasm", "--input", SAMPLE_INPUTS["word_freq"], "--profile")
+    out = tmp_path / "flame.svg"
+    result = cli("traces", "flamegraph", "last", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    root = ET.parse(out).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    text = out.read_text()
+    assert "word_freq::sdk::alloc_slice" in text and "process" in text
+    assert "http://" not in text.replace("http://www.w3.org/", "")  # no network
