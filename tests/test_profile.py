@@ -221,3 +221,49 @@ def test_flamegraph_is_well_formed_svg_with_the_names(cli, tmp_path: Path) -> No
     text = out.read_text()
     assert "word_freq::sdk::alloc_slice" in text and "process" in text
     assert "http://" not in text.replace("http://www.w3.org/", "")  # no network
+
+
+def _png_pixels(png: bytes) -> bytes:
+    """The decompressed image data of a PNG (its IDAT chunks)."""
+    import struct
+    import zlib
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, data = 8, b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            data += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(data)
+
+
+def test_flamegraph_renders_in_a_real_browser(cli, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium installed")
+    run(cli, SAMPLES / "word_freq.wasm", "--input", SAMPLE_INPUTS["word_freq"], "--profile")
+    svg = tmp_path / "flame.svg"
+    assert cli("traces", "flamegraph", "last", "-o", str(svg)).exit_code == 0
+    flags = [
+        browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [*flags, "--dump-dom", svg.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "word_freq::sdk::alloc_slice" in dom and "process" in dom
+    png = tmp_path / "flame.png"
+    subprocess.run(
+        [*flags, f"--screenshot={png}", "--window-size=1200,300", svg.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = _png_pixels(png.read_bytes())
+    # A blank page is one color: its rows hold a handful of distinct bytes.
+    assert len(set(pixels)) > 40

@@ -209,6 +209,10 @@ def show(
             help="Only these event types, e.g. FunctionCall,MemoryOp (case-insensitive).",
         ),
     ] = None,
+    with_profile: Annotated[
+        bool,
+        typer.Option("--profile", help="Then the top functions of a profiled run's fuel."),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Show one trace as a timeline."""
@@ -232,6 +236,15 @@ def show(
     from wasmcli.render.timeline import TraceTimeline
 
     data_console().print(TraceTimeline(trace, event_types=shown))
+    if with_profile:
+        from wasmcli.profile.model import NoProfile, profile_of
+        from wasmcli.render.profile_view import ProfileView
+
+        try:
+            found = profile_of(trace)
+        except NoProfile as exc:
+            raise usage_error(str(exc)) from None
+        data_console().print(ProfileView(found, top=10))
 
 
 def _event_types(events: str | None, no_logs: bool) -> "frozenset[TraceEventType] | None":
@@ -556,3 +569,47 @@ def _profile(trace_ref: str) -> "Profile":
         return profile_of(trace)
     except NoProfile as exc:
         raise usage_error(str(exc)) from None
+
+
+@app.command("flamegraph")
+@guard
+def flamegraph(
+    trace_ref: Annotated[str, typer.Argument(metavar="TRACE", help=f"The run: {_TRACE_REF}.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="The SVG file to write.")
+    ],
+    icicle: Annotated[
+        bool, typer.Option("--icicle", help="Draw it upside down: callers on top.")
+    ] = False,
+    diff: Annotated[
+        str | None,
+        typer.Option(
+            "--diff",
+            metavar="OTHER",
+            help="Color by the change from another profiled run: red more fuel, blue less.",
+        ),
+    ] = None,
+) -> None:
+    """Draw a profiled run as an interactive SVG flamegraph of its fuel (no network)."""
+    from wasmcli.profile.flamegraph import flamegraph_svg
+
+    found = _profile(trace_ref)
+    other = _profile(diff) if diff is not None else None
+    svg = flamegraph_svg(found, icicle=icicle, diff_against=other)
+    _write_text(output, svg)
+    sys.stderr.write(f"Wrote the flamegraph of {found.trace_id[:8]} to {output}\n")
+
+
+def _write_text(output: str, text: str) -> None:
+    from wasmcli.errors import ErrorKind
+    from wasmcli.store.files import open_user_file
+
+    try:
+        with open_user_file(Path(output)) as out:
+            out.write(text.encode("utf-8"))
+    except FileNotFoundError as exc:
+        raise WasmcliError(
+            ErrorKind.IO, f"Cannot write {output}: the folder {exc.filename} does not exist"
+        ) from None
+    except OSError as exc:
+        raise WasmcliError(ErrorKind.IO, f"Cannot write {output}: {exc.strerror or exc}") from None
