@@ -189,7 +189,7 @@ class FuelProfiler:
             key=lambda f: (-self.f_self.get(f, 0), f),
         )
         root_fuel = self.self_fuel[ROOT]
-        function_rows = [
+        function_rows: list[dict[str, Any]] = [
             {
                 "index": f,
                 "name": name(f),

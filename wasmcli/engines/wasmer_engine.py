@@ -258,7 +258,7 @@ class WasmerInstance(PluginInstance):
             # trapping code is not known.
             self._fuel_unknown = True
             depth = self._instrumentation
-            if depth is not None and depth.depth_exceeded():
+            if depth is not None and depth.max_depth is not None and depth.depth_exceeded():
                 raise faults.call_depth_exceeded(depth.max_depth, _backtrace(exc)) from None
             raise faults.trapped(describe_trap(first_line(str(exc))), _backtrace(exc)) from None
 

@@ -181,7 +181,8 @@ _STYLE = (
 # the outermost matches (so that nested matches are not counted twice).
 _SCRIPT = r"""
 (function(){
-var svg=document.documentElement,inner=+svg.getAttribute('data-inner'),pad=+svg.getAttribute('data-pad');
+var svg=document.documentElement;
+var inner=+svg.getAttribute('data-inner'),pad=+svg.getAttribute('data-pad');
 var gs=[].slice.call(document.querySelectorAll('g.f'));
 var cw=11*0.59;
 function fit(g,w){var n=g.getAttribute('data-n'),c=Math.floor((w-6)/cw),t=g.querySelector('text');
@@ -189,17 +190,21 @@ function fit(g,w){var n=g.getAttribute('data-n'),c=Math.floor((w-6)/cw),t=g.quer
 function draw(x0,w0,d0){gs.forEach(function(g){
  var x=+g.getAttribute('data-x'),w=+g.getAttribute('data-w'),d=+g.getAttribute('data-d');
  var r=g.querySelector('rect'),t=g.querySelector('text'),eps=1e-9,nx,nw;
- if(d>=d0&&x>=x0-eps&&x+w<=x0+w0+eps){nx=(x-x0)/w0;nw=w/w0;g.style.display='';g.classList.remove('dim');}
- else if(d<d0&&x<=x0+eps&&x+w>=x0+w0-eps){nx=0;nw=1;g.style.display='';g.classList.add('dim');}
+ if(d>=d0&&x>=x0-eps&&x+w<=x0+w0+eps){
+  nx=(x-x0)/w0;nw=w/w0;g.style.display='';g.classList.remove('dim');}
+ else if(d<d0&&x<=x0+eps&&x+w>=x0+w0-eps){
+  nx=0;nw=1;g.style.display='';g.classList.add('dim');}
  else{g.style.display='none';return;}
- var px=pad+nx*inner,pw=nw*inner;r.setAttribute('x',px);r.setAttribute('width',Math.max(pw-0.5,0.1));
+ var px=pad+nx*inner,pw=nw*inner;r.setAttribute('x',px);
+ r.setAttribute('width',Math.max(pw-0.5,0.1));
  t.setAttribute('x',px+3);fit(g,pw);});}
 gs.forEach(function(g){g.addEventListener('click',function(){
  draw(+g.getAttribute('data-x'),+g.getAttribute('data-w'),+g.getAttribute('data-d'));});});
 document.getElementById('reset').addEventListener('click',function(){draw(0,1,0);});
 function search(){var term=window.prompt('Search frames (regular expression)','');
  var m=document.getElementById('matched');gs.forEach(function(g){g.classList.remove('hit');});
- if(!term){m.textContent='';return;}var re;try{re=new RegExp(term);}catch(e){m.textContent='bad expression';return;}
+ if(!term){m.textContent='';return;}
+ var re;try{re=new RegExp(term);}catch(e){m.textContent='bad expression';return;}
  var spans=[];gs.forEach(function(g){if(re.test(g.getAttribute('data-n'))){g.classList.add('hit');
   spans.push([+g.getAttribute('data-x'),+g.getAttribute('data-w')]);}});
  spans.sort(function(a,b){return a[0]-b[0]||b[1]-a[1];});var sum=0,end=-1;

@@ -62,7 +62,7 @@ class ProfileView:
             table.add_column("self time", justify="right", no_wrap=True, style="dim")
             table.add_column("total time", justify="right", no_wrap=True, style="dim")
         for row in profile.functions[: self.top]:
-            cells = [
+            cells: list[Text | str] = [
                 Text(one_line(row.name)),
                 f"{row.calls:,}",
                 format_fuel(row.self_fuel),
