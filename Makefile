@@ -87,6 +87,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_batch.py --rounds 3 $(if $(wildcard $(VENV310)/bin/wasmcli),--wasmer-bin $(VENV310)/bin) --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_insight.py --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_integrations.py --rounds 15 --write BENCHMARKS.md
+	$(if $(wildcard $(VENV310)/bin/python),$(VENV310)/bin/python,$(BIN)/python) benchmarks/bench_profile.py --repeat 7
 	$(if $(wildcard $(VENV310)/bin/python),$(VENV310),$(VENV))/bin/python benchmarks/bench_call_depth.py --rounds 30 --write BENCHMARKS.md
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
