@@ -162,8 +162,9 @@ def test_exit_code_is_the_first_failed_input_in_input_order(
 def test_a_timeout_fails_its_input_only(cli: Cli, tmp_path: Path, wat_file: Any) -> None:
     plugin = str(wat_file(BY_INPUT, "by_input"))
     path = batch_file(tmp_path, ["a", "loop", "b", "loop", "c"], "t.txt")
-    # Fuel far beyond what 300 ms can burn: the default (timeout_ms x 1e6) runs out first
-    # on a tight loop, and this test is about the clock.
+    # Fuel far beyond what the time limit can burn: the default (timeout_ms x 1e6) runs
+    # out first on a tight loop, and this test is about the clock. 1 s, so that the quick
+    # inputs never reach it on a loaded machine.
     done = cli(
         "run",
         plugin,
@@ -171,12 +172,12 @@ def test_a_timeout_fails_its_input_only(cli: Cli, tmp_path: Path, wat_file: Any)
         path,
         "--batch-lines",
         "--timeout-ms",
-        "300",
+        "1000",
         "--fuel",
         str(10**15),
     )
     got = results(done)
-    assert [r["output"] for r in got] == ["a", "loop", "b", "loop", "c"]
+    assert [r["output"] for r in got] == ["a", "loop", "b", "loop", "c"], done.stderr
     assert [r["error"]["kind"] if r["error"] else None for r in got] == [
         None,
         "timeout",
