@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.home_path import home_path
 
 DEFAULT_TIMEOUT_MS = 5000
 DEFAULT_MEMORY_LIMIT_MB = 64
@@ -107,12 +108,7 @@ BOUNDS: dict[str, Bound] = {
 
 def resolve_home(option: str | Path | None = None) -> Path:
     """`--home`, else $WASMCLI_HOME, else $XDG_DATA_HOME/wasmcli (~/.local/share/wasmcli)."""
-    if option:
-        return Path(option).expanduser()
-    if os.environ.get("WASMCLI_HOME"):
-        return Path(os.environ["WASMCLI_HOME"]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg).expanduser() / "wasmcli"
+    return Path(home_path(str(option) if option else None))
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]i?[bB]?|[bB])?\s*$")

@@ -18,6 +18,13 @@ def main() -> None:
             # /dev/null takes what Python still flushes at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
+    # A running daemon for the home serves the command without this process importing
+    # anything more (wasmcli/daemon/client.py); otherwise it runs here, as always.
+    from wasmcli.daemon.client import serve_through_daemon
+
+    code = serve_through_daemon(sys.argv)
+    if code is not None:
+        raise SystemExit(code)
     from wasmcli.cli.app import app
 
     app()

@@ -31,6 +31,7 @@ COMMANDS = {
     "alerts": "wasmcli.cli.alerts_cmds:app",
     "dashboard": "wasmcli.cli.dashboard_cmd:dashboard",
     "metrics": "wasmcli.cli.metrics_cmd:metrics",
+    "daemon": "wasmcli.cli.daemon_cmds:app",
 }
 
 
@@ -66,6 +67,13 @@ def main_options(
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Say on stderr whether the daemon serves this command, or why not.",
         ),
     ] = False,
 ) -> None:

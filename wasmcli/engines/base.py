@@ -175,8 +175,8 @@ class Engine(ABC):
         """
         settings = self.compiled_with(limits)
         memory = _LOADED if keep else _NOT_KEPT
-        loaded = memory.get(self.name, wasm, settings)
-        if loaded is not None:  # this process compiled or loaded it already
+        loaded = _LOADED.get(self.name, wasm, settings)
+        if loaded is not None:  # this process compiled or loaded it already (or a daemon did)
             return loaded
         _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
         module_sha256 = sha256_hex(wasm)  # of the bytes compiled, not a caller's word
@@ -199,6 +199,26 @@ class Engine(ABC):
         from wasmcli.wasm import cache_key_parts
 
         return (*cache_key_parts(self.passes(limits)), *self.compile_settings(limits))
+
+    def preload(self, wasm: bytes, limits: EngineLimits, cache: ArtifactCache) -> bool:
+        """Keep in this process's memory the compiled module that the cache holds for
+        `wasm`, ready for `load` to hand out; True when it is there. Nothing is compiled:
+        a daemon's main process calls this, and it must start no compiler threads before
+        it forks (wasmcli/daemon/warmup.py)."""
+        settings = self.compiled_with(limits)
+        if _LOADED.get(self.name, wasm, settings) is not None:
+            return True
+        artifact = cache.load(sha256_hex(wasm), self.cache_config(limits))
+        native = self.deserialize(artifact) if artifact is not None else None
+        if native is None:
+            return False
+        self.prepare(native)
+        _LOADED.put(self.name, wasm, settings, LoadedModule(native, True, wasm))
+        return True
+
+    def prepare(self, native: Any) -> None:  # noqa: B027 - most adapters prepare nothing
+        """Work out once what every instance of a loaded module shares (its linked
+        imports); WasmcliError when its imports are wrong."""
 
     def cache_config(self, limits: EngineLimits) -> str:
         """The engine's name, version, the proposal check's version (a cached artifact

@@ -136,6 +136,9 @@ class WasmtimeEngine(Engine):
         except wasmtime.WasmtimeError:
             return None  # another wasmtime build wrote it: recompile and overwrite
 
+    def prepare(self, native: wasmtime.Module) -> None:
+        _prepare(native)
+
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog
     ) -> WasmtimeInstance:

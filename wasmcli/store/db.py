@@ -120,6 +120,9 @@ def home_error(home: Path, exc: OSError, doing: str = "use") -> WasmcliError:
 
 def open_database(home: Path) -> StoreConnection:
     """Open (creating if needed) `home/wasmcli.db`, migrated to the current schema."""
+    ahead = _take_opened_ahead(home)
+    if ahead is not None:
+        return ahead
     path = home / DB_FILENAME
     try:
         read_only = _is_read_only(home)
@@ -146,6 +149,40 @@ def open_database(home: Path) -> StoreConnection:
     except BaseException:
         conn.close()
         raise
+    return conn
+
+
+# A connection opened before it was asked for (`open_ahead`), with the identity of the
+# file it opened and whether that home was read-only then.
+_AHEAD: tuple[StoreConnection, tuple[int, int], bool] | None = None
+
+
+def open_ahead(home: Path) -> None:
+    """Open `home`'s database now, for this process's next `open_database` of the same
+    file to take: a daemon's process opens it while it waits for a request."""
+    global _AHEAD
+    conn = open_database(home)
+    info = os.stat(home / DB_FILENAME)
+    _AHEAD = (conn, (info.st_dev, info.st_ino), conn.read_only)
+
+
+def _take_opened_ahead(home: Path) -> StoreConnection | None:
+    """The connection opened ahead, if it is of this home's database file as it is now
+    (not moved aside by `doctor --fix` meanwhile, as writable as it was); taken once."""
+    global _AHEAD
+    ahead, _AHEAD = _AHEAD, None
+    if ahead is None:
+        return None
+    conn, identity, read_only = ahead
+    try:
+        info = os.stat(home / DB_FILENAME)
+        same = (info.st_dev, info.st_ino) == identity and _is_read_only(home) == read_only
+    except OSError:
+        same = False
+    if not same:
+        conn.close()
+        return None
+    conn.home = home  # messages name the home as this invocation gave it
     return conn
 
 

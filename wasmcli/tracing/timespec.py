@@ -62,3 +62,19 @@ def _parse_iso(text: str, spec: str) -> datetime:
         return moment.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         raise ValueError(f"invalid time {text!r}: {_HINT}") from None
+
+
+_LENGTH: Final = re.compile(r"(\d+)\s*([smhdw]?)", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> timedelta:
+    """A length of time as users type it: `30s`, `10m`, `2h`, `7d`, `1w`, or seconds
+    (`90`). Raises ValueError with a one-line message for anything else."""
+    match = _LENGTH.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: use a number with s, m, h, d or w, like 10m")
+    amount, unit = int(match.group(1)), (match.group(2) or "s").lower()
+    try:
+        return amount * _UNITS[unit]
+    except OverflowError:
+        raise ValueError(f"invalid duration {text!r}: too long") from None

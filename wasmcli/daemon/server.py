@@ -1,0 +1,485 @@
+"""The daemon's main process: one per home, a warm copy of wasmcli that forks a process
+per request (see worker.py for why) and exits when idle.
+
+    python -c "from wasmcli.daemon.server import main; main()" --home H --idle S [--ready-fd N]
+
+(`wasmcli daemon start` and WASMCLI_DAEMON=1 start it so.) In order:
+1. take the lock `<home>/daemon/lock` (a second daemon for the home says the first runs);
+2. remove a socket a killed daemon left, bind `<home>/daemon/socket` (0600 in a 0700
+   folder), write `info.json`;
+3. warm up (warmup.py), say "ready PID" on the ready pipe, and from then on write only
+   to `<home>/daemon/log`;
+4. keep SPARES forked processes waiting on the socket, each warmed and ready to serve a
+   request; fork another whenever one takes a connection (at most MAX_PROCESSES at once;
+   past that a client is told the daemon is busy, and runs in-process);
+5. stop after `--idle` seconds without a command, on `wasmcli daemon stop`, or on
+   SIGTERM, SIGINT or SIGHUP: the socket goes, waiting processes end, commands under
+   way finish.
+
+This process never runs a command, never reads from a client, and never holds a
+database connection or a thread while it forks: whatever a client sends cannot bring it
+down, and each forked process starts from the same clean state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SPARES = 2
+MAX_PROCESSES = 64
+_BOARD = "<QIId"  # served, busy, spares, last activity (monotonic)
+
+
+class DaemonError(Exception):
+    """The daemon cannot start (its one-line reason)."""
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, pid: int | None) -> None:
+        super().__init__(pid)
+        self.pid = pid
+
+
+@dataclass
+class _Process:
+    pid: int
+    channel: socket.socket
+    busy: bool = False
+    ran: bool = False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="wasmcli-daemon")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--idle", type=float, required=True)
+    parser.add_argument("--ready-fd", type=int)
+    args = parser.parse_args([arg for arg in sys.argv[1:] if arg != "-c"])
+    from wasmcli.daemon.identity import identity
+
+    identity()  # taken with sys.path as the interpreter made it, like a client's
+    _forget_start_folder()
+    ready = _Readiness(args.ready_fd)
+    try:
+        daemon = Daemon(Path(args.home), args.idle)
+    except AlreadyRunning as running:
+        ready.say(f"running {running.pid or 0}")
+        sys.exit(0)
+    except DaemonError as exc:
+        ready.say(f"error {exc}")
+        sys.exit(1)
+    try:
+        daemon.warm_up()
+    except Exception as exc:  # noqa: BLE001 - said once, on the pipe
+        daemon.close()
+        ready.say(f"error the warm-up failed: {type(exc).__name__}: {exc}")
+        sys.exit(1)
+    ready.say(f"ready {os.getpid()}")
+    daemon.serve()
+
+
+def _forget_start_folder() -> None:
+    # `python -c` put the start folder first on sys.path: a request must import what the
+    # client would, not a file that happens to sit there.
+    if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", "/"):
+        del sys.path[0]
+
+
+class _Readiness:
+    """The pipe `wasmcli daemon start` waits on: one line, then closed."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def say(self, line: str) -> None:
+        if self.fd is None:
+            print(line, file=sys.stderr)
+            return
+        try:
+            os.write(self.fd, (line + "\n").encode("utf-8", "replace"))
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = None
+
+
+class Daemon:
+    def __init__(self, home: Path, idle_s: float) -> None:
+        from wasmcli.daemon import paths
+
+        self.home = home
+        self.folder = home / paths.FOLDER
+        self.idle_s = idle_s
+        self.started = time.time()
+        self.children: dict[int, _Process] = {}
+        self.stopping: str | None = None
+        self.warm_state: object = None
+        self._make_folder()
+        self.lock_fd = self._lock()
+        try:
+            self._open_log()
+            self.listener, self.socket_inode = self._bind()
+            self._write_info()
+        except BaseException:
+            os.close(self.lock_fd)
+            raise
+        import mmap
+
+        self.board = mmap.mmap(-1, 64)
+        self._served = 0
+        self._last_activity = time.monotonic()
+        self._wakeup_r, self._wakeup_w = os.pipe()
+
+    # -- start -------------------------------------------------------------------------
+
+    def _make_folder(self) -> None:
+        from wasmcli.store.db import home_error
+        from wasmcli.store.files import PRIVATE_DIR_MODE, make_private_dir
+
+        try:
+            make_private_dir(self.home)
+            make_private_dir(self.folder)
+            info = os.lstat(self.folder)
+        except OSError as exc:
+            raise DaemonError(home_error(self.home, exc).message) from None
+        if info.st_uid != os.getuid():
+            raise DaemonError(f"{self.folder} belongs to another user")
+        if info.st_mode & 0o077:
+            os.chmod(self.folder, PRIVATE_DIR_MODE)  # tightened, as doctor would
+
+    def _lock(self) -> int:
+        import fcntl
+
+        from wasmcli.daemon import paths
+
+        fd = os.open(self.folder / paths.LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise AlreadyRunning(_running_pid(self.folder)) from None
+        return fd
+
+    def _open_log(self) -> None:
+        from wasmcli.daemon import paths
+
+        log = os.open(
+            self.folder / paths.LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
+        )
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(devnull)
+        os.close(log)
+
+    def _bind(self) -> tuple[socket.socket, int]:
+        from wasmcli.daemon import paths
+        from wasmcli.daemon.stale import remove_socket_file
+
+        remove_socket_file(str(self.folder))  # we hold the lock: its daemon is gone
+        address, folder_fd = paths.socket_address(str(self.folder))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        umask = os.umask(0o177)  # created 0600, never looser for an instant
+        try:
+            listener.bind(address)
+        except OSError as exc:
+            listener.close()
+            raise DaemonError(f"cannot listen on {self.folder / paths.SOCKET}: {exc}") from None
+        finally:
+            os.umask(umask)
+            if folder_fd is not None:
+                os.close(folder_fd)
+        path = self.folder / paths.SOCKET
+        os.chmod(path, 0o600)
+        listener.listen(128)
+        listener.setblocking(False)
+        return listener, os.stat(path).st_ino
+
+    def _write_info(self) -> None:
+        from wasmcli import __version__
+        from wasmcli.daemon import paths
+        from wasmcli.store.files import write_atomically
+
+        info = {
+            "pid": os.getpid(),
+            "version": __version__,
+            "executable": sys.executable,
+            "prefix": sys.prefix,
+            "home": str(self.home),
+            "started_at": datetime.fromtimestamp(self.started, timezone.utc).isoformat(),
+            "idle_s": self.idle_s,
+        }
+        write_atomically(self.folder / paths.INFO, json.dumps(info).encode() + b"\n")
+
+    def warm_up(self) -> None:
+        from wasmcli.daemon import warmup
+        from wasmcli.daemon.worker import WarmState
+
+        warmup.import_everything()
+        root = warmup.build_commands()
+        warmup.start_engines()
+        warmup.preload_modules(self.home)
+        try:
+            plugin: Path | None = warmup.write_warmup_home(self.folder)
+        except Exception:  # noqa: BLE001 - the processes are warmed less, nothing else
+            plugin = None
+        self.warm_state = WarmState(
+            root=root,
+            home=self.home,
+            log_fd=os.dup(2),
+            warmup_plugin=plugin,
+            status=self.status_fields,
+        )
+        _set_process_name(b"wasmcli-daemon")
+        warmup.freeze()
+        self._log(f"serving {self.home} (pid {os.getpid()}, idle {self.idle_s:g} s)")
+
+    # -- state -------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """The counters `daemon status` reads, from a forked process, in shared memory."""
+        from _struct import pack_into
+
+        busy = sum(1 for child in self.children.values() if child.busy)
+        pack_into(
+            _BOARD,
+            self.board,
+            0,
+            self._served,
+            busy,
+            len(self.children) - busy,
+            self._last_activity,
+        )
+
+    def status_fields(self) -> dict[str, bytes]:
+        """Called in a forked process: the daemon's state as it is now."""
+        from _struct import unpack_from
+
+        from wasmcli import __version__
+        from wasmcli.daemon.identity import identity
+
+        served, busy, spares, last = unpack_from(_BOARD, self.board, 0)
+        now = time.time()
+        idle_for = max(0.0, time.monotonic() - last) if busy <= 1 else 0.0
+        fields = {
+            "pid": os.getppid(),
+            "version": __version__,
+            "home": str(self.home),
+            "started": self.started,
+            "uptime_s": round(now - self.started, 1),
+            "served": served,
+            "busy": max(0, busy - 1),  # less the process answering this
+            "waiting": spares,
+            "idle_s": self.idle_s,
+            "idle_for_s": round(idle_for, 1),
+        }
+        encoded = {key: str(value).encode() for key, value in fields.items()}
+        encoded["identity"] = identity()
+        return encoded
+
+    # -- serving -----------------------------------------------------------------------
+
+    def serve(self) -> None:
+        self._handle_signals()
+        try:
+            while self.stopping is None:
+                self._top_up()
+                self._publish()
+                self._wait(self._idle_timeout())
+            self._log(f"stopping: {self.stopping}")
+        finally:
+            self.close()
+
+    def _handle_signals(self) -> None:
+        os.set_blocking(self._wakeup_w, False)
+        signal.set_wakeup_fd(self._wakeup_w)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_stop_signal)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wakes the select
+
+    def _on_stop_signal(self, signum: int, frame: object) -> None:
+        self.stopping = f"{signal.Signals(signum).name}"
+
+    def _idle_timeout(self) -> float | None:
+        if any(child.busy for child in self.children.values()):
+            return None
+        return max(0.0, self._last_activity + self.idle_s - time.monotonic())
+
+    def _wait(self, timeout: float | None) -> None:
+        watched: list[Any] = [self._wakeup_r, *(c.channel for c in self.children.values())]
+        saturated = len(self.children) >= MAX_PROCESSES and all(
+            child.busy for child in self.children.values()
+        )
+        if saturated:
+            watched.append(self.listener)
+        try:
+            ready, _, _ = select.select(watched, [], [], timeout)
+        except InterruptedError:
+            ready = []
+        if not ready and timeout is not None and self._idle_timeout() == 0:
+            self.stopping = f"idle for {self.idle_s:g} s"
+        for item in ready:
+            if item is self._wakeup_r:
+                os.read(self._wakeup_r, 512)
+            elif item is self.listener:
+                self._turn_away()
+            else:
+                self._from_child(item)
+        self._reap()
+
+    def _from_child(self, channel: socket.socket) -> None:
+        child = next(c for c in self.children.values() if c.channel is channel)
+        try:
+            said = channel.recv(64)
+        except OSError:
+            said = b""
+        if not said:  # it exited
+            channel.close()
+            del self.children[child.pid]
+            if child.ran:
+                self._last_activity = time.monotonic()
+            return
+        for message in said:
+            if message == ord("c"):
+                child.busy = True
+            elif message == ord("r"):
+                child.ran = True
+                self._served += 1
+                self._last_activity = time.monotonic()
+            elif message == ord("z"):
+                self.stopping = "asked to stop (wasmcli daemon stop)"
+
+    def _turn_away(self) -> None:
+        from wasmcli.daemon import protocol
+
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        try:
+            conn.setblocking(False)
+            conn.send(protocol.frame(protocol.BUSY))
+        except OSError:
+            pass
+        conn.close()
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if os.WIFSIGNALED(status):
+                self._log(f"process {pid} was killed by signal {os.WTERMSIG(status)}")
+            elif os.WEXITSTATUS(status) != 0:
+                self._log(f"process {pid} exited with status {os.WEXITSTATUS(status)}")
+
+    def _top_up(self) -> None:
+        spares = sum(1 for child in self.children.values() if not child.busy)
+        while spares < SPARES and len(self.children) < MAX_PROCESSES:
+            self._fork()
+            spares += 1
+
+    def _fork(self) -> None:
+        from wasmcli.daemon.worker import WarmState, serve_one
+
+        _check_single_threaded()
+        parent_end, child_end = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                parent_end.close()
+                self._become_worker()
+                assert isinstance(self.warm_state, WarmState)
+                serve_one(self.listener, child_end, self.warm_state)
+            except BaseException:  # noqa: BLE001
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        child_end.close()
+        self.children[pid] = _Process(pid, parent_end)
+
+    def _become_worker(self) -> None:
+        """Right after the fork: nothing of the main process's own machinery stays."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        for fd in (self._wakeup_r, self._wakeup_w, self.lock_fd):
+            os.close(fd)
+        for child in self.children.values():
+            child.channel.close()
+        self.children = {}
+        _set_process_name(b"wasmcli")
+
+    # -- stop --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove the socket (if still ours) and the info file, let waiting processes go."""
+        from wasmcli.daemon import paths
+
+        path = self.folder / paths.SOCKET
+        try:
+            if os.stat(path).st_ino == self.socket_inode:
+                os.unlink(path)
+        except OSError:
+            pass
+        try:
+            os.unlink(self.folder / paths.INFO)
+        except OSError:
+            pass
+        self.listener.close()
+        for child in self.children.values():
+            child.channel.close()  # a waiting process sees it and exits
+        self._log("stopped")
+
+    def _log(self, line: str) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            os.write(2, f"{stamp} {line}\n".encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+
+def _running_pid(folder: Path) -> int | None:
+    from wasmcli.daemon import paths
+
+    try:
+        return int(json.loads((folder / paths.INFO).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_single_threaded() -> None:
+    """A fork copies only the thread that forks: a lock another thread held stays held
+    in the child forever (wasmtime's compiler threads, say). This process keeps none."""
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+    if threading.active_count() != 1 or threads != 1:
+        raise RuntimeError(f"the daemon's main process has {threads} threads; it must have one")
+
+
+def _set_process_name(name: bytes) -> None:
+    """The name `ps -o comm` and `top` show (Linux's prctl PR_SET_NAME)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass

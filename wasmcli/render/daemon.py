@@ -1,0 +1,36 @@
+"""`wasmcli daemon status` as lines of text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wasmcli.humanize import format_duration, plural
+
+if TYPE_CHECKING:
+    from wasmcli.daemon.control import DaemonStatus
+
+
+def status_lines(home: Path, status: DaemonStatus | None) -> list[str]:
+    if status is None:
+        return [f"daemon   not running for {home}"]
+    lines = [
+        f"daemon   running, pid {status.pid}",
+        f"home     {status.home}",
+        f"version  wasmcli {status.version}",
+        f"uptime   {_seconds(status.uptime_s)}",
+        f"served   {plural(status.served, 'command')}"
+        + (f" ({status.busy} running now)" if status.busy else ""),
+        f"idle     exits after {_seconds(status.idle_s)} without a command"
+        + (f" (idle for {_seconds(status.idle_for_s)})" if not status.busy else ""),
+    ]
+    if not status.usable:
+        lines.append(
+            f"note     not used by this wasmcli ({status.difference}): "
+            "`wasmcli daemon restart` replaces it"
+        )
+    return lines
+
+
+def _seconds(value: float) -> str:
+    return format_duration(round(value * 1_000_000))
