@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .daemon_tools import daemon, daemon_home  # noqa: F401 - fixtures of the daemon tests
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_plugins"
 

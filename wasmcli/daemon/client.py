@@ -141,9 +141,7 @@ class _Client:
             return None
         reader = protocol.FrameReader(self.sock)
         try:
-            reply = reader.read(
-                protocol.MAX_REPLY_BYTES, _monotonic() + _ACCEPT_TIMEOUT_S
-            )
+            reply = reader.read(protocol.MAX_REPLY_BYTES, _monotonic() + _ACCEPT_TIMEOUT_S)
         except (OSError, protocol.ProtocolError):
             reply = None
         if reply is None:

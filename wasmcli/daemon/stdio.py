@@ -25,8 +25,7 @@ def adopt_streams(fds: list[int], encodings: list[tuple[str, str]], unbuffered: 
             os.dup2(fd, target)
             os.close(fd)
     streams = [
-        _stream(fd, encoding, errors, unbuffered)
-        for fd, (encoding, errors) in enumerate(encodings)
+        _stream(fd, encoding, errors, unbuffered) for fd, (encoding, errors) in enumerate(encodings)
     ]
     sys.stdin, sys.stdout, sys.stderr = streams
     # rich and click read the originals for the terminal's size.
