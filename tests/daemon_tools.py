@@ -157,11 +157,14 @@ _MASKS = [
     (re.compile(r"\d[\d,]*(\.\d+)?\s?(µs|ms|s)\b|\b\d+m\d\ds\b"), "<duration>"),
     (
         re.compile(
-            r'"(duration_ms|duration_us|timestamp|at_us|start_us|random_seed|env_length)"'
+            r'"(duration_ms|duration_us|timestamp|at_us|start_us|random_seed|env_length|env_len)"'
             r": ?-?[\d.]+"
         ),
         r'"\1": 0',
     ),
+    (re.compile(r"[+\-−]<duration>"), "<duration>"),
+    # the env JSON's size, which an unseeded run's random seed changes
+    (re.compile(r'("operation": ?"write_env", ?"ptr": ?\d+, ?"bytes": ?)\d+'), r"\g<1>0"),
     # how much a duration changed (traces diff)
     (re.compile(r"(<duration>[^\n]*?)\([+-−]?[\d.,]+%\)"), r"\1(<change>)"),
     # histograms of durations

@@ -10,6 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from .conftest import SAMPLES
 from .daemon_tools import Daemon, kill_daemons, mask
 from .test_sample_plugins import FAULTY_RUNS, SAMPLE_RUNS
@@ -125,8 +127,11 @@ def normalized_traces(daemon: Daemon) -> list[dict[str, object]]:
             event.pop("timestamp")
             event["metadata"].pop("duration_ms", None)
             # The env JSON of a run without --seed/--timestamp is random by design.
-            for key in ("random_seed", "timestamp", "env_length"):
-                event["metadata"].pop(key, None)
+            metadata = event["metadata"]
+            for key in ("random_seed", "timestamp", "env_length", "env_len"):
+                metadata.pop(key, None)
+            if metadata.get("operation") == "write_env":
+                metadata.pop("bytes")
     return traces
 
 
@@ -169,3 +174,44 @@ def test_every_command_gives_the_same_result_through_the_daemon(
     finally:
         served.stop()
         kill_daemons(served.home)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_rendering_follows_the_clients_terminal(daemon_home: Daemon, columns: int) -> None:
+    """In a terminal (colors, the window's width), the daemon draws what the in-process
+    command draws, byte for byte, though the daemon itself started with NO_COLOR, a
+    200-column COLUMNS and TERM=dumb."""
+    from .terminal import run_in_terminal
+
+    daemon_home.run_in_process("register", str(SAMPLES / "hello.wasm"), "--name", "hello")
+    for text in ("a", "b" * 300):
+        daemon_home.run_in_process("run", "hello", "-i", text)
+    daemon_home.start(env={"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"})
+    commands = [
+        ["traces", "list"],
+        ["traces", "show", "--last"],
+        ["list"],
+        ["inspect", "hello"],
+        ["codes"],
+        ["--help"],
+        ["run", "--bogus"],
+    ]
+    for args in commands:
+        plain = run_in_terminal(
+            *args, columns=columns, env={"WASMCLI_DAEMON": "0", "NO_COLOR": None}
+        )
+        served = run_in_terminal(
+            *args, columns=columns, env={"WASMCLI_DAEMON": "auto", "NO_COLOR": None}
+        )
+        assert served.exit_code == plain.exit_code, args
+        assert served.screen == plain.screen, difference(
+            " ".join(args), "screen", plain.screen, served.screen
+        )
+    assert "\x1b[" in served_screen(daemon_home, columns)  # colors: the terminal's choice
+    assert daemon_home.status()["served"] == len(commands) + 1
+
+
+def served_screen(daemon: Daemon, columns: int) -> str:
+    from .terminal import run_in_terminal
+
+    return run_in_terminal("traces", "list", columns=columns, env={"NO_COLOR": None}).screen
