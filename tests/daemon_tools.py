@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from wasmcli.daemon.launch import BOOT
+
 IDLE = "2m"  # a test's daemon exits on its own if a test run is killed
 
 
@@ -112,7 +114,7 @@ def daemon_processes(home: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"wasmcli.daemon.server" in cmdline and needle in cmdline:
+        if BOOT.encode() in cmdline and needle in cmdline:
             found.append(int(entry.name))
     return found
 

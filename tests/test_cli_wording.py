@@ -18,10 +18,12 @@ HELLO = str(SAMPLES / "hello.wasm")
 
 
 def every_command() -> list[list[str]]:
+    from wasmcli.cli.daemon_cmds import app as daemon_app
     from wasmcli.cli.traces_cmds import app as traces_app
 
     commands = [[]] + [[name] for name in COMMANDS]
     commands += [["traces", info.name or ""] for info in traces_app.registered_commands]
+    commands += [["daemon", info.name or ""] for info in daemon_app.registered_commands]
     return commands
 
 

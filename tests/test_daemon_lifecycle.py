@@ -204,7 +204,7 @@ def start_other_version(daemon: Daemon, version: str) -> int:
     read_end, write_end = os.pipe()
     boot = (
         f"import wasmcli; wasmcli.__version__ = {version!r}; "
-        "from wasmcli.daemon.server import main; main()"
+        "from wasmcli.cli.daemon_host import main; main()"
     )
     subprocess.Popen(
         [

@@ -17,7 +17,7 @@ DEFAULT_IDLE_S = 600  # 10 minutes (`wasmcli daemon start --idle`)
 START_TIMEOUT_S = 120.0  # the warm-up imports everything once; a busy machine is slow
 # `-c`, not `-m`: the server is then no module's `__main__`, so the batch workers that a
 # request spawns (multiprocessing, spawn) do not import it again.
-BOOT = "from wasmcli.daemon.server import main; main()"
+BOOT = "from wasmcli.cli.daemon_host import main; main()"
 
 
 class Started:

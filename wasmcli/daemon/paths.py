@@ -22,9 +22,6 @@ WARMUP = "warmup"
 # folder's /proc/self/fd link (see `socket_address`).
 MAX_SOCKET_PATH = 100
 
-# Root options that take a value (typer's own completion options take none).
-_ROOT_OPTIONS_WITH_VALUE = ("--home",)
-
 
 class Invocation:
     """What the client needs from argv: the command's name, the home asked for (the last

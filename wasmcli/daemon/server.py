@@ -1,7 +1,7 @@
 """The daemon's main process: one per home, a warm copy of wasmcli that forks a process
 per request (see worker.py for why) and exits when idle.
 
-    python -c "from wasmcli.daemon.server import main; main()" --home H --idle S [--ready-fd N]
+    python -c "from wasmcli.cli.daemon_host import main; main()" --home H --idle S [--ready-fd N]
 
 (`wasmcli daemon start` and WASMCLI_DAEMON=1 start it so.) In order:
 1. take the lock `<home>/daemon/lock` (a second daemon for the home says the first runs);
@@ -32,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,7 +61,9 @@ class _Process:
     ran: bool = False
 
 
-def main() -> None:
+def main(build_root: Callable[[], Any]) -> None:
+    """The daemon's process, from start to exit. `build_root` makes the CLI's root
+    command with every command built (the CLI's side knows how: cli/daemon_host.py)."""
     parser = argparse.ArgumentParser(prog="wasmcli-daemon")
     parser.add_argument("--home", required=True)
     parser.add_argument("--idle", type=float, required=True)
@@ -80,7 +83,7 @@ def main() -> None:
         ready.say(f"error {exc}")
         sys.exit(1)
     try:
-        daemon.warm_up()
+        daemon.warm_up(build_root)
     except Exception as exc:  # noqa: BLE001 - said once, on the pipe
         daemon.close()
         ready.say(f"error the warm-up failed: {type(exc).__name__}: {exc}")
@@ -223,12 +226,12 @@ class Daemon:
         }
         write_atomically(self.folder / paths.INFO, json.dumps(info).encode() + b"\n")
 
-    def warm_up(self) -> None:
+    def warm_up(self, build_root: Callable[[], Any]) -> None:
         from wasmcli.daemon import warmup
         from wasmcli.daemon.worker import WarmState
 
         warmup.import_everything()
-        root = warmup.build_commands()
+        root = build_root()
         warmup.start_engines()
         warmup.preload_modules(self.home)
         try:

@@ -4,7 +4,8 @@ exercises the paths a request takes before the request comes.
 The main process, once:
 - imports every module that wasmcli's code imports anywhere (found by reading its
   source, so a command added later is covered without a list to keep up);
-- builds every command of the CLI (typer builds a command from its signature);
+- builds every command of the CLI (typer builds a command from its signature: done by
+  the CLI's side, wasmcli/cli/daemon_host.py, which hands the daemon its root command);
 - starts the engines and loads into memory the compiled modules of the registered
   binaries that the artifact cache holds (deserialized: nothing is compiled, because a
   compiler's threads would not exist in the forked processes that use them);
@@ -72,27 +73,6 @@ def _imported_names() -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
     return names
-
-
-def build_commands() -> Any:
-    """The CLI's root command with every command and subcommand built."""
-    import typer
-    from typer._click import Context
-    from typer.core import TyperGroup
-
-    from wasmcli.cli.app import app
-
-    root = typer.main.get_command(app)
-    pending = [root]
-    while pending:
-        command = pending.pop()
-        if isinstance(command, TyperGroup):
-            context = Context(command)
-            for name in command.list_commands(context):
-                sub = command.get_command(context, name)
-                if sub is not None:
-                    pending.append(sub)
-    return root
 
 
 def start_engines() -> None:
