@@ -61,7 +61,7 @@ def test_start_status_stop(daemon_home: Daemon) -> None:
     pid = daemon_home.pid()
     assert started.stderr.decode() == (
         f"Started the wasmcli daemon for {daemon_home.home} (pid {pid}); "
-        "it exits after 2m00s without a command.\n"
+        "it exits after 2m without a command.\n"
     )
     assert started.stdout == b""
     # Only its owner can reach it.
@@ -74,7 +74,7 @@ def test_start_status_stop(daemon_home: Daemon) -> None:
     text = status.stdout.decode()
     assert f"daemon   running, pid {pid}" in text
     assert "version  wasmcli 0.1.0" in text and "served   0 commands" in text
-    assert "uptime" in text and "exits after 2m00s without a command" in text
+    assert "uptime" in text and "exits after 2m without a command" in text
 
     assert daemon_home.run("run", HELLO, "-i", "x").stdout == b"Hello, x!\n"
     data = daemon_home.status()

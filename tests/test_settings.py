@@ -128,6 +128,7 @@ def test_every_variable_is_in_the_table_and_tested_here() -> None:
         "WASMCLI_MAX_TRACES",
         "WASMCLI_MAX_TRACE_BYTES",  # test_trace_storage.py::test_max_trace_bytes_variable_...
         "WASMCLI_TRACE",
+        "WASMCLI_DAEMON",  # test_daemon_lifecycle.py::test_wasmcli_daemon_chooses_the_path
         "NO_COLOR",  # not an override: no option
     }
     assert set(ENV_VARS) == tested

@@ -53,6 +53,7 @@ ENV_VARS: dict[str, str] = {
     "WASMCLI_MAX_TRACES": f"traces kept, newest first (default {DEFAULT_MAX_TRACES})",
     "WASMCLI_MAX_TRACE_BYTES": "total size of the traces kept, K/M/G suffixes (default 100M)",
     "WASMCLI_TRACE": "0 to record no traces (default 1)",
+    "WASMCLI_DAEMON": "auto uses a running daemon, 1 also starts one, 0 never uses one",
     "NO_COLOR": "any value turns colors off",
 }
 

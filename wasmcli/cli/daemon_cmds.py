@@ -49,7 +49,7 @@ def _note(text: str) -> None:
 
 def _start(home: Path, idle_s: float) -> None:
     from wasmcli.daemon import control
-    from wasmcli.humanize import format_duration
+    from wasmcli.render.daemon import idle_span
 
     running = control.status(home)
     if running is None:
@@ -57,10 +57,9 @@ def _start(home: Path, idle_s: float) -> None:
         if started.state == "failed":
             raise WasmcliError(ErrorKind.IO, f"the wasmcli daemon did not start: {started.message}")
         if started.state == "started":
-            idle = format_duration(round(idle_s * 1_000_000))
             _note(
                 f"Started the wasmcli daemon for {home} (pid {started.pid}); "
-                f"it exits after {idle} without a command."
+                f"it exits after {idle_span(idle_s)} without a command."
             )
             return
         running = control.status(home)  # another start got there first

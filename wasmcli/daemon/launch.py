@@ -65,14 +65,23 @@ def start_daemon(home: str, idle_s: float = DEFAULT_IDLE_S) -> Started:
     finally:
         os.close(read_end)
     word, _, rest = said.decode("utf-8", "replace").strip().partition(" ")
-    if word in ("ready", "running") and rest.isdigit():
-        return Started("started" if word == "ready" else "running", int(rest))
+    if word == "ready" and rest.isdigit():
+        return Started("started", int(rest))
+    if word == "running" and rest.isdigit():
+        # Another start got there first: it binds its socket right after its lock.
+        _wait_for(os.path.join(home, "daemon", "socket"), time.monotonic() + 10.0)
+        return Started("running", int(rest))
     if word == "error" and rest:
         return Started("failed", message=rest)
     code = process.poll()
     if code is None:
         return Started("failed", message=f"it did not answer within {START_TIMEOUT_S:g} s")
     return Started("failed", message=f"it exited with status {code} before serving")
+
+
+def _wait_for(path: str, deadline: float) -> None:
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _read_all(fd: int, deadline: float) -> bytes:

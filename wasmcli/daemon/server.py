@@ -40,7 +40,8 @@ from typing import Any
 
 SPARES = 2
 MAX_PROCESSES = 64
-_BOARD = "<QIId"  # served, busy, spares, last activity (monotonic)
+_BOARD = "<QIId"
+_MAX_DEATHS, _DEATH_WINDOW_S = 5, 30.0  # served, busy, spares, last activity (monotonic)
 
 
 class DaemonError(Exception):
@@ -141,6 +142,7 @@ class Daemon:
 
         self.board = mmap.mmap(-1, 64)
         self._served = 0
+        self._deaths: list[float] = []
         self._last_activity = time.monotonic()
         self._wakeup_r, self._wakeup_w = os.pipe()
 
@@ -353,6 +355,8 @@ class Daemon:
             del self.children[child.pid]
             if child.ran:
                 self._last_activity = time.monotonic()
+            if not child.busy:
+                self._waiting_process_died()
             return
         for message in said:
             if message == ord("c"):
@@ -363,6 +367,15 @@ class Daemon:
                 self._last_activity = time.monotonic()
             elif message == ord("z"):
                 self.stopping = "asked to stop (wasmcli daemon stop)"
+
+    def _waiting_process_died(self) -> None:
+        """A process died before it took a connection (its warm-up failed, say): a few
+        may, but a daemon whose processes all die would fork forever; it stops instead,
+        and commands run in-process."""
+        now = time.monotonic()
+        self._deaths = [at for at in self._deaths if now - at < _DEATH_WINDOW_S] + [now]
+        if len(self._deaths) >= _MAX_DEATHS:
+            self.stopping = "its processes keep dying before they serve (see above)"
 
     def _turn_away(self) -> None:
         from wasmcli.daemon import protocol

@@ -21,7 +21,7 @@ def status_lines(home: Path, status: DaemonStatus | None) -> list[str]:
         f"uptime   {_seconds(status.uptime_s)}",
         f"served   {plural(status.served, 'command')}"
         + (f" ({status.busy} running now)" if status.busy else ""),
-        f"idle     exits after {_seconds(status.idle_s)} without a command"
+        f"idle     exits after {idle_span(status.idle_s)} without a command"
         + (f" (idle for {_seconds(status.idle_for_s)})" if not status.busy else ""),
     ]
     if not status.usable:
@@ -30,6 +30,16 @@ def status_lines(home: Path, status: DaemonStatus | None) -> list[str]:
             "`wasmcli daemon restart` replaces it"
         )
     return lines
+
+
+def idle_span(seconds: float) -> str:
+    """An idle time as it was typed: '10m', '2h', '45s' (else as a duration)."""
+    whole = round(seconds)
+    if whole == seconds and whole > 0:
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+            if whole % size == 0:
+                return f"{whole // size}{unit}"
+    return _seconds(seconds)
 
 
 def _seconds(value: float) -> str:
