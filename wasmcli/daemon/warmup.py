@@ -88,8 +88,8 @@ def preload_modules(home: Path) -> int:
     process never shares an SQLite connection with its parent."""
     from wasmcli.config import RunConfig
     from wasmcli.engines import load_engine, resolve_engine_name
-    from wasmcli.engines.base import EngineLimits
     from wasmcli.errors import WasmcliError
+    from wasmcli.runtime.executor import engine_limits
     from wasmcli.store.registry import Registry
 
     registry = Registry(home)
@@ -97,11 +97,7 @@ def preload_modules(home: Path) -> int:
     try:
         config = RunConfig.from_env()
         engine = load_engine(resolve_engine_name(config.engine))
-        limits = EngineLimits(
-            fuel=config.fuel_limit,
-            timeout_ms=config.timeout_ms,
-            memory_limit_bytes=config.memory_limit_bytes,
-        )
+        limits = engine_limits(config)
         cache = registry.artifact_cache(f"{engine.name}-{engine.version}")
         for record in registry.list()[:_PRELOADED_MODULES]:
             try:

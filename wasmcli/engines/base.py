@@ -212,11 +212,11 @@ class Engine(ABC):
         native = self.deserialize(artifact) if artifact is not None else None
         if native is None:
             return False
-        self.prepare(native)
+        self.link_ahead(native, limits)
         _LOADED.put(self.name, wasm, settings, LoadedModule(native, True, wasm))
         return True
 
-    def prepare(self, native: Any) -> None:  # noqa: B027 - most adapters prepare nothing
+    def link_ahead(self, native: Any, limits: EngineLimits) -> None:  # noqa: B027
         """Work out once what every instance of a loaded module shares (its linked
         imports); WasmcliError when its imports are wrong."""
 

@@ -136,8 +136,8 @@ class WasmtimeEngine(Engine):
         except wasmtime.WasmtimeError:
             return None  # another wasmtime build wrote it: recompile and overwrite
 
-    def prepare(self, native: wasmtime.Module) -> None:
-        _prepare(native)
+    def link_ahead(self, native: wasmtime.Module, limits: EngineLimits) -> None:
+        _prepare(native, limits.profile)
 
     def instantiate(
         self, module: LoadedModule, limits: EngineLimits, host_log: HostLog

@@ -174,13 +174,7 @@ class Executor:
                 sha256=binary.sha256,
                 input=input_bytes,
                 env=env_bytes,
-                limits=EngineLimits(
-                    fuel=config.fuel_limit,
-                    timeout_ms=config.timeout_ms,
-                    memory_limit_bytes=config.memory_limit_bytes,
-                    max_call_depth=config.max_call_depth,
-                    profile=config.profile,
-                ),
+                limits=engine_limits(config),
                 max_output=config.max_output,
                 cache_home=str(self.registry.home),
                 keep_module=self._reuse,
@@ -312,6 +306,17 @@ class Executor:
         else:
             return kept  # False: retention dropped it at once (a limit of 0, or too big)
         return False
+
+
+def engine_limits(config: RunConfig) -> EngineLimits:
+    """What the engine holds a run of `config` to (and compiles it for)."""
+    return EngineLimits(
+        fuel=config.fuel_limit,
+        timeout_ms=config.timeout_ms,
+        memory_limit_bytes=config.memory_limit_bytes,
+        max_call_depth=config.max_call_depth,
+        profile=config.profile,
+    )
 
 
 def _signal_error(exc: KeyboardInterrupt | Terminated) -> WasmcliError:
