@@ -16,7 +16,7 @@ STAMP310 := $(VENV310)/.installed
 DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench plugins clean \
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench bench-venv plugins clean \
 	break-promises
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
@@ -82,17 +82,29 @@ break-promises: install
 
 # wasmcli's start-up side by side with the floor it stands on (paired, interleaved runs);
 # writes the tables into BENCHMARKS.md. Needs nothing outside the venv.
-bench: install
+# wasmcli installed as users install it (not editable: setuptools' editable finder costs
+# every Python start more than the daemon's whole client), with the extism SDK beside it
+# to compare the daemon with (a benchmark's tool only, never a wasmcli dependency).
+BENCH_VENV ?= .venv-bench
+
+bench-venv:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet . extism
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+
+bench: install bench-venv
 	$(BIN)/python benchmarks/bench_cli.py --rounds 15 --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_batch.py --rounds 3 $(if $(wildcard $(VENV310)/bin/wasmcli),--wasmer-bin $(VENV310)/bin) --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_insight.py --write BENCHMARKS.md
 	$(BIN)/python benchmarks/bench_integrations.py --rounds 15 --write BENCHMARKS.md
 	$(if $(wildcard $(VENV310)/bin/python),$(VENV310)/bin/python,$(BIN)/python) benchmarks/bench_profile.py --repeat 7
 	$(if $(wildcard $(VENV310)/bin/python),$(VENV310),$(VENV))/bin/python benchmarks/bench_call_depth.py --rounds 30 --write BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_daemon.py --bin $(BENCH_VENV)/bin --rounds 15 --write BENCHMARKS.md
 
 # Rebuild every sample plugin from source (needs clang, lld, wabt, rustc; see README).
 plugins:
 	$(MAKE) -C sample_plugins
 
 clean:
-	rm -rf $(VENV) $(VENV310) $(DEMO_HOME) build *.egg-info
+	rm -rf $(VENV) $(VENV310) $(BENCH_VENV) $(DEMO_HOME) build *.egg-info
