@@ -6,8 +6,6 @@ client, wasmcli/daemon/client.py) finds the home's daemon with it before anythin
 is imported, and `config.resolve_home` is the same rule as a Path.
 """
 
-from __future__ import annotations
-
 import os
 
 

@@ -14,14 +14,14 @@ runs, `0` never uses one. Without a usable daemon the command runs in-process, e
 as it would without this module; `wasmcli --verbose ...` says which way it went and why.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
 from wasmcli.daemon import paths
 
-TYPE_CHECKING = False  # typing costs the client a millisecond to import
+# No `from __future__ import annotations` in the client's modules, and typing only for
+# the type checker: each is a module to import, on every command's path.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -113,7 +113,7 @@ class _Client:
             return False
         return True
 
-    def _connect(self) -> Any:
+    def _connect(self) -> "Any":
         from wasmcli.daemon.connect import NoDaemon, connect
 
         try:
@@ -201,7 +201,7 @@ class _Client:
             return None
         return payload
 
-    def _wait_for_exit(self, reader: Any) -> int:
+    def _wait_for_exit(self, reader: "Any") -> int:
         from wasmcli.daemon import protocol
 
         while True:
@@ -275,7 +275,7 @@ def _refusal(kind: bytes, payload: bytes) -> str:
     return f"the daemon refused the request ({text})"
 
 
-def _signal() -> Any:
+def _signal() -> "Any":
     import _signal  # type: ignore[import-not-found]  # signal's C half, without its enums
 
     return _signal

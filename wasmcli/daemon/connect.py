@@ -4,8 +4,6 @@ The standard library's C half (`_socket`) only: the client connects before anyth
 else is imported.
 """
 
-from __future__ import annotations
-
 import _socket
 import os
 
@@ -26,7 +24,7 @@ class NoDaemon(Exception):
         self.stale = stale
 
 
-def connect(folder: str) -> Any:
+def connect(folder: str) -> "Any":
     """A connected socket to the daemon whose folder is `folder`; NoDaemon otherwise."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     address, folder_fd = paths.socket_address(folder)

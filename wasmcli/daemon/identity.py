@@ -6,8 +6,6 @@ the import path, and the encodings Python chose at start-up (they decide how arg
 names and files without an explicit encoding are read). Anything else runs in-process.
 """
 
-from __future__ import annotations
-
 import _locale
 import os
 import sys

@@ -5,8 +5,6 @@ Used by `wasmcli daemon start` and by the client under WASMCLI_DAEMON=1. The sta
 library only, imported when a daemon is started.
 """
 
-from __future__ import annotations
-
 import os
 import select
 import subprocess

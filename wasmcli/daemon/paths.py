@@ -6,8 +6,6 @@ daemon's processes). The standard library only: the client runs this before anyt
 else is imported.
 """
 
-from __future__ import annotations
-
 import os
 
 from wasmcli.home_path import home_path

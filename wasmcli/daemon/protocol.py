@@ -16,8 +16,6 @@ The standard library's C halves only (`_socket`, `_struct`): the client imports 
 before anything else, and `socket`'s enums cost it a millisecond.
 """
 
-from __future__ import annotations
-
 import _socket
 import os
 import time
@@ -94,7 +92,7 @@ def frame(kind: bytes, payload: bytes = b"") -> bytes:
     return pack(">I", 1 + len(payload)) + kind + payload
 
 
-def send_frame(sock: Any, kind: bytes, payload: bytes = b"", fds: tuple[int, ...] = ()) -> None:
+def send_frame(sock: "Any", kind: bytes, payload: bytes = b"", fds: tuple[int, ...] = ()) -> None:
     data = frame(kind, payload)
     if not fds:
         sock.sendall(data)
@@ -110,7 +108,7 @@ class FrameReader:
     deadline. The first read may take file descriptors (SCM_RIGHTS): at most `max_fds`
     are accepted, and any the caller does not take are closed."""
 
-    def __init__(self, sock: Any, max_fds: int = 0) -> None:
+    def __init__(self, sock: "Any", max_fds: int = 0) -> None:
         self.sock = sock
         self.buffer = b""
         self.fds: list[int] = []

@@ -6,8 +6,6 @@ hold it (POSIX locks are not inherited). So whoever can take the lock knows that
 daemon runs, and may remove a socket file left behind. The standard library only.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import stat
