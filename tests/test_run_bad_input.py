@@ -211,6 +211,16 @@ def test_infinite_loop_stops_on_fuel_when_fuel_is_lower(cli, wat_file) -> None:
     assert data["fuel_consumed"] == 100000
 
 
+def test_fuel_used_up_in_the_start_function_reports_the_limit(cli, wat_file) -> None:
+    """As anywhere else: the run used all its fuel (there is no instance to ask yet)."""
+    looping_start = plugin_wat("(i32.const 0)", extra="(func $init (loop (br 0))) (start $init)")
+    result = cli("run", str(wat_file(looping_start)), "--fuel", "5000", "--json")
+    assert result.exit_code == 6
+    data = result.json()
+    assert data["error"]["kind"] == "out_of_fuel"
+    assert data["fuel_consumed"] == 5000
+
+
 def test_memory_grow_loop_is_capped(cli, wat_file) -> None:
     # Grows one page at a time until memory.grow fails, then returns the page count.
     grow = plugin_wat(

@@ -425,6 +425,38 @@ AT_THE_LIMIT = {
         (0,),
         310,
     ),
+    # Up to 128 known statically, wasmtime charges an operand with its block and checks
+    # nothing after the instruction; above, it checks right after (as for any operand).
+    "small constant operands": (
+        '(module (memory 1 10) (table 4 20 funcref) (data $d "abcdef") '
+        '(func (export "f") (param i32) (result i32) '
+        "(memory.fill (i32.const 0) (i32.const 7) (i32.const 5)) "
+        "(memory.copy (i32.const 10) (i32.const 0) (i32.const 128)) "
+        "(memory.init $d (i32.const 200) (i32.const 0) (i32.const 6)) "
+        "(drop (memory.grow (i32.const 1))) "
+        "(drop (table.grow (ref.null func) (i32.const 128))) "
+        "(table.fill (i32.const 0) (ref.null func) (i32.const 3)) "
+        "(i32.add (i32.load8_u (i32.const 12)) (i32.const 7))))",
+        (0,),
+        300,
+    ),
+    "constant operands above 128": (
+        '(module (memory 1 10) (table 4 300 funcref) (func (export "f") (param i32) '
+        "(result i32) (memory.fill (i32.const 0) (i32.const 7) (i32.const 129)) "
+        "(drop (table.grow (ref.null func) (i32.const 129))) (i32.const 7)))",
+        (0,),
+        300,
+    ),
+    # A growth that fails is neither charged nor checked; one that succeeds is both.
+    "failed growths": (
+        '(module (memory 1 2) (table 1 2 funcref) (func (export "f") (param $n i32) '
+        "(result i32) (drop (memory.grow (i32.const 1))) (drop (table.grow (ref.null func) "
+        "(i32.sub (local.get $n) (i32.const 4)))) (drop (memory.grow (local.get $n))) "
+        "(drop (memory.grow (i32.const 200))) (drop (table.grow (ref.null func) "
+        "(local.get $n))) (i32.const 7)))",
+        (5,),
+        40,
+    ),
     "copy then loop": (
         '(module (memory 1) (func (export "f") (param $n i32) (result i32) '
         "(memory.copy (i32.const 0) (i32.const 100) (local.get $n)) "

@@ -14,7 +14,8 @@ block is then a subtraction in a register, not a load and a store of the global.
 
 Checks. F is checked exactly where wasmtime checks its count: on function entry (after
 the entry's own charge) and at every loop header (before the loop body's block), plus
-after each run-time-sized charge; a run traps as out of fuel when F <= 0 there. Between
+after each run-time-sized charge (not after a constant operand up to 128, which wasmtime
+consumes as it goes); a run traps as out of fuel when F <= 0 there. Between
 checks a run may overdraw, as on wasmtime, so a run completes, runs out of fuel, or
 traps on its own at the same point on both engines. The trap stores FUEL_EXHAUSTED in G
 first: that value, and nothing else, tells the host the run ran out of fuel (an overdraw
@@ -34,7 +35,8 @@ the cost of everything up to the next boundary:
 
 Run-time-sized costs (wasmtime 50 charges them by default, on top of the 1 for the
 instruction): memory.copy/fill/init and table.copy/fill/init charge their length n;
-memory.grow and table.grow charge the delta when the growth succeeds. They are charged
+memory.grow and table.grow charge the delta when the growth succeeds (and wasmtime
+checks only then: a growth that failed is neither charged nor checked). They are charged
 right after the instruction, from the operand saved by a `local.tee` before it, so an
 out-of-bounds copy ends as a plugin trap having charged nothing, not as out of fuel:
 wasmtime checks bounds before fuel too. An operand that is an `i32.const`/`i64.const`
@@ -79,6 +81,10 @@ _CONST_GROW_ALWAYS_CHARGED = 128
 # after the instruction like run-time lengths, so that a huge constant (a plugin bug)
 # still ends as an out-of-bounds trap, as on wasmtime, not as out of fuel.
 _CONST_LENGTH_FOLDED = 4096
+# A constant operand up to this is consumed by wasmtime like an operator's cost, with no
+# fuel check after the instruction; above it, and for run-time operands, wasmtime checks
+# right after the instruction (measured on every bulk operation and grow, wasmtime 50).
+_CONST_UNCHECKED = 128
 # wasmtime's (and wasmparser's) limit on the locals of one function.
 _MAX_LOCALS = 50_000
 
@@ -204,12 +210,13 @@ class _Emitter:
         charged = b"\x7d\x22" + self.f + self.trap_if_empty
         if event == _CHARGE_N:  # local.get F; N; i64.sub; ...
             return b"\x20" + self.f + load_n + charged
-        # After a grow: local.tee R; local.get F; select(N, 0, R != -1); i64.sub; ...
+        # After a grow: local.tee R; if R != -1 then local.get F; N; i64.sub; ... end (a
+        # growth that failed is neither charged nor checked, as on wasmtime)
         if is64:
             keep, ne = b"\x22" + self.r64, b"\x20" + self.r64 + b"\x42\x7f\x52"
         else:
             keep, ne = b"\x22" + self.r32, b"\x20" + self.r32 + b"\x41\x7f\x47"
-        return keep + b"\x20" + self.f + load_n + b"\x42\x00" + ne + b"\x1b" + charged
+        return keep + ne + b"\x04\x40\x20" + self.f + load_n + charged + b"\x0b"
 
 
 # (position, what: _LOAD.._EVENT, seq, cost or event, 64-bit operand)
@@ -268,10 +275,13 @@ class _Dynamic:
         is64 = self.width(operation, immediates)
         event = _CHARGE_GROW if operation.endswith(".grow") else _CHARGE_N
         if const_end == start and _const_charge_ok(body, const_start, is64, event):
-            # Known now: charged with the block, and checked right after the instruction
-            # (wasmtime checks there).
-            self.inserts.append((after, _CHECK, 0, 0, False))
-            return _const_delta(body, const_start, is64)
+            # Known now: charged with the block. wasmtime checks right after the
+            # instruction only above _CONST_UNCHECKED (measured: a smaller constant is
+            # consumed as it goes, like any operator's cost).
+            delta = _const_delta(body, const_start, is64)
+            if delta > _CONST_UNCHECKED:
+                self.inserts.append((after, _CHECK, 0, 0, False))
+            return delta
         self.need_i32 |= not is64
         self.need_r64 |= is64 and event == _CHARGE_GROW
         self.inserts.append((start, _EVENT, self.seq, _TEE, is64))
