@@ -16,7 +16,7 @@ STAMP310 := $(VENV310)/.installed
 DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec bench bench-venv plugins clean \
+.PHONY: install install-runtime install310 demo test test-default test-py310 lint spec fuzz bench bench-venv plugins clean \
 	break-promises
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
@@ -73,6 +73,19 @@ SPEC_SUITE ?= ../shared/spec-testsuite
 
 spec: install
 	$(BIN)/python -m tests.spec --suite $(SPEC_SUITE)
+
+# Thousands of generated plugins on both engines, compared run by run (tests/wasm/parity.py,
+# see TESTING.md): FUZZ_COUNT of them from FUZZ_START (default: a random seed, printed).
+# A disagreement prints the one command that shows it again.
+FUZZ_COUNT ?= 3000
+
+fuzz:
+ifeq ($(strip $(PYTHON310)),)
+	@echo "make fuzz needs Python 3.10 (wasmer): none found (install one, e.g. with pyenv)"; exit 1
+else
+	$(MAKE) install310
+	$(VENV310)/bin/python -m tests.wasm.parity --count $(FUZZ_COUNT) $(if $(FUZZ_START),--start $(FUZZ_START)) --verdicts
+endif
 
 # Each README promise broken on purpose, one at a time, in a scratch copy: the tests that
 # guard it must fail (see TESTING.md).
