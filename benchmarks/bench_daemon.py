@@ -16,7 +16,9 @@ and of the client process's CPU time (the daemon's own CPU is not in it).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -107,8 +109,21 @@ def prepare(bin_dir: Path, home: Path, env: dict[str, str], work: Path) -> None:
     (work / "extism_host.py").write_text(EXTISM_HOST)
 
 
-def concurrent_clients(wasmcli: str, env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds of CLIENTS calls one after another, then all at once (each checked)."""
+def daemon_cpu(pid: int) -> float:
+    """CPU seconds of the daemon's main process and of every process it forked and
+    reaped (the requests): /proc's utime, stime, cutime and cstime."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def clients_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def concurrent_clients(wasmcli: str, env: dict[str, str], pid: int) -> list[tuple[float, float]]:
+    """(wall seconds, CPU seconds of clients and daemon) of CLIENTS calls one after
+    another, then all at once (each checked)."""
 
     def call(i: int) -> None:
         done = subprocess.run(
@@ -116,14 +131,23 @@ def concurrent_clients(wasmcli: str, env: dict[str, str]) -> tuple[float, float]
         )
         assert done.returncode == 0 and done.stdout == f"Hello, client {i}!\n".encode()
 
-    started = time.perf_counter()
-    for i in range(CLIENTS):
-        call(i)
-    sequential = time.perf_counter() - started
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(call, range(CLIENTS)))
-    return sequential, time.perf_counter() - started
+    def sequential() -> None:
+        for i in range(CLIENTS):
+            call(i)
+
+    def together() -> None:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(call, range(CLIENTS)))
+
+    figures = []
+    for way in (sequential, together):
+        time.sleep(1)  # the processes forked after the previous calls are warm again
+        cpu, started = clients_cpu() + daemon_cpu(pid), time.perf_counter()
+        way()
+        wall = time.perf_counter() - started
+        time.sleep(1)  # the last requests reaped
+        figures.append((wall, clients_cpu() + daemon_cpu(pid) - cpu))
+    return figures
 
 
 def main() -> None:
@@ -171,6 +195,7 @@ def main() -> None:
             fast_path.append(float(done.stdout))
             print(f"without a daemon: round {round_no}/{args.rounds}", file=sys.stderr, end="\r")
         subprocess.run([wasmcli, "daemon", "start", "--idle", "10m"], env=env, check=True)
+        pid = json.loads((home / "daemon" / "info.json").read_text())["pid"]
         try:
             for round_no in range(args.rounds + 1):
                 for row in daemon_rows:
@@ -178,7 +203,9 @@ def main() -> None:
                     if round_no == 0:
                         row.wall.clear(), row.cpu.clear()
                 print(f"with the daemon: round {round_no}/{args.rounds}", file=sys.stderr, end="\r")
-            sequential, together = concurrent_clients(wasmcli, served)
+            (sequential, sequential_cpu), (together, together_cpu) = concurrent_clients(
+                wasmcli, served, pid
+            )
         finally:
             subprocess.run([wasmcli, "daemon", "stop"], env=env, capture_output=True)
         print(file=sys.stderr)
@@ -202,6 +229,8 @@ def main() -> None:
         f"| {CLIENTS} clients at once through the daemon, all correct | "
         f"{together * 1000:.0f} ms | — | ≤ 1.5 × {CLIENTS} sequential ({sequential * 1000:.0f} ms)"
         f" / {cores} cores = {limit * 1000:.0f} ms: {'met' if together <= limit else 'missed'} |",
+        f"| CPU of those {CLIENTS} commands, clients and daemon: one after another, then at once "
+        f"| {sequential_cpu * 1000:.0f} ms, {together_cpu * 1000:.0f} ms | — | — |",
     ]
     table = "\n".join(lines) + "\n"
     print(table)

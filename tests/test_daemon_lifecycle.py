@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -409,3 +410,22 @@ def test_times_follow_the_clients_time_zone(daemon_home: Daemon) -> None:
         assert served.stdout == plain.stdout
     utc = daemon_home.run("traces", "list", env={"TZ": "UTC"}).stdout
     assert utc != daemon_home.run("traces", "list", env={"TZ": "America/New_York"}).stdout
+
+
+def test_registered_modules_stay_compiled_in_the_daemons_memory(daemon_home: Daemon) -> None:
+    daemon_home.run_in_process("register", HELLO, "--name", "hello")
+    daemon_home.run_in_process("run", "hello", "-i", "x")  # compiled and cached
+    daemon_home.start()
+    shutil.rmtree(daemon_home.home / "cache")  # only the daemon's memory has it now
+
+    def module_event() -> dict[str, object]:
+        trace = json.loads(daemon_home.run_in_process("traces", "show", "--last", "--json").stdout)
+        return next(e for e in trace["events"] if e["metadata"].get("step") == "module")
+
+    assert daemon_home.run("run", "hello", "-i", "x").stdout == b"Hello, x!\n"
+    assert module_event()["metadata"]["from_cache"] is True
+    assert not (daemon_home.home / "cache").exists() or not any(
+        (daemon_home.home / "cache").rglob("*.bin")
+    )
+    assert daemon_home.run_in_process("run", "hello", "-i", "x").returncode == 0
+    assert module_event()["message"] == "Module compiled"  # in-process: compiled again

@@ -45,7 +45,10 @@ def serve_through_daemon(argv: list[str]) -> int | None:
     invocation = paths.scan_argv(argv[1:])
     if invocation.command == "daemon":
         return None  # `wasmcli daemon ...` manages the daemon: never through it
-    folder = paths.daemon_folder(invocation.home)
+    try:
+        folder = paths.daemon_folder(invocation.home)
+    except OSError:
+        return None  # no working folder to resolve the home in: the command will say so
     return _Client(argv, invocation, folder, start=raw_mode in _START).run()
 
 
@@ -78,19 +81,8 @@ class _Client:
         self.say(f"running in-process: {why}")
 
     def run(self) -> int | None:
-        # The one check every command pays when no daemon runs: a stat.
-        if not os.path.exists(os.path.join(self.folder, paths.SOCKET)):
-            if not self.start:
-                self.in_process(f"no daemon runs for the home {os.path.dirname(self.folder)}")
-                return None
-            if not self._start_daemon():
-                return None
-        sock = self._connect()
-        if sock is None:
-            return None
-        self.sock = sock
         try:
-            return self._serve()
+            return self._run()
         except Exception as exc:  # noqa: BLE001 - a bug here must not cost the command
             if self.accepted:
                 _stderr(f"error: lost the wasmcli daemon: {type(exc).__name__}: {exc}\n")
@@ -100,7 +92,21 @@ class _Client:
             return None
         finally:
             self._restore_signals()
-            sock.close()
+            if self.sock is not None:
+                self.sock.close()
+
+    def _run(self) -> int | None:
+        # The one check every command pays when no daemon runs: a stat.
+        if not os.path.exists(os.path.join(self.folder, paths.SOCKET)):
+            if not self.start:
+                self.in_process(f"no daemon runs for the home {os.path.dirname(self.folder)}")
+                return None
+            if not self._start_daemon():
+                return None
+        self.sock = self._connect()
+        if self.sock is None:
+            return None
+        return self._serve()
 
     # -- finding the daemon -----------------------------------------------------------
 

@@ -28,6 +28,7 @@ import gc
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,29 +132,33 @@ def freeze() -> None:
     gc.freeze()
 
 
-def prewarm(root: Any, warmup_plugin: Path, home: Path) -> None:
-    """In a forked process, before it takes a request (see the module docstring)."""
+def prewarm(root: Any, warmup_plugin: Path, home: Path, awaited: Callable[[], bool]) -> None:
+    """In a forked process, before it takes a request (see the module docstring). Each
+    step is skipped once `awaited()` says a client waits: in a burst of requests, warming
+    would only delay them."""
     from wasmcli.daemon.stdio import silence_streams
     from wasmcli.store.db import open_ahead
 
+    try:
+        open_ahead(home)
+    except Exception:  # noqa: BLE001 - the request opens it itself, and says what is wrong
+        pass
     silence_streams()
     saved = dict(os.environ)
     os.environ.pop("WASMCLI_DAEMON", None)
     os.environ.update(WASMCLI_HOME=str(warmup_plugin.parent), WASMCLI_MAX_TRACES="10")
     try:
         for args in (
-            ["--help"],
             ["run", str(warmup_plugin), "--input", "warm"],
+            ["--help"],
             ["traces", "list"],
         ):
+            if awaited():
+                return
             _invoke(root, args)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    try:
-        open_ahead(home)
-    except Exception:  # noqa: BLE001 - the request opens it itself, and says what is wrong
-        pass
 
 
 def _invoke(root: Any, args: list[str]) -> None:

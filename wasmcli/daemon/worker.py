@@ -56,10 +56,10 @@ class WarmState:
 
 def serve_one(listener: socket.socket, channel: socket.socket, state: WarmState) -> NoReturn:
     """Wait for a connection (or for the daemon to stop), serve it, exit."""
-    if state.warmup_plugin is not None and not _readable(listener, 0):
+    if state.warmup_plugin is not None:
         from wasmcli.daemon.warmup import prewarm
 
-        prewarm(state.root, state.warmup_plugin, state.home)
+        prewarm(state.root, state.warmup_plugin, state.home, lambda: _readable(listener, 0))
     conn = _take_connection(listener, channel)
     listener.close()
     if not _same_user(conn):

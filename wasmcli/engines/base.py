@@ -175,8 +175,9 @@ class Engine(ABC):
         """
         settings = self.compiled_with(limits)
         memory = _LOADED if keep else _NOT_KEPT
-        loaded = _LOADED.get(self.name, wasm, settings)
-        if loaded is not None:  # this process compiled or loaded it already (or a daemon did)
+        # Compiled or loaded by this process already, or by the daemon that forked it.
+        loaded = memory.get(self.name, wasm, settings) or _PRELOADED.get(self.name, wasm, settings)
+        if loaded is not None:
             return loaded
         _refuse_above_limit(wasm, limits)  # before any engine sees it, on every engine
         module_sha256 = sha256_hex(wasm)  # of the bytes compiled, not a caller's word
@@ -206,14 +207,14 @@ class Engine(ABC):
         a daemon's main process calls this, and it must start no compiler threads before
         it forks (wasmcli/daemon/warmup.py)."""
         settings = self.compiled_with(limits)
-        if _LOADED.get(self.name, wasm, settings) is not None:
+        if _PRELOADED.get(self.name, wasm, settings) is not None:
             return True
         artifact = cache.load(sha256_hex(wasm), self.cache_config(limits))
         native = self.deserialize(artifact) if artifact is not None else None
         if native is None:
             return False
         self.link_ahead(native, limits)
-        _LOADED.put(self.name, wasm, settings, LoadedModule(native, True, wasm))
+        _PRELOADED.put(self.name, wasm, settings, LoadedModule(native, True, wasm))
         return True
 
     def link_ahead(self, native: Any, limits: EngineLimits) -> None:  # noqa: B027
@@ -333,9 +334,13 @@ class _LoadedModules:
 
 _LOADED = _LoadedModules(size=8)
 _NOT_KEPT = _LoadedModules(size=0)  # a single run keeps nothing
+# Loaded ahead by a daemon's main process (`Engine.preload`), for every process it forks;
+# empty in any other process.
+_PRELOADED = _LoadedModules(size=8)
 # Dropped before the interpreter tears modules down: an engine's module freed after its
 # bindings are gone prints "Exception ignored in ... __del__" at exit.
 atexit.register(_LOADED.clear)
+atexit.register(_PRELOADED.clear)
 
 
 def _refuse_above_limit(wasm: bytes, limits: EngineLimits) -> None:
