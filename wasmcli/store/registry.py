@@ -17,7 +17,6 @@ from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import BlobStore, sha256_hex
-from wasmcli.store.cache import ArtifactCache
 from wasmcli.store.db import DOCTOR_HINT, Transaction, open_database
 from wasmcli.store.ids import (
     MIN_ID_PREFIX,
@@ -125,9 +124,6 @@ class Registry:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
-        return ArtifactCache(self.home, engine_tag)
 
     # -- registering ----------------------------------------------------------------
 
