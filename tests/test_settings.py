@@ -137,6 +137,25 @@ def test_max_traces_zero_keeps_none(cli, monkeypatch) -> None:
     assert len(cli("traces", "list", "--json").json()) == 1
 
 
+@pytest.mark.parametrize(
+    ("size", "size_bytes"),
+    [
+        ("4096", 4096),
+        ("512b", 512),
+        ("64K", 65536),
+        ("2KiB", 2048),
+        ("3kb", 3072),
+        ("1MB", 2**20),
+        (" 2 mib ", 2 * 2**20),
+        ("1G", 2**30),
+    ],
+)
+def test_sizes_take_the_documented_suffixes(cli, monkeypatch, size: str, size_bytes: int) -> None:
+    assert effective(cli, "--max-output", size)["max_output"] == size_bytes
+    monkeypatch.setenv("WASMCLI_MAX_OUTPUT", size)
+    assert effective(cli)["max_output"] == size_bytes
+
+
 def test_inspect_memory_limit_option_wins_over_its_variable(any_engine_cli, monkeypatch) -> None:
     monkeypatch.setenv("WASMCLI_MEMORY_LIMIT_MB", "32")
     report = any_engine_cli("inspect", HELLO, "--json").json()
