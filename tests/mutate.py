@@ -164,7 +164,7 @@ def prepare(group: Group, debug: bool = False) -> Path:
         # Functions reached in the processes a test starts count as reached by the test
         # (tests/mutation_hooks/).
         "    -p",
-        "    mutate_subprocess_hits",
+        "    mutate_plugin",
         "also_copy =",
         *(f"    {name}" for name in top_level),
         # Workers are forked from a server that has imported the tests but run nothing:

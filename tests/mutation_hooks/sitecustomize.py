@@ -6,7 +6,7 @@ the functions that run in a process the test starts (the `wasmcli` console scrip
 `python -c` snippet, the compile worker) would count as reached by no test, and mutmut
 would never run those tests against their mutants. So in such a process, during that
 clean run (MUTANT_UNDER_TEST=stats), the functions reached are appended at exit to the
-file named by MUTMUT_SUBPROCESS_HITS, which mutate_subprocess_hits.py (a pytest plugin
+file named by MUTMUT_SUBPROCESS_HITS, which mutate_plugin.py (a pytest plugin
 in the test process) reads back after each test.
 """
 
