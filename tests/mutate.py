@@ -144,6 +144,9 @@ def prepare(group: Group, debug: bool = False) -> Path:
         # mutmut copies a module once and keeps its results: a changed module (or one
         # it imports) means starting the group again.
         shutil.rmtree(work / "mutants", ignore_errors=True)
+    # It must exist when mutmut starts: Python remembers that a PYTHONPATH entry was
+    # missing at start-up and never looks there again (the tests package would not import).
+    (work / "mutants").mkdir(exist_ok=True)
     top_level = sorted({Path(name).parts[0] for name in tree_files()} - {"wasmcli"})
     lines = [
         "[mutmut]",
