@@ -213,8 +213,8 @@ BREAKS: tuple[Break, ...] = (
         promise="--home wins over WASMCLI_HOME",
         edits=(
             (
-                "wasmcli/config.py",
-                "    if option:\n        return Path(option).expanduser()\n"
+                "wasmcli/home_path.py",
+                "    if option:\n        return os.path.expanduser(option)\n"
                 '    if os.environ.get("WASMCLI_HOME"):\n',
                 '    if os.environ.get("WASMCLI_HOME"):\n',
             ),

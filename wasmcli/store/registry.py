@@ -17,6 +17,7 @@ from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import BlobStore, sha256_hex
+from wasmcli.store.cache import ArtifactCache
 from wasmcli.store.db import DOCTOR_HINT, Transaction, open_database
 from wasmcli.store.ids import (
     MIN_ID_PREFIX,
@@ -119,6 +120,9 @@ class Registry:
         if self._conn is None:
             self._conn = open_database(self.home)
         return self._conn
+
+    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
+        return ArtifactCache(self.home, engine_tag)
 
     def close(self) -> None:
         if self._conn is not None:
