@@ -17,7 +17,7 @@ DEMO_HOME := $(CURDIR)/.demo-home
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
 .PHONY: install install-runtime install310 demo test test-default test-py310 lint spec fuzz bench bench-venv plugins clean \
-	break-promises
+	break-promises mutate
 
 # wasmcli and the test and lint tools (what `make test` and `make lint` need).
 install: $(STAMP)
@@ -92,6 +92,16 @@ endif
 break-promises: install
 	$(if $(strip $(PYTHON310)),$(MAKE) install310)
 	$(BIN)/python -m tests.break_promises
+
+# Mutation testing of the promise-carrying modules (mutmut, a dev tool installed here
+# only; see TESTING.md). GROUPS="store config" runs some groups; JOBS workers at once.
+MUTMUT_VERSION ?= 3.8.1
+GROUPS ?=
+JOBS ?= 2
+
+mutate: install
+	test -x $(BIN)/mutmut || $(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
+	$(BIN)/python -m tests.mutate --jobs $(JOBS) $(GROUPS)
 
 # wasmcli's start-up side by side with the floor it stands on (paired, interleaved runs);
 # writes the tables into BENCHMARKS.md. Needs nothing outside the venv.

@@ -160,7 +160,10 @@ BREAKS: tuple[Break, ...] = (
                 'return ("resource-limit",)',
             ),
         ),
-        tests=("tests/test_cache_and_isolation.py",),
+        tests=(
+            "tests/test_hostile_home.py::test_the_memory_cap_is_part_of_what_an_artifact_is_bound_to",
+            "tests/test_cache_and_isolation.py::test_a_cached_module_holds_each_runs_own_memory_cap",
+        ),
         wasmer=True,
     ),
     Break(
@@ -210,8 +213,8 @@ BREAKS: tuple[Break, ...] = (
         promise="--home wins over WASMCLI_HOME",
         edits=(
             (
-                "wasmcli/config.py",
-                "    if option:\n        return Path(option).expanduser()\n"
+                "wasmcli/home_path.py",
+                "    if option:\n        return os.path.expanduser(option)\n"
                 '    if os.environ.get("WASMCLI_HOME"):\n',
                 '    if os.environ.get("WASMCLI_HOME"):\n',
             ),

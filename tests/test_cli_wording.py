@@ -79,6 +79,11 @@ def test_root_help_lists_every_command_with_its_summary(any_engine_cli) -> None:
         ),
         # (No option's name is close to it: click would append "Possible options: ...".)
         (["run", HELLO, "--wibble"], "error: no such option: --wibble (see 'wasmcli run --help')"),
+        # The option as typed, to its last character (only a closing full stop is dropped).
+        (
+            ["run", HELLO, "--WIBBLEX"],
+            "error: no such option: --WIBBLEX (see 'wasmcli run --help')",
+        ),
         (["frobnicate"], "error: no such command 'frobnicate' (see 'wasmcli --help')"),
         (["run"], "error: missing argument 'BINARY' (see 'wasmcli run --help')"),
         (

@@ -113,6 +113,49 @@ def test_max_traces_variable_wins_over_the_default(cli, monkeypatch) -> None:
     assert len(kept) == 3
 
 
+@pytest.mark.parametrize("off", ["0", "false", "No", " OFF "])
+def test_wasmcli_trace_off_in_any_spelling_stores_nothing(cli, monkeypatch, off: str) -> None:
+    monkeypatch.setenv("WASMCLI_TRACE", off)
+    assert cli("run", HELLO, "-i", "x").exit_code == 0
+    assert cli("traces", "list", "--json").json() == []
+
+
+@pytest.mark.parametrize("on", ["1", "yes", "true", ""])
+def test_wasmcli_trace_on_or_empty_stores_the_trace(cli, monkeypatch, on: str) -> None:
+    monkeypatch.setenv("WASMCLI_TRACE", on)
+    assert cli("run", HELLO, "-i", "x").exit_code == 0
+    assert len(cli("traces", "list", "--json").json()) == 1
+
+
+def test_max_traces_zero_keeps_none(cli, monkeypatch) -> None:
+    monkeypatch.setenv("WASMCLI_MAX_TRACES", "0")
+    result = cli("run", HELLO, "-i", "x", "--json")
+    assert result.exit_code == 0 and result.json()["trace_id"] is None
+    assert cli("traces", "list", "--json").json() == []
+    monkeypatch.setenv("WASMCLI_MAX_TRACES", "")  # empty: the default, 100
+    cli("run", HELLO, "-i", "x")
+    assert len(cli("traces", "list", "--json").json()) == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "size_bytes"),
+    [
+        ("4096", 4096),
+        ("512b", 512),
+        ("64K", 65536),
+        ("2KiB", 2048),
+        ("3kb", 3072),
+        ("1MB", 2**20),
+        (" 2 mib ", 2 * 2**20),
+        ("1G", 2**30),
+    ],
+)
+def test_sizes_take_the_documented_suffixes(cli, monkeypatch, size: str, size_bytes: int) -> None:
+    assert effective(cli, "--max-output", size)["max_output"] == size_bytes
+    monkeypatch.setenv("WASMCLI_MAX_OUTPUT", size)
+    assert effective(cli)["max_output"] == size_bytes
+
+
 def test_inspect_memory_limit_option_wins_over_its_variable(any_engine_cli, monkeypatch) -> None:
     monkeypatch.setenv("WASMCLI_MEMORY_LIMIT_MB", "32")
     report = any_engine_cli("inspect", HELLO, "--json").json()

@@ -318,5 +318,7 @@ def test_a_bug_during_a_run_is_exit_10_and_keeps_the_trace(cli, monkeypatch) -> 
     assert "Traceback" not in result.stderr
     stored = cli("traces", "list", "--json").json()
     assert stored[0]["error_kind"] == "internal"
+    monkeypatch.setenv("WASMCLI_DEBUG", " 0 ")  # 0 (or empty) is off, as unset
+    assert "Traceback" not in cli("run", HELLO, "-i", "x").stderr
     monkeypatch.setenv("WASMCLI_DEBUG", "1")
     assert "Traceback (most recent call last)" in cli("run", HELLO, "-i", "x").stderr

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from wasmcli.engines.base import Engine, EngineLimits, LoadedModule, PluginInstance
 from wasmcli.errors import ErrorKind, WasmcliError
-from wasmcli.return_codes import return_code_name
 from wasmcli.runtime.abi import check_module
 from wasmcli.runtime.output import OutputCollector
 from wasmcli.runtime.placement import Placement, place_with_alloc, place_without_alloc
@@ -280,7 +279,3 @@ def _hint_memory_exhaustion(error: WasmcliError, limits: EngineLimits) -> None:
 
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
-
-
-def describe_return_code(code: int) -> str:
-    return f"{return_code_name(code)} ({code})"

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,15 +151,3 @@ class ArtifactCache:
             info = os.stat(folder)
             if info.st_uid == os.geteuid() and info.st_mode & _OTHERS_WRITE:
                 os.chmod(folder, PRIVATE_DIR_MODE)
-
-    def clear(self) -> int:
-        """Remove every artifact of this engine version; how many were removed."""
-        removed = 0
-        for path in self.files():
-            path.unlink(missing_ok=True)
-            removed += 1
-        return removed
-
-    def files(self) -> Iterator[Path]:
-        if self.root.is_dir():
-            yield from sorted(self.root.glob("*.bin"))

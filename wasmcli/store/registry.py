@@ -121,13 +121,13 @@ class Registry:
             self._conn = open_database(self.home)
         return self._conn
 
+    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
+        return ArtifactCache(self.home, engine_tag)
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
-        return ArtifactCache(self.home, engine_tag)
 
     # -- registering ----------------------------------------------------------------
 

@@ -1,0 +1,300 @@
+"""Mutation testing of the modules that carry the README's promises (make mutate).
+
+    .venv/bin/python -m tests.mutate                 # every group
+    .venv/bin/python -m tests.mutate store config    # some groups
+    .venv/bin/python -m tests.mutate --report        # the last results, nothing run
+    .venv/bin/python -m tests.mutate --list          # the groups, modules and tests
+
+mutmut 3 rewrites each function of a module into many small variants (a `<` made
+`<=`, a constant changed, a call's argument dropped, ...), then runs the tests that call
+that function against each variant. A variant no test notices (it "survived") is a
+change to the code that the suite would let through.
+
+Each group mutates a few modules and runs only the tests that are about them: the test
+files listed here, and of those only the tests that call the mutated function (mutmut
+records which ones do on a first, clean run). A group works in its own scratch copy of
+the tree under build/mutate/<group>/, so groups never see each other's mutants and a
+rerun continues where the last one stopped (a changed module starts its group afresh).
+Test processes that the tests start (the console script, the compile worker) import the
+mutated package too (PYTHONPATH).
+
+Per module it prints killed / total and the kill rate; a mutant counts as killed when a
+test failed, timed out or crashed under it, and as not killed when every test passed
+("survived") or no listed test calls its function ("no tests"). The survivors are
+listed in build/mutate/<group>/survivors.txt; `mutmut show NAME` in
+build/mutate/<group>/ shows one.
+
+The machine is shared: runs go under `nice -n 10`, with --jobs (default 2) workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.scratch import REPO, sync_tree, tree_files
+
+BUILD = REPO / "build" / "mutate"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+HOOKS = Path(__file__).resolve().parent / "mutation_hooks"
+TARGET = 0.90
+
+# mutmut's exit codes for a mutant (mutmut/stats.py): these mean the tests noticed it.
+KILLED = {
+    37: "caught by mypy",
+    1: "killed",
+    3: "killed",
+    36: "timeout",
+    -24: "timeout",
+    24: "timeout",
+    152: "timeout",
+    255: "timeout",
+    -11: "crashed",
+    -9: "crashed",
+}
+NOT_KILLED = {0: "survived", 5: "no tests", 33: "no tests"}
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    modules: tuple[str, ...]  # under wasmcli/, without .py
+    tests: tuple[str, ...]  # test files or node ids
+
+    def module_paths(self) -> list[str]:
+        return [f"wasmcli/{module}.py" for module in self.modules]
+
+
+# Small groups: on two shared cores a mutant costs seconds to minutes (its tests run
+# plugins), so each group runs the test files about its modules, in-process ones first.
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "config",
+        ("config", "cli/errors"),
+        (
+            "tests/test_settings.py",
+            "tests/test_run_bad_input.py",
+            "tests/test_cli_wording.py",
+            "tests/test_trace_storage.py::test_max_trace_bytes_variable_applies_to_runs",
+            "tests/test_hostile_plugins.py::test_a_lost_trace_is_not_cited",
+            "tests/test_shell_contract.py",
+        ),
+    ),
+    Group(
+        "cache",
+        ("store/cache", "store/blobs", "store/files"),
+        (
+            "tests/test_store.py",
+            "tests/test_hostile_home.py",
+            "tests/test_cache_and_isolation.py::test_second_run_loads_from_cache_and_damage_is_recompiled",
+            "tests/test_cache_and_isolation.py::test_a_cached_module_holds_each_runs_own_memory_cap",
+        ),
+    ),
+    Group(
+        "database",
+        ("store/db", "store/migrations"),
+        ("tests/test_store.py", "tests/test_hostile_home.py", "tests/test_trace_storage.py"),
+    ),
+    Group(
+        "registry",
+        ("store/registry",),
+        ("tests/test_store.py", "tests/test_registry_cli.py", "tests/test_hostile_home.py"),
+    ),
+    Group(
+        "traces",
+        ("store/traces",),
+        ("tests/test_store.py", "tests/test_trace_storage.py", "tests/test_traces_cli.py"),
+    ),
+    Group(
+        "runtime",
+        ("runtime/output", "runtime/session"),
+        ("tests/test_library.py", "tests/test_run_cli.py"),
+    ),
+    Group(
+        "engines",
+        ("engines/base", "engines/faults", "engines/epoch", "wasm/memory_limit"),
+        (
+            "tests/wasm/test_memory_limit.py",
+            "tests/test_cache_and_isolation.py",
+            "tests/test_hostile_plugins.py",
+            "tests/test_library.py",
+        ),
+    ),
+    Group(
+        "fuel",
+        ("wasm/metering", "wasm/fuel"),
+        ("tests/wasm/test_fuel.py", "tests/wasm/test_startup.py", "tests/wasm/test_fuel_random.py"),
+    ),
+)
+
+
+def prepare(group: Group, debug: bool = False) -> Path:
+    """The group's scratch copy, up to date, with mutmut's configuration for it."""
+    work = BUILD / group.name
+    work.mkdir(parents=True, exist_ok=True)
+    changed = sync_tree(work)
+    if any(name.startswith("wasmcli/") for name in changed):
+        # mutmut copies a module once and keeps its results: a changed module (or one
+        # it imports) means starting the group again.
+        shutil.rmtree(work / "mutants", ignore_errors=True)
+    # It must exist when mutmut starts: Python remembers that a PYTHONPATH entry was
+    # missing at start-up and never looks there again (the tests package would not import).
+    (work / "mutants").mkdir(exist_ok=True)
+    top_level = sorted({Path(name).parts[0] for name in tree_files()} - {"wasmcli"})
+    lines = [
+        "[mutmut]",
+        "source_paths = wasmcli",
+        "only_mutate =",
+        *(f"    {path}" for path in group.module_paths()),
+        "pytest_add_cli_args_test_selection =",
+        *(f"    {test}" for test in group.tests),
+        "pytest_add_cli_args =",
+        "    -p",
+        "    no:cacheprovider",
+        # mutmut runs pytest several times in one process. pytest's faulthandler puts
+        # back, at the end of a session, the signal handlers it found at its start,
+        # which removes those that wasmtime installed during the session: its next trap
+        # (SIGILL) would then kill the process instead of being a wasm trap.
+        "    -p",
+        "    no:faulthandler",
+        # Functions reached in the processes a test starts count as reached by the test
+        # (tests/mutation_hooks/).
+        "    -p",
+        "    mutate_plugin",
+        "also_copy =",
+        *(f"    {name}" for name in top_level),
+        # Workers are forked from a server that has imported the tests but run nothing:
+        # wasmtime's compiler threads do not survive a fork, so a worker forked from a
+        # process that had compiled a module (mutmut's default) hangs on its first
+        # compile, and every mutant whose tests run a plugin would be a false timeout.
+        "process_isolation = forkserver",
+        # A mutant times out at 5 times its tests' clean time (+5 s): loose enough for a
+        # busy machine, and a hung mutant does not hold a worker for long.
+        "timeout_multiplier = 5",
+        "timeout_constant = 5",
+        # A mutant that mypy (strict, as in `make lint`) refuses could never land: it is
+        # caught without running a test (mypy checks every mutant in one pass).
+        "type_check_command =",
+        "    mypy",
+        "    --output",
+        "    json",
+        # mutmut marks its own lines `type: ignore`; strict mypy would flag the unused ones.
+        "    --no-warn-unused-ignores",
+        # mutmut shows pytest's output only in debug mode (into mutmut.log).
+        f"debug = {'true' if debug else 'false'}",
+    ]
+    (work / "setup.cfg").write_text("\n".join(lines) + "\n")
+    return work
+
+
+def run_group(group: Group, jobs: int, debug: bool) -> int:
+    work = prepare(group, debug)
+    env = {
+        **os.environ,
+        # The mutated package first, in mutmut and in every process a test starts; then
+        # the hooks that tell mutmut what those processes reached.
+        "PYTHONPATH": os.pathsep.join([str(work / "mutants"), str(HOOKS)]),
+        "MUTMUT_SUBPROCESS_HITS": str(work / "subprocess-hits"),
+        "PATH": os.pathsep.join([str(MUTMUT.parent), os.environ.get("PATH", "")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.pop("WASMCLI_HOME", None)
+    print(f"== {group.name}: {', '.join(group.module_paths())}", flush=True)
+    done = subprocess.run(
+        ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", str(jobs)],
+        cwd=work,
+        env=env,
+        stdout=open(work / "mutmut.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    if done.returncode != 0:
+        print(f"mutmut failed (exit {done.returncode}): see {work / 'mutmut.log'}")
+    return done.returncode
+
+
+def results(group: Group) -> dict[str, Counter[str]]:
+    """Per module, how many mutants ended how (the names of KILLED and NOT_KILLED)."""
+    counts: dict[str, Counter[str]] = {}
+    survivors = []
+    for path in group.module_paths():
+        meta = BUILD / group.name / "mutants" / f"{path}.meta"
+        count: Counter[str] = Counter()
+        if meta.exists():
+            for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+                outcome = KILLED.get(code) or NOT_KILLED.get(code)
+                outcome = outcome or ("not checked" if code is None else f"exit {code}")
+                count[outcome] += 1
+                if code not in KILLED:
+                    survivors.append(f"{name}  {outcome}")
+        counts[path] = count
+    if survivors:
+        (BUILD / group.name / "survivors.txt").write_text("\n".join(sorted(survivors)) + "\n")
+    return counts
+
+
+def report(groups: list[Group]) -> bool:
+    """Print each module's kill rate; whether every module reaches the target."""
+    kinds = sorted(set(KILLED.values()))
+    print(f"{'module':30} {'total':>6} {'killed':>7} {'rate':>6}  how")
+    all_met = True
+    killed_sum = total_sum = 0
+    for group in groups:
+        for path, count in results(group).items():
+            total = sum(count.values())
+            killed = sum(count[kind] for kind in kinds)
+            killed_sum += killed
+            total_sum += total
+            if total == 0:
+                print(f"{path:30} {'-':>6} {'-':>7} {'-':>6}  not run")
+                all_met = False
+                continue
+            rate = killed / total
+            all_met &= rate >= TARGET
+            how = ", ".join(f"{n} {what}" for what, n in sorted(count.items()))
+            print(f"{path:30} {total:6} {killed:7} {rate:6.1%}  {how}")
+    if total_sum:
+        print(f"{'all':30} {total_sum:6} {killed_sum:7} {killed_sum / total_sum:6.1%}")
+    return all_met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("groups", nargs="*", help="groups to run (default: all)")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--report", action="store_true", help="print the last results only")
+    parser.add_argument("--list", action="store_true", help="list the groups and exit")
+    parser.add_argument("--debug", action="store_true", help="pytest's output into mutmut.log")
+    args = parser.parse_args(argv)
+    unknown = set(args.groups) - {g.name for g in GROUPS}
+    if unknown:
+        parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
+    chosen = [g for g in GROUPS if not args.groups or g.name in args.groups]
+    if args.list:
+        for group in chosen:
+            print(f"{group.name}: {' '.join(group.module_paths())}")
+            print(f"    tests: {' '.join(group.tests)}")
+        return 0
+    if not args.report:
+        if not MUTMUT.exists():
+            sys.exit(f"{MUTMUT} is missing: `make mutate` installs mutmut")
+        for group in chosen:  # one group at a time: the machine is shared
+            if run_group(group, args.jobs, args.debug) != 0:
+                return 1
+    met = report(chosen)
+    print(
+        f"mutate: every module at {TARGET:.0%} or more"
+        if met
+        else f"mutate: some modules below {TARGET:.0%}"
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
