@@ -11,7 +11,7 @@ The order is fixed, and it is what makes the passes compose:
 
 1. `ResourceLimit` (memory_limit.py): lowers memory and table maxima; sections only.
 2. `CallDepth` (depth.py): counts frames at function entry and exit.
-3. (a profiling pass would go here: it instruments entries and exits too.)
+3. `FuelProfile` (profile.py), with `run --profile`: events at entries and exits.
 4. `Fuel` (fuel.py), on engines without native fuel: meters every operator, those the
    passes before it added included, exactly as wasmtime's native fuel charges them.
 
