@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from wasmcli.wasm import (
     CallDepth,
     Fuel,
+    FuelProfile,
     ResourceLimit,
     ResourcesAboveLimit,
     WasmFormatError,
@@ -58,6 +59,14 @@ PASSES: tuple[Pass, ...] = (
         metered=False,
         refunds=True,
     ),
+    # `run --profile`: its output imports the two event functions, which the spec
+    # worlds provide as host functions that do nothing (world.py).
+    Pass(
+        "profile",
+        lambda wasm: apply_passes(wasm, [FuelProfile()]).wasm,
+        metered=False,
+        refunds=True,
+    ),
     # What wasmer compiles: the passes composed, the fuel pass metering the depth code.
     Pass(
         "limits+call_depth+fuel",
@@ -67,6 +76,24 @@ PASSES: tuple[Pass, ...] = (
                 [
                     ResourceLimit(_SEMANTICS_PRESERVING_BYTES),
                     CallDepth(_SEMANTICS_PRESERVING_DEPTH),
+                    Fuel(),
+                ],
+            ).wasm
+        ),
+        metered=True,
+        refunds=True,
+    ),
+    # What wasmer compiles for `run --profile`: the profiling pass brackets the depth
+    # code, and the fuel pass meters both.
+    Pass(
+        "limits+call_depth+profile+fuel",
+        lambda wasm: (
+            apply_passes(
+                wasm,
+                [
+                    ResourceLimit(_SEMANTICS_PRESERVING_BYTES),
+                    CallDepth(_SEMANTICS_PRESERVING_DEPTH),
+                    FuelProfile(),
                     Fuel(),
                 ],
             ).wasm

@@ -22,7 +22,8 @@ from wasmtime import _ffi as ffi
 from wasmtime._func import enter_wasm
 from wasmtime._value import _unintern
 
-from wasmcli.wasm import FUEL_EXPORT, OVERHEAD_EXPORT, START_EXPORT
+from wasmcli.wasm import FUEL_EXPORT, OVERHEAD_EXPORT, PROFILE_MODULE, START_EXPORT
+from wasmcli.wasm.profile import ENTER, EXIT
 
 from .values import WIDTH, Value
 
@@ -189,6 +190,16 @@ def _define_spectest(store: wasmtime.Store, linker: wasmtime.Linker) -> None:
     linker.define_instance(store, "spectest", wasmtime.Instance(store, host, []))
 
 
+def _define_profile_events(store: wasmtime.Store, linker: wasmtime.Linker) -> None:
+    """The two functions the profiling pass's output imports (wasm/profile.py), doing
+    nothing: the replay compares what the module computes and the fuel it is charged, and
+    a host function costs no fuel (engines/profiler.py keeps the stack in wasmcli)."""
+    i32 = wasmtime.ValType.i32()
+    for name, params in ((ENTER, [i32]), (EXIT, [])):
+        func = wasmtime.Func(store, wasmtime.FuncType(params, []), lambda *_: None)
+        linker.define(store, PROFILE_MODULE, name, func)
+
+
 @dataclass
 class World:
     """One store: the instances of one script, as one side of the comparison sees them."""
@@ -212,6 +223,7 @@ class World:
         self.linker = wasmtime.Linker(self.engine)
         self.linker.allow_shadowing = True
         _define_spectest(self.store, self.linker)
+        _define_profile_events(self.store, self.linker)
 
     def compile(self, wasm: bytes) -> wasmtime.Module:
         """Compile (and so validate); raises WasmtimeError."""

@@ -235,15 +235,19 @@ def show(
     from wasmcli.render.console import data_console
     from wasmcli.render.timeline import TraceTimeline
 
-    data_console().print(TraceTimeline(trace, event_types=shown))
+    found = None
     if with_profile:
         from wasmcli.profile.model import NoProfile, profile_of
-        from wasmcli.render.profile_view import ProfileView
 
         try:
-            found = profile_of(trace)
+            found = profile_of(trace)  # before anything is printed: a usage error alone
         except NoProfile as exc:
             raise usage_error(str(exc)) from None
+    data_console().print(TraceTimeline(trace, event_types=shown))
+    if found is not None:
+        from wasmcli.render.profile_view import ProfileView
+
+        data_console().print()
         data_console().print(ProfileView(found, top=10))
 
 

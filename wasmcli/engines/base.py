@@ -110,10 +110,10 @@ class PluginInstance(ABC):
         profiler = getattr(self, "profiler", None)
         if profiler is None:
             return None
-        from wasmcli.engines.profiler import function_names
+        from wasmcli.engines.profiler import module_names
 
         result: dict[str, Any] = profiler.finish(
-            outcome, fuel_consumed, function_names(getattr(self, "source", b""))
+            outcome, fuel_consumed, module_names(getattr(self, "source", b""))
         )
         return result
 

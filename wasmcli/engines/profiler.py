@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from wasmcli.wasm.profile import ENTER_PRELUDE, REFUND
@@ -51,19 +52,29 @@ def depth_refund(max_call_depth: int | None) -> int:
     return CALL_COST
 
 
-def function_names(wasm: bytes) -> dict[int, str]:
-    """The plugin's function names from its name section, demangled."""
+@dataclass(frozen=True)
+class ModuleNames:
+    """What a profile names functions by: `functions`, from the plugin's name section
+    (demangled; an export's name stands in for a function the section does not name),
+    and `exports`, each exported function's index by export name."""
+
+    functions: Mapping[int, str]
+    exports: Mapping[str, int]
+
+
+def module_names(wasm: bytes) -> ModuleNames:
+    """The plugin's names (see ModuleNames)."""
     from wasmcli.engines.traps import demangle
     from wasmcli.wasm import read_module_info
 
     try:
         info = read_module_info(wasm)
     except Exception:  # noqa: BLE001 - a module that ran is readable; a name is not vital
-        return {}
-    # Exported names stand in for functions the name section does not name.
-    names = {e.index: e.name for e in info.exports if e.kind == "func"}
+        return ModuleNames({}, {})
+    exports = {e.name: e.index for e in info.exports if e.kind == "func"}
+    names = {index: name for name, index in exports.items()}
     names.update((index, demangle(name)) for index, name in info.function_names.items())
-    return names
+    return ModuleNames(names, exports)
 
 
 class FuelProfiler:
@@ -159,9 +170,7 @@ class FuelProfiler:
         self.f_total[function] = self.f_total.get(function, 0) + self.attributed - fuel_at
         self.f_total_ns[function] = self.f_total_ns.get(function, 0) + now_ns - ns_at
 
-    def finish(
-        self, outcome: str, fuel_consumed: int | None, names: Mapping[int, str]
-    ) -> dict[str, Any]:
+    def finish(self, outcome: str, fuel_consumed: int | None, names: ModuleNames) -> dict[str, Any]:
         """The profile (docs/design.md, "Profiles"). `outcome`: "completed",
         "out_of_fuel", or the error kind of a run that stopped otherwise (its last
         stack is marked as the fault's); `fuel_consumed` as the run reports it."""
@@ -179,10 +188,12 @@ class FuelProfiler:
         return self._document(outcome, fuel_consumed, names, fault)
 
     def _document(
-        self, outcome: str, fuel_consumed: int | None, names: Mapping[int, str], fault: int | None
+        self, outcome: str, fuel_consumed: int | None, names: ModuleNames, fault: int | None
     ) -> dict[str, Any]:
         def name(function: int) -> str:
-            return INSTANTIATION if function < 0 else names.get(function) or f"func[{function}]"
+            if function < 0:
+                return INSTANTIATION
+            return names.functions.get(function) or f"func[{function}]"
 
         functions = sorted(
             set(self.f_calls) | set(self.f_self),
@@ -233,6 +244,13 @@ class FuelProfiler:
                 for i in range(len(self.parents))
             ],  # fmt: skip
             "names": {str(f): name(f) for f in functions},
+            # The exported functions among those called, by export name (what the host
+            # called: `process`, `alloc`, ...).
+            "exports": {
+                export: index
+                for export, index in sorted(names.exports.items())
+                if index in self.f_calls
+            },
             "fault_node": fault,
             "stacks_truncated": self.truncated,
             "max_stacks": MAX_STACKS,

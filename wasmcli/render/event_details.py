@@ -133,6 +133,15 @@ def _error(meta: Meta, message: str) -> list[str]:
 
 def _fuel_checkpoint(meta: Meta, message: str) -> list[str]:
     consumed, remaining = int_value(meta, "fuel_consumed"), int_value(meta, "fuel_remaining")
+    profile = meta.get("profile")
+    if isinstance(profile, dict):  # `run --profile`'s profile (`traces profile` shows it)
+        functions = profile.get("functions")
+        return keep(
+            [
+                f"{len(functions):,} functions" if isinstance(functions, list) else None,
+                f"{format_fuel(int_value(profile, 'fuel_attributed'))} fuel attributed",
+            ]
+        )
     if consumed is None:
         return [f"limit {format_fuel(int_value(meta, 'fuel_limit'))}"]
     return keep(

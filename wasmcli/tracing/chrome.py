@@ -2,9 +2,11 @@
 
 Each trace becomes a process on one shared time axis (placed by its `started_at`), with
 one thread, "run". Its slices nest: the whole run; inside it load (with a slice per load
-step: resolve, engine import, engine start, module), instantiate and `process`. Logs,
-memory operations, fuel checkpoints and errors are instant events, and fuel consumed is
-a counter.
+step: resolve, engine import, engine start, module), instantiate and `process`; inside
+`process`, when the run was profiled, a slice per call stack (profile_slices.py: a layout
+of the profile's aggregates, which Perfetto draws as a flame chart). Logs, memory
+operations, fuel checkpoints and errors are instant events, and fuel consumed is a
+counter.
 
 No rich here: exports go to files and pipes, never through markup.
 """
@@ -16,8 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from wasmcli import __version__
-from wasmcli.tracing.events import ExecutionTrace, TraceEvent, TraceEventType, format_utc
+from wasmcli.tracing.events import (
+    PROFILE_MESSAGE,
+    ExecutionTrace,
+    TraceEvent,
+    TraceEventType,
+    format_utc,
+)
 from wasmcli.tracing.phases import RunPhases, run_phases
+from wasmcli.tracing.profile_slices import profile_slices
 
 T = TraceEventType
 
@@ -73,6 +82,7 @@ class _Process:
         self._names(trace)
         self._run_slice(trace, phases.run_end_us)
         self._phase_slices(phases)
+        self._profile_slices(trace, phases)
         self._instants(trace)
         cut_off = phases.run_end_us
         if phases.end_event is not None:
@@ -142,6 +152,14 @@ class _Process:
             for step in phase.steps:
                 self._complete(step.title, "load", step.begin_us, step.end_us, dict(step.metadata))
 
+    def _profile_slices(self, trace: ExecutionTrace, phases: RunPhases) -> None:
+        profile = trace.profile
+        if profile is None or phases.process is None:
+            return
+        process = phases.process
+        for found in profile_slices(profile, process.begin_us, process.end_us):
+            self._complete(found.name, "profile", found.begin_us, found.end_us, found.args)
+
     def _instants(self, trace: ExecutionTrace) -> None:
         fuel_started = False
         for event in trace.events:
@@ -162,6 +180,11 @@ class _Process:
             elif kind is T.HOST_FUNCTION_CALL:
                 name = str(meta.get("function") or "host function")
                 self._instant(event, name, {"message": event.message, **meta})
+            elif kind is T.FUEL_CHECKPOINT and event.message == PROFILE_MESSAGE:
+                # The profile itself is drawn as slices: here, what it sums to.
+                profile = meta.get("profile") or {}
+                args = {k: profile.get(k) for k in ("outcome", "fuel_attributed", "fuel_consumed")}
+                self._instant(event, "fuel profile", args)
             elif kind is T.FUEL_CHECKPOINT:
                 limit_only = "fuel_consumed" not in meta
                 name = "fuel limit set" if limit_only else "fuel checkpoint"

@@ -2,8 +2,8 @@
 
 Pure standard library: nothing here imports an engine. `read_module_info` is what
 `wasmcli inspect` and the ABI check use. The bytecode passes (`ResourceLimit`,
-`CallDepth`, `Fuel`) compose through `apply_passes` (pipeline.py); `instrument_fuel` and
-`limit_resources` are single passes, for tests and tools.
+`CallDepth`, `FuelProfile`, `Fuel`) compose through `apply_passes` (pipeline.py);
+`instrument_fuel` and `limit_resources` are single passes, for tests and tools.
 """
 
 from importlib import import_module
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .features import SUPPORTED, UnsupportedProposal, check_supported, proposals_used
     from .fuel import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, Fuel, instrument_fuel
     from .pipeline import OVERHEAD_EXPORT, OffsetMap, Pass, apply_passes, cache_key_parts
+    from .profile import PROFILE_MODULE, FuelProfile
 
 # The fuel instrumenter serves wasmer alone: it is imported on first use, so that a run on
 # wasmtime (and `wasmcli inspect`) does not pay for loading it.
@@ -49,6 +50,8 @@ _LAZY = {
     "FUEL_EXPORT": ".fuel",
     "START_EXPORT": ".fuel",
     "instrument_fuel": ".fuel",
+    "FuelProfile": ".profile",
+    "PROFILE_MODULE": ".profile",
 }
 
 
@@ -66,7 +69,9 @@ __all__ = [
     "DEPTH_EXPORT",
     "CallDepth",
     "Fuel",
+    "FuelProfile",
     "OVERHEAD_EXPORT",
+    "PROFILE_MODULE",
     "OffsetMap",
     "Pass",
     "ResourceLimit",

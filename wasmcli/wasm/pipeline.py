@@ -11,7 +11,7 @@ The order is fixed, and it is what makes the passes compose:
 
 1. `ResourceLimit` (memory_limit.py): lowers memory and table maxima; sections only.
 2. `CallDepth` (depth.py): counts frames at function entry and exit.
-3. (a profiling pass would go here: it instruments entries and exits too.)
+3. `FuelProfile` (profile.py), with `run --profile`: events at entries and exits.
 4. `Fuel` (fuel.py), on engines without native fuel: meters every operator, those the
    passes before it added included, exactly as wasmtime's native fuel charges them.
 
@@ -157,12 +157,14 @@ class ModuleEditor:
     def function_type(self, params: bytes, results: bytes) -> int:
         """The index of a function type with these parameter and result vectors (encoded,
         count first), appending one unless an identical entry was appended already; a
-        `() -> ()` type the module declares itself is reused."""
+        `() -> ()` type the module declares itself as a plain entry is reused (not one of
+        a recursion group or a subtype: those are other types, which an import of that
+        type would not match)."""
         entry = b"\x60" + params + results
         if entry == b"\x60\x00\x00":
-            for index, existing in enumerate(self.info.types):
-                if existing == FuncType((), ()):
-                    return index
+            plain = _plain_unit_type(self.wasm, self.by_id.get(m.TYPE))
+            if plain is not None:
+                return plain
         found = self._type_indices.get(entry)
         if found is None:
             found = len(self.info.types) + len(self._types)
@@ -509,6 +511,27 @@ def _raw_result_vectors(wasm: bytes, section: m.Section | None) -> list[bytes]:
         else:
             vectors.append(_subtype_results(reader, form))
     return vectors
+
+
+def _plain_unit_type(wasm: bytes, section: m.Section | None) -> int | None:
+    """The index of the first entry of the type section that is `(func)` written plainly
+    (0x60 0x00 0x00): final, alone in its recursion group."""
+    if section is None:
+        return None
+    reader = section.reader(wasm)
+    index = 0
+    for _ in range(reader.u32()):
+        form = reader.u8()
+        if form == 0x4E:  # a rec group
+            for _ in range(reader.u32()):
+                _subtype_results(reader, reader.u8())
+                index += 1
+            continue
+        if form == 0x60 and reader.data[reader.pos : reader.pos + 2] == b"\x00\x00":
+            return index
+        _subtype_results(reader, form)
+        index += 1
+    return None
 
 
 def _subtype_results(reader: Reader, form: int) -> bytes:

@@ -1,7 +1,7 @@
 """`FuelProfile`: entry and exit of every function reported to the host, for exact profiles.
 
 The pass imports two host functions, `PROFILE_MODULE.enter(i32)` and `.exit()`, and
-brackets every function the module defines, as the call-depth pass does (depth.py):
+brackets every function the module defines (bracket.py), as the call-depth pass does:
 - on entry: `i32.const <index>; call enter`, with the function's index in the plugin's
   own index space (before the imports this pass adds);
 - on every exit (the body wrapped in a block whose end every branch out of it passes,
@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .depth import _block_type, _rewrite
+from .bracket import Bracket, bracket_functions
 from .leb128 import encode_s, encode_u
-from .pipeline import BodyEdit, FunctionSite, ModuleEditor
+from .pipeline import FunctionSite, ModuleEditor
 
 PROFILE_MODULE = "__wasmcli_profile"
 ENTER, EXIT = "enter", "exit"
@@ -41,12 +41,6 @@ ENTER_PRELUDE = 3
 # The added code's cost per call: i32.const, call (entry), global.get, i64.const, i64.add,
 # global.set (the refund), call (exit).
 REFUND = 7
-
-
-@dataclass(frozen=True)
-class _Code:
-    entry: bytes
-    exit: bytes
 
 
 @dataclass(frozen=True)
@@ -65,13 +59,9 @@ class FuelProfile:
         refund = b"\x23" + overhead + b"\x42" + encode_s(REFUND) + b"\x7c\x24" + overhead
         call_enter = b"\x10" + encode_u(enter)
         exit_code = b"\x10" + encode_u(exit_)
-        block_types: dict[int, bytes] = {}
 
-        def rewrite(data: bytes, start: int, end: int, site: FunctionSite) -> BodyEdit:
-            block_type = block_types.get(site.type_index)
-            if block_type is None:
-                block_type = block_types[site.type_index] = _block_type(module, site)
+        def bracket(site: FunctionSite) -> Bracket:
             entry = b"\x41" + encode_s(site.index) + call_enter + refund
-            return _rewrite(data, start, end, site, _Code(entry, exit_code), block_type)  # type: ignore[arg-type]
+            return Bracket(entry, exit_code, "the profiler")
 
-        module.rewrite_bodies(rewrite)
+        bracket_functions(module, bracket)

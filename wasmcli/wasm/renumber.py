@@ -102,6 +102,12 @@ def function_index_sites(body: bytes, p: int, end: int, where: str) -> list[int]
                 if after is None:
                     raise WasmFormatError(f"unknown opcode {o.opcode_text(body, p)} in {where}")
                 p = after
+            elif k == o.UNSUPPORTED:
+                name, proposal = o.UNSUPPORTED_OPS[op]
+                raise WasmFormatError(
+                    f"unsupported instruction {name} ({proposal} proposal) in {where}: "
+                    "function indices cannot be shifted"
+                )
             else:
                 raise WasmFormatError(f"unknown opcode {o.opcode_text(body, p)} in {where}")
     except IndexError:
@@ -157,9 +163,13 @@ def shift_const_expr(reader: Reader, shift: Shift) -> bytes:
                 raise WasmFormatError(f"unsupported constant expression in {reader.what}")
             reader.skip(16)
         elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):
+            refused = o.UNSUPPORTED_OPS.get(op)
+            name = o.opcode_text(reader.data, start)
+            if refused is not None:  # GC's constant instructions, say
+                name = f"{name} ({refused[1]} proposal)"
             raise WasmFormatError(
-                f"unsupported instruction {o.opcode_text(reader.data, start)} in a constant "
-                f"expression in {reader.what}: function indices cannot be shifted"
+                f"unsupported instruction {name} in a constant expression in {reader.what}: "
+                "function indices cannot be shifted"
             )
         out += reader.data[start : reader.pos]
 
