@@ -121,13 +121,13 @@ class Registry:
             self._conn = open_database(self.home)
         return self._conn
 
-    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
-        return ArtifactCache(self.home, engine_tag)
-
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def artifact_cache(self, engine_tag: str) -> ArtifactCache:
+        return ArtifactCache(self.home, engine_tag)
 
     # -- registering ----------------------------------------------------------------
 
@@ -181,8 +181,11 @@ class Registry:
                     "UPDATE binary_names SET binary_id = ?, named_at = ? WHERE name = ?",
                     (binary_id, now, name),
                 )
+            # Read inside the transaction: a `remove` in another process may delete the
+            # binary as soon as this commits.
+            record = self.get(binary_id)
         return RegisterOutcome(
-            record=self.get(binary_id),
+            record=record,
             created=created,
             name=name,
             name_added=name is not None and holder != binary_id,
