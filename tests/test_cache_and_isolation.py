@@ -123,6 +123,36 @@ def run_in_child_process(engine_name: str, wasm: bytes, timeout_ms: int) -> dict
     return result
 
 
+def stop_from_another_thread(wasm: bytes, timeout_ms: int) -> dict:
+    """Runs in a fresh interpreter: SIGTERM comes while the parent waits for its child,
+    handled by another thread's C handler, as when it lands just before the parent's
+    wait begins (the main thread's blocking wait is not interrupted: Python runs the
+    handler only at its next check)."""
+    import threading
+    import time
+
+    from wasmcli.errors import Terminated, raise_terminated
+
+    def send_later() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)  # only this thread takes it
+
+    signal.signal(signal.SIGTERM, raise_terminated)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    threading.Thread(target=send_later, daemon=True).start()
+    sink = RunSink(TraceRecorder())
+    started = time.monotonic()
+    try:
+        request = request_for(wasm, timeout_ms)
+        run_isolated(partial(run_session, IsolatedWasmtime(), request), sink, timeout_ms)
+        return {"stopped": None}
+    except Terminated as stop:
+        return {"stopped": stop.signum, "after_s": time.monotonic() - started}
+    except WasmcliError as error:
+        return {"stopped": error.kind.value, "after_s": time.monotonic() - started}
+
+
 def in_fresh_interpreter(engine_name: str, source: str, timeout_ms: int = 5000) -> dict:
     from wasmcli.engines.wat import wat_to_wasm
 
@@ -144,6 +174,19 @@ def test_isolated_run_is_killed_at_the_deadline() -> None:
     result = in_fresh_interpreter("isolated", plugin_wat("(loop $l (br $l)) (i32.const 0)"), 300)
     assert result["error"] == ("timeout", "Execution timeout")
     assert ("FunctionCall", "Calling process") in result["events"]
+
+
+def test_a_signal_that_lands_before_the_wait_begins_still_stops_the_run() -> None:
+    from wasmcli.engines.wat import wat_to_wasm
+
+    wasm = wat_to_wasm(plugin_wat("(loop $l (br $l)) (i32.const 0)"))
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        result = pool.submit(stop_from_another_thread, wasm, 30_000).result(60)
+    # Stopped by the signal, long before the 30 s deadline (a blocking wait would have
+    # reported a timeout at 30 s).
+    assert result["stopped"] == signal.SIGTERM
+    assert result["after_s"] < 15
 
 
 def test_a_crashed_child_is_an_internal_error_with_the_events_so_far() -> None:

@@ -47,6 +47,7 @@ STATE = b"T"
 STOPPING = b"K"
 
 _HEADER = 4
+_SIGNAL_SLICE_S = 0.05
 
 
 class ProtocolError(Exception):
@@ -142,16 +143,30 @@ class FrameReader:
                 pass
 
     def _fill(self, size: int, deadline: float | None) -> bool:
+        try:
+            return self._fill_in_slices(size, deadline)
+        finally:
+            self.sock.settimeout(None)  # writes on this socket block as before
+
+    def _fill_in_slices(self, size: int, deadline: float | None) -> bool:
         while len(self.buffer) < size:
+            # Waits in slices, never one blocking wait: Python runs a signal's handler
+            # between bytecodes, and one that lands just before a wait begins would
+            # otherwise run only when something arrives (the client forwards Ctrl-C
+            # from its handler while it waits for the exit code: seen, a run that went
+            # on to its 120 s deadline). Each wait sets its own timeout, so a deadline
+            # of an earlier read never cuts a later one short.
+            wait = _SIGNAL_SLICE_S
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ProtocolError("the request did not arrive in time")
-                self.sock.settimeout(remaining)
+                wait = min(wait, remaining)
+            self.sock.settimeout(wait)
             try:
                 chunk = self._receive(max(size - len(self.buffer), 4096))
             except TimeoutError:
-                raise ProtocolError("the request did not arrive in time") from None
+                continue  # the deadline, if any, is judged above
             except InterruptedError:
                 continue
             if not chunk:
@@ -162,9 +177,9 @@ class FrameReader:
     def _receive(self, size: int) -> bytes:
         if not self._first or not self._max_fds:
             return bytes(self.sock.recv(size))
-        self._first = False
         room = _socket.CMSG_SPACE(self._max_fds * 4)
         data, ancillary, flags, _ = self.sock.recvmsg(size, room)
+        self._first = False  # only once something came: a wait that timed out tries again
         for level, kind, rights in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 count = len(rights) // 4

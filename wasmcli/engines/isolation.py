@@ -41,6 +41,11 @@ _CHILD_GRACE_S = 1.0
 _FORK_LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 _FORK = sys.platform.startswith("linux")
+# The parent waits for its child in slices this long. Python runs a signal's handler
+# between bytecodes; a signal that lands after the last check but before a blocking
+# poll begins would be handled only when that poll ends, at the run's deadline (seen:
+# a SIGHUP forwarded by the daemon, handled 120 s late). Between slices it is handled.
+_SIGNAL_SLICE_S = 0.05
 
 
 class _RelaySink:
@@ -271,8 +276,7 @@ class _Relay:
             # Whatever the child sent is read before the deadline is judged, and judged
             # by the child's own clock: a parent that fell behind reading does not turn
             # a run that ended in time into a timeout.
-            remaining = self.deadline - time.monotonic()
-            if not self.receiver.poll(max(remaining, 0)):
+            if not self._wait():
                 raise self._deadline_passed()
             try:
                 item = self.receiver.recv()
@@ -292,6 +296,15 @@ class _Relay:
             done, outcome = _handle(item, self.sink)
             if done:
                 return outcome
+
+    def _wait(self) -> bool:
+        """True when the child has said something, False at the deadline."""
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if self.receiver.poll(max(min(remaining, _SIGNAL_SLICE_S), 0)):
+                return True
+            if remaining <= _SIGNAL_SLICE_S:
+                return False
 
     def _deadline_passed(self) -> WasmcliError:
         _kill(self.child)
