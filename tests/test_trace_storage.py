@@ -138,7 +138,9 @@ def make_trace(n: int, size: int = 100, minutes_ago: int = 0) -> ExecutionTrace:
 
 def test_retention_by_bytes_drops_the_oldest_first() -> None:
     store = TraceStore(Registry().conn)
-    one = len(json.dumps([make_trace(0).events[0].to_dict()]))
+    assert store.save(make_trace(0), max_traces=100)
+    one = store.totals()[1]  # the bytes one of these traces takes, as stored
+    store.delete()
     for n in range(10):
         assert store.save(make_trace(n, minutes_ago=100 - n), max_traces=100, max_bytes=one * 4)
     assert [t.trace_id[:8] for t in store.list()] == [f"{n:08x}" for n in (9, 8, 7, 6)]

@@ -32,5 +32,9 @@ def build_env(
     return env
 
 
+# One encoder for every run: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_env(env: dict[str, object]) -> bytes:
-    return json.dumps(env, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _encode(env).encode("utf-8")

@@ -58,10 +58,15 @@ _SHORT_TEXT = MAX_TEXT_BYTES // 4
 
 def _bounded_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """`metadata` with every text in it bounded; the same dict when nothing needs it
-    (nearly always: this runs for every event, so the check is a cheap pass first)."""
+    (nearly always: this runs for every event, so the check is a cheap pass first, on
+    exact types: a number is never a str subclass, and the rare subclass is checked)."""
     for value in metadata.values():
-        if isinstance(value, list) or (isinstance(value, str) and len(value) > _SHORT_TEXT):
-            return {key: _bounded_value(item) for key, item in metadata.items()}
+        kind = type(value)
+        if kind is int or kind is float or kind is bool or value is None:
+            continue
+        if (kind is str and len(value) <= _SHORT_TEXT) or not isinstance(value, (str, list)):
+            continue
+        return {key: _bounded_value(item) for key, item in metadata.items()}
     return metadata
 
 
@@ -125,7 +130,8 @@ class TraceRecorder:
             size = len(message.encode("utf-8", "surrogateescape"))
             self.record_log(at_ns, message, self.output_lines + 1, size)
             return
-        self._report_suppressed(at_ns)
+        if self.suppressed_logs:
+            self._report_suppressed(at_ns)
         if len(message) > _SHORT_TEXT:
             message = _bounded(message)
         self._append(at_ns, event_type, message, _bounded_metadata(metadata))
