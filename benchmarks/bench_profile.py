@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from wasmcli.config import RunConfig  # noqa: E402
 from wasmcli.engines import available_engines  # noqa: E402
-from wasmcli.engines.wat import wat_to_wasm  # noqa: E402
 from wasmcli.runtime.executor import Executor  # noqa: E402
 from wasmcli.store.registry import Registry  # noqa: E402
 from wasmcli.tracing.tracer import Tracer  # noqa: E402
+from wasmcli.wasm.wat import wat_to_wasm  # noqa: E402
 
 SAMPLES = ROOT / "sample_plugins"
 HEAD = '(module (import "host" "log" (func $log (param i32 i32))) (memory (export "memory") 1)'

@@ -68,10 +68,10 @@ def main() -> None:
     sys.path.insert(0, args.root)
 
     from wasmcli.config import RunConfig
-    from wasmcli.engines.wat import wat_to_wasm
     from wasmcli.runtime.executor import Executor
     from wasmcli.store.registry import Registry
     from wasmcli.tracing.tracer import Tracer
+    from wasmcli.wasm.wat import wat_to_wasm
 
     home = Path(tempfile.mkdtemp())
     registry = Registry(home)

@@ -32,7 +32,7 @@ def wat_file(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write a WAT module as a compiled .wasm file; returns its path."""
 
     def make(source: str, name: str = "plugin") -> Path:
-        from wasmcli.engines.wat import wat_to_wasm
+        from wasmcli.wasm.wat import wat_to_wasm
 
         path = tmp_path / f"{name}.wasm"
         path.write_bytes(wat_to_wasm(source))

@@ -154,7 +154,7 @@ def stop_from_another_thread(wasm: bytes, timeout_ms: int) -> dict:
 
 
 def in_fresh_interpreter(engine_name: str, source: str, timeout_ms: int = 5000) -> dict:
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     wasm = wat_to_wasm(source)
     ctx = multiprocessing.get_context("spawn")
@@ -177,7 +177,7 @@ def test_isolated_run_is_killed_at_the_deadline() -> None:
 
 
 def test_a_signal_that_lands_before_the_wait_begins_still_stops_the_run() -> None:
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     wasm = wat_to_wasm(plugin_wat("(loop $l (br $l)) (i32.const 0)"))
     ctx = multiprocessing.get_context("spawn")

@@ -181,8 +181,8 @@ def test_an_instance_counting_to_another_limit_is_refused() -> None:
 def test_wasmtime_refuses_an_instance_of_code_for_another_limit() -> None:
     from wasmcli.engines.base import EngineLimits
     from wasmcli.engines.wasmtime_engine import WasmtimeEngine
-    from wasmcli.engines.wat import wat_to_wasm
     from wasmcli.errors import WasmcliError
+    from wasmcli.wasm.wat import wat_to_wasm
 
     engine = WasmtimeEngine()
     wasm = wat_to_wasm(INDIRECT)

@@ -143,7 +143,7 @@ def test_the_summary_is_appended_run_after_run(runner_env: dict[str, str]) -> No
 def test_plugin_text_is_escaped_in_annotations_and_in_the_table(
     runner_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     # The import's name is the plugin's text: it lands in the error message.
     name = "get%state\\0d\\0a| *x*,y:z <b>"

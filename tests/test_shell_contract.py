@@ -239,7 +239,7 @@ def test_inspect_fails_a_start_function_that_always_traps(home: Path) -> None:
 
 
 def test_a_start_function_that_does_work_passes_inspect(tmp_path: Path, home: Path) -> None:
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     module = tmp_path / "starts.wasm"
     module.write_bytes(

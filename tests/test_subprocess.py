@@ -136,7 +136,7 @@ def start_endless_run(
     engine_name: str, tmp_path: Path, name: str = "loop"
 ) -> subprocess.Popen[bytes]:
     """A run whose plugin is looping: returns once the plugin's first line is out."""
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     proc = start_run(engine_name, tmp_path, wat_to_wasm(READY_THEN_LOOP), name)
     assert proc.stdout is not None
@@ -342,7 +342,7 @@ def test_a_signal_stops_a_batch_and_keeps_what_ran(
 ) -> None:
     """The first input's result is out and the next inputs loop: the signal stops them
     and keeps their traces; what finished is on stdout; the exit code is 128 + signal."""
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     from .test_batch_cli import BY_INPUT
 

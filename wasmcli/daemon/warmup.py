@@ -115,8 +115,8 @@ def preload_modules(home: Path) -> int:
 
 def write_warmup_home(folder: Path) -> Path:
     """The warm-up home and its plugin; the plugin's path."""
-    from wasmcli.engines.wat import wat_to_wasm
     from wasmcli.store.files import make_private_dir, write_atomically
+    from wasmcli.wasm.wat import wat_to_wasm
 
     home = folder / paths.WARMUP
     make_private_dir(home)

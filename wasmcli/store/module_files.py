@@ -53,7 +53,7 @@ def wat_file_to_wasm(path: Path, data: bytes) -> bytes:
         raise WasmcliError(
             ErrorKind.LOAD, f"Failed to parse {path}: not UTF-8 text (and not a .wasm binary)"
         ) from None
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     try:
         return wat_to_wasm(text)

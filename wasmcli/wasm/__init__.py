@@ -1,6 +1,8 @@
 """An engine-free WebAssembly binary toolkit: inspect modules, meter fuel, cap memory.
 
-Pure standard library: nothing here imports an engine. `read_module_info` is what
+Pure standard library: nothing here imports an engine (`wat.wat_to_wasm` borrows the
+wasmtime package's text parser, installed on every Python, and makes no engine).
+`read_module_info` is what
 `wasmcli inspect` and the ABI check use. The bytecode passes (`ResourceLimit`,
 `CallDepth`, `FuelProfile`, `Fuel`) compose through `apply_passes` (pipeline.py);
 `instrument_fuel` and `limit_resources` are single passes, for tests and tools.

@@ -1,4 +1,5 @@
-"""WebAssembly text (.wat) to binary, with wasmtime's parser (installed on every Python)."""
+"""WebAssembly text (.wat) to binary, with the wasmtime package's parser (installed on
+every Python; a text format, so it sits with the binary toolkit, and no engine is made)."""
 
 from __future__ import annotations
 
