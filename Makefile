@@ -66,6 +66,7 @@ endif
 
 lint: install
 	$(BIN)/ruff check wasmcli tests benchmarks
+	$(BIN)/ruff format --check wasmcli tests benchmarks
 	$(BIN)/mypy
 
 # Every bytecode pass against the whole WebAssembly core spec test suite (see TESTING.md).

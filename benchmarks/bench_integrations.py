@@ -131,8 +131,7 @@ def main() -> None:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("WASMCLI_", "GITHUB_", "OTEL_"))
-            and k != "PYTHONDONTWRITEBYTECODE"
+            if not k.startswith(("WASMCLI_", "GITHUB_", "OTEL_")) and k != "PYTHONDONTWRITEBYTECODE"
         }
         env.update(WASMCLI_HOME=str(Path(tmp) / "home"), NO_COLOR="1", COLUMNS="120")
         # Traces stay at TRACES_STORED while the runs below add theirs.
