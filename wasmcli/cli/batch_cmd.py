@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wasmcli.cli.run_reports import RunReports
     from wasmcli.config import RunConfig
     from wasmcli.integrations.records import RecordCollector
-    from wasmcli.runtime.batch import BatchResult, BatchSummary
+    from wasmcli.runtime.batch_runner import BatchResult, BatchSummary
     from wasmcli.store.registry import Registry
     from wasmcli.tracing.events import ExecutionTrace
     from wasmcli.tracing.tracer import Tracer

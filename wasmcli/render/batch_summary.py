@@ -10,7 +10,7 @@ from wasmcli.render.formatting import format_duration, format_fuel, plural
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from wasmcli.runtime.batch import BatchSummary
+    from wasmcli.runtime.batch_runner import BatchSummary
 
 
 def batch_summary_line(summary: BatchSummary) -> str:

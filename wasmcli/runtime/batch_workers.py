@@ -27,7 +27,8 @@ from typing import Any
 
 from wasmcli.config import RunConfig
 from wasmcli.errors import ErrorKind, Terminated, raise_terminated
-from wasmcli.runtime.batch import (
+from wasmcli.runtime.batch_input import BatchInput
+from wasmcli.runtime.batch_runner import (
     BatchResult,
     BatchRunner,
     BatchSummary,
@@ -35,7 +36,6 @@ from wasmcli.runtime.batch import (
     ignore_stop_signals,
     signal_of,
 )
-from wasmcli.runtime.batch_input import BatchInput
 from wasmcli.store.registry import Registry, ResolvedBinary
 from wasmcli.store.traces import TraceStore
 from wasmcli.tracing.events import ExecutionTrace
