@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import wasmtime  # noqa: E402
+from minimal_host import host_linker  # noqa: E402
 
 from wasmcli.config import RunConfig  # noqa: E402
 from wasmcli.runtime.batch import run_batch  # noqa: E402
@@ -45,15 +46,7 @@ def floor_loop(inputs: list[bytes]) -> float:
     engine = wasmtime.Engine(config)
     module = wasmtime.Module.from_file(engine, str(HELLO))
     lines: list[bytes] = []
-
-    def log(caller: wasmtime.Caller, ptr: int, length: int) -> None:
-        memory = caller["memory"]
-        assert isinstance(memory, wasmtime.Memory)
-        lines.append(bytes(memory.read(caller, ptr, ptr + length)))
-
-    linker = wasmtime.Linker(engine)
-    log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
-    linker.define_func("host", "log", log_type, log, access_caller=True)
+    linker = host_linker(engine, lines)
     started = time.process_time()
     for data in inputs:
         store = wasmtime.Store(engine)

@@ -19,11 +19,8 @@ import wasmtime
 PAGE = 65536
 
 
-def main(path: str, text: str) -> None:
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    module = wasmtime.Module.from_file(engine, path)
-    lines: list[bytes] = []
+def host_linker(engine: wasmtime.Engine, lines: list[bytes]) -> wasmtime.Linker:
+    """A linker whose `host.log` appends each line the plugin logs to `lines`."""
 
     def log(caller: wasmtime.Caller, ptr: int, length: int) -> None:
         memory = caller["memory"]
@@ -33,6 +30,15 @@ def main(path: str, text: str) -> None:
     linker = wasmtime.Linker(engine)
     log_type = wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], [])
     linker.define_func("host", "log", log_type, log, access_caller=True)
+    return linker
+
+
+def main(path: str, text: str) -> None:
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module.from_file(engine, path)
+    lines: list[bytes] = []
+    linker = host_linker(engine, lines)
     instance = linker.instantiate(store, module)
     exports = instance.exports(store)
     memory = exports["memory"]
