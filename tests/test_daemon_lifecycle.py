@@ -254,6 +254,42 @@ def test_a_daemon_of_another_version_is_never_used(daemon_home: Daemon) -> None:
     assert daemon_home.status()["usable"] is True
 
 
+def test_a_busy_daemon_turns_commands_away_but_answers_status_and_stop(
+    daemon_home: Daemon, wat_file
+) -> None:
+    daemon_home.start("--max-commands", "1")
+    plugin = str(wat_file(STARTED_THEN_LOOPS, "loops"))
+    looping = daemon_home.popen(
+        "run", plugin, *LONG, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    started_line(looping)  # the one command it serves at once
+    status = daemon_home.status()  # answered by the daemon itself: no process is free
+    assert status["running"] is True and status["busy"] == 1 and status["max_commands"] == 1
+    text = daemon_home.run("daemon", "status").stdout.decode()
+    assert "limit    1 command at once: all busy, more run in-process" in text
+    turned_away = daemon_home.run("--verbose", "run", HELLO, "-i", "x")
+    assert turned_away.returncode == 0 and turned_away.stdout == b"Hello, x!\n"
+    assert turned_away.stderr.decode().startswith(
+        "wasmcli: running in-process: the daemon is busy with as many commands as it runs"
+    )
+    stopping = daemon_home.popen("daemon", "stop", stderr=subprocess.PIPE)
+    looping.send_signal(signal.SIGINT)  # the served command ends, so the daemon can stop
+    assert looping.wait(60) == 130
+    _, said = stopping.communicate(timeout=60)
+    assert stopping.returncode == 0
+    assert (
+        said.decode()
+        == f"Stopped the wasmcli daemon for {daemon_home.home} (pid {status['pid']}).\n"
+    )
+    assert not daemon_home.alive()
+
+
+def test_max_commands_is_checked(daemon_home: Daemon) -> None:
+    refused = daemon_home.run("daemon", "start", "--max-commands", "0")
+    assert refused.returncode == 2 and not daemon_home.alive()
+    assert refused.stderr.decode().endswith("--max-commands must be between 1 and 1024 (got 0)\n")
+
+
 # -- signals, and processes that die mid-run -----------------------------------------------
 
 

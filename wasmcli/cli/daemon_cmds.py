@@ -28,6 +28,16 @@ IdleOption = Annotated[
     ),
 ]
 
+MaxCommandsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-commands",
+        metavar="N",
+        help="Serve at most N commands at once; more run in-process, as without a "
+        "daemon: 1 to 1024 [default 64].",
+    ),
+]
+
 
 def _idle_seconds(text: str) -> float:
     from wasmcli.daemon.control import MAX_IDLE_S, MIN_IDLE_S
@@ -47,13 +57,21 @@ def _note(text: str) -> None:
     sys.stderr.flush()
 
 
-def _start(home: Path, idle_s: float) -> None:
+def _max_commands(value: int) -> int:
+    from wasmcli.daemon.control import MAX_COMMANDS
+
+    if not 1 <= value <= MAX_COMMANDS:
+        raise usage_error(f"--max-commands must be between 1 and {MAX_COMMANDS} (got {value})")
+    return value
+
+
+def _start(home: Path, idle_s: float, max_commands: int) -> None:
     from wasmcli.daemon import control
     from wasmcli.render.daemon import idle_span
 
     running = control.status(home)
     if running is None:
-        started = control.start(home, idle_s)
+        started = control.start(home, idle_s, max_commands)
         if started.state == "failed":
             raise WasmcliError(ErrorKind.IO, f"the wasmcli daemon did not start: {started.message}")
         if started.state == "started":
@@ -86,9 +104,9 @@ def _stop(home: Path) -> None:
 
 @app.command("start")
 @guard
-def start(idle: IdleOption = "10m") -> None:
+def start(idle: IdleOption = "10m", max_commands: MaxCommandsOption = 64) -> None:
     """Start the daemon for this home (it keeps wasmcli loaded; commands then start faster)."""
-    _start(home_folder(), _idle_seconds(idle))
+    _start(home_folder(), _idle_seconds(idle), _max_commands(max_commands))
 
 
 @app.command("stop")
@@ -100,12 +118,12 @@ def stop() -> None:
 
 @app.command("restart")
 @guard
-def restart(idle: IdleOption = "10m") -> None:
+def restart(idle: IdleOption = "10m", max_commands: MaxCommandsOption = 64) -> None:
     """Stop the daemon for this home, if one runs, and start a new one."""
-    idle_s = _idle_seconds(idle)
+    idle_s, limit = _idle_seconds(idle), _max_commands(max_commands)
     home = home_folder()
     _stop(home)
-    _start(home, idle_s)
+    _start(home, idle_s, limit)
 
 
 @app.command("status")

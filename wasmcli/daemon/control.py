@@ -22,6 +22,7 @@ _ANSWER_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 MIN_IDLE_S = 1
 MAX_IDLE_S = 7 * 24 * 3600
+MAX_COMMANDS = 1024  # the most `--max-commands` allows (each is a process)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class DaemonStatus:
     busy: int
     idle_s: float
     idle_for_s: float
+    max_commands: int
     usable: bool  # this wasmcli and Python environment: the client uses it
     difference: str  # why not, when it is not usable
 
@@ -48,6 +50,7 @@ class DaemonStatus:
             "busy": self.busy,
             "idle_s": self.idle_s,
             "idle_for_s": self.idle_for_s,
+            "max_commands": self.max_commands,
             "usable": self.usable,
         }
 
@@ -82,13 +85,14 @@ def status(home: Path) -> DaemonStatus | None:
         busy=int(number("busy")),
         idle_s=number("idle_s"),
         idle_for_s=number("idle_for_s"),
+        max_commands=int(number("max_commands")),
         usable=theirs == identity(),
         difference="" if theirs == identity() else difference(theirs),
     )
 
 
-def start(home: Path, idle_s: float) -> Started:
-    return start_daemon(str(Path(os.path.abspath(home))), idle_s)
+def start(home: Path, idle_s: float, max_commands: int | None = None) -> Started:
+    return start_daemon(str(Path(os.path.abspath(home))), idle_s, max_commands)
 
 
 def stop(home: Path) -> int | None:

@@ -30,8 +30,12 @@ class Started:
         self.message = message
 
 
-def start_daemon(home: str, idle_s: float = DEFAULT_IDLE_S) -> Started:
-    """Start a daemon for `home` (an absolute path) and wait until it serves."""
+def start_daemon(
+    home: str, idle_s: float = DEFAULT_IDLE_S, max_commands: int | None = None
+) -> Started:
+    """Start a daemon for `home` (an absolute path) and wait until it serves; it serves
+    at most `max_commands` commands at once (None: its default, 64)."""
+    limit = [] if max_commands is None else ["--max-commands", str(max_commands)]
     read_end, write_end = os.pipe()
     try:
         process = subprocess.Popen(
@@ -43,6 +47,7 @@ def start_daemon(home: str, idle_s: float = DEFAULT_IDLE_S) -> Started:
                 home,
                 "--idle",
                 repr(float(idle_s)),
+                *limit,
                 "--ready-fd",
                 str(write_end),
             ],

@@ -10,8 +10,9 @@ per request (see worker.py for why) and exits when idle.
 3. warm up (warmup.py), say "ready PID" on the ready pipe, and from then on write only
    to `<home>/daemon/log`;
 4. keep SPARES forked processes waiting on the socket, each warmed and ready to serve a
-   request; fork another whenever one takes a connection (at most MAX_PROCESSES at once;
-   past that a client is told the daemon is busy, and runs in-process);
+   request; fork another whenever one takes a connection (at most `--max-commands`
+   at once, 64 by default; past that a command is told the daemon is busy, and runs
+   in-process, while `status` and `stop` are answered by the daemon itself);
 5. stop after `--idle` seconds without a command, on `wasmcli daemon stop`, or on
    SIGTERM, SIGINT or SIGHUP: the socket goes, waiting processes end, commands under
    way finish.
@@ -39,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 SPARES = 2
-MAX_PROCESSES = 64
+DEFAULT_MAX_COMMANDS = 64  # processes serving at once (`wasmcli daemon start --max-commands`)
+_CONTROL_WAIT_S = 0.5  # for the frame of a connection the busy daemon answers itself
 _BOARD = "<QIId"
 _MAX_DEATHS, _DEATH_WINDOW_S = 5, 30.0  # served, busy, spares, last activity (monotonic)
 
@@ -68,6 +70,7 @@ def main(build_root: Callable[[], Any]) -> None:
     parser = argparse.ArgumentParser(prog="wasmcli-daemon")
     parser.add_argument("--home", required=True)
     parser.add_argument("--idle", type=float, required=True)
+    parser.add_argument("--max-commands", type=int, default=DEFAULT_MAX_COMMANDS)
     parser.add_argument("--ready-fd", type=int)
     args = parser.parse_args([arg for arg in sys.argv[1:] if arg != "-c"])
     from wasmcli.daemon.identity import identity
@@ -76,7 +79,7 @@ def main(build_root: Callable[[], Any]) -> None:
     _forget_start_folder()
     ready = _Readiness(args.ready_fd)
     try:
-        daemon = Daemon(Path(args.home), args.idle)
+        daemon = Daemon(Path(args.home), args.idle, max(1, args.max_commands))
     except AlreadyRunning as running:
         ready.say(f"running {running.pid or 0}")
         sys.exit(0)
@@ -91,6 +94,18 @@ def main(build_root: Callable[[], Any]) -> None:
         sys.exit(1)
     ready.say(f"ready {os.getpid()}")
     daemon.serve()
+
+
+def _frame_kind(conn: socket.socket) -> bytes:
+    """The kind of the connection's first frame (its length and kind bytes only; the
+    rest is not read): b"" when they do not come in time."""
+    head = b""
+    while len(head) < 5:
+        chunk = conn.recv(5 - len(head))
+        if not chunk:
+            return b""
+        head += chunk
+    return head[4:5]
 
 
 def _forget_start_folder() -> None:
@@ -119,12 +134,13 @@ class _Readiness:
 
 
 class Daemon:
-    def __init__(self, home: Path, idle_s: float) -> None:
+    def __init__(self, home: Path, idle_s: float, max_commands: int = DEFAULT_MAX_COMMANDS) -> None:
         from wasmcli.daemon import paths
 
         self.home = home
         self.folder = home / paths.FOLDER
         self.idle_s = idle_s
+        self.max_commands = max_commands
         self.started = time.time()
         self.children: dict[int, _Process] = {}
         self.stopping: str | None = None
@@ -225,6 +241,7 @@ class Daemon:
             "home": str(self.home),
             "started_at": datetime.fromtimestamp(self.started, timezone.utc).isoformat(),
             "idle_s": self.idle_s,
+            "max_commands": self.max_commands,
         }
         write_atomically(self.folder / paths.INFO, json.dumps(info).encode() + b"\n")
 
@@ -249,7 +266,10 @@ class Daemon:
         )
         _set_process_name(b"wasmcli-daemon")
         warmup.freeze()
-        self._log(f"serving {self.home} (pid {os.getpid()}, idle {self.idle_s:g} s)")
+        self._log(
+            f"serving {self.home} (pid {os.getpid()}, idle {self.idle_s:g} s, "
+            f"at most {self.max_commands} commands at once)"
+        )
 
     # -- state -------------------------------------------------------------------------
 
@@ -268,27 +288,31 @@ class Daemon:
             self._last_activity,
         )
 
-    def status_fields(self) -> dict[str, bytes]:
-        """Called in a forked process: the daemon's state as it is now."""
+    def status_fields(self, answered_by_daemon: bool = False) -> dict[str, bytes]:
+        """The daemon's state as it is now: called in a forked process, or in the daemon's
+        own when every process is busy (`answered_by_daemon`)."""
         from _struct import unpack_from
 
         from wasmcli import __version__
         from wasmcli.daemon.identity import identity
 
         served, busy, spares, last = unpack_from(_BOARD, self.board, 0)
+        if not answered_by_daemon:
+            busy -= 1  # less the process answering this
         now = time.time()
-        idle_for = max(0.0, time.monotonic() - last) if busy <= 1 else 0.0
+        idle_for = max(0.0, time.monotonic() - last) if busy <= 0 else 0.0
         fields = {
-            "pid": os.getppid(),
+            "pid": os.getpid() if answered_by_daemon else os.getppid(),
             "version": __version__,
             "home": str(self.home),
             "started": self.started,
             "uptime_s": round(now - self.started, 1),
             "served": served,
-            "busy": max(0, busy - 1),  # less the process answering this
+            "busy": max(0, busy),
             "waiting": spares,
             "idle_s": self.idle_s,
             "idle_for_s": round(idle_for, 1),
+            "max_commands": self.max_commands,
         }
         encoded = {key: str(value).encode() for key, value in fields.items()}
         encoded["identity"] = identity()
@@ -324,7 +348,7 @@ class Daemon:
 
     def _wait(self, timeout: float | None) -> None:
         watched: list[Any] = [self._wakeup_r, *(c.channel for c in self.children.values())]
-        saturated = len(self.children) >= MAX_PROCESSES and all(
+        saturated = len(self.children) >= self.max_commands and all(
             child.busy for child in self.children.values()
         )
         if saturated:
@@ -378,18 +402,33 @@ class Daemon:
             self.stopping = "its processes keep dying before they serve (see above)"
 
     def _turn_away(self) -> None:
+        """Every process is busy: a command is told so (the client runs it in-process),
+        and `status` and `stop` are answered here, so that a busy daemon is never taken
+        for a missing one."""
         from wasmcli.daemon import protocol
+        from wasmcli.daemon.worker import same_user
 
         try:
             conn, _ = self.listener.accept()
         except OSError:
             return
         try:
-            conn.setblocking(False)
-            conn.send(protocol.frame(protocol.BUSY))
+            if not same_user(conn):
+                return
+            conn.settimeout(_CONTROL_WAIT_S)
+            kind = _frame_kind(conn)
+            if kind == protocol.STATUS:
+                fields = self.status_fields(answered_by_daemon=True)
+                conn.sendall(protocol.frame(protocol.STATE, protocol.encode_fields(fields)))
+            elif kind == protocol.STOP:
+                self.stopping = "asked to stop (wasmcli daemon stop)"
+                conn.sendall(protocol.frame(protocol.STOPPING, str(os.getpid()).encode()))
+            else:
+                conn.sendall(protocol.frame(protocol.BUSY))
         except OSError:
             pass
-        conn.close()
+        finally:
+            conn.close()
 
     def _reap(self) -> None:
         while True:
@@ -406,7 +445,7 @@ class Daemon:
 
     def _top_up(self) -> None:
         spares = sum(1 for child in self.children.values() if not child.busy)
-        while spares < SPARES and len(self.children) < MAX_PROCESSES:
+        while spares < SPARES and len(self.children) < self.max_commands:
             self._fork()
             spares += 1
 

@@ -62,7 +62,7 @@ def serve_one(listener: socket.socket, channel: socket.socket, state: WarmState)
         prewarm(state.root, state.warmup_plugin, state.home, lambda: _readable(listener, 0))
     conn = _take_connection(listener, channel)
     listener.close()
-    if not _same_user(conn):
+    if not same_user(conn):
         conn.close()  # another user: nothing is said to it
         os._exit(0)
     channel.sendall(b"c")  # taken: the daemon forks another to wait in our place
@@ -86,7 +86,7 @@ def _take_connection(listener: socket.socket, channel: socket.socket) -> socket.
         return conn
 
 
-def _same_user(conn: socket.socket) -> bool:
+def same_user(conn: socket.socket) -> bool:
     from _struct import unpack
 
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)

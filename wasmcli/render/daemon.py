@@ -24,6 +24,12 @@ def status_lines(home: Path, status: DaemonStatus | None) -> list[str]:
         f"idle     exits after {idle_span(status.idle_s)} without a command"
         + (f" (idle for {_seconds(status.idle_for_s)})" if not status.busy else ""),
     ]
+    if status.max_commands > 0:  # a daemon of an earlier wasmcli does not say
+        full = status.busy >= status.max_commands
+        lines.append(
+            f"limit    {plural(status.max_commands, 'command')} at once"
+            + (": all busy, more run in-process" if full else "")
+        )
     if not status.usable:
         lines.append(
             f"note     not used by this wasmcli ({status.difference}): "
