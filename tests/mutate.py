@@ -24,7 +24,7 @@ test failed, timed out or crashed under it, and as not killed when every test pa
 listed in build/mutate/<group>/survivors.txt; `mutmut show NAME` in
 build/mutate/<group>/ shows one.
 
-The machine is shared: runs go under `nice -n 10`, with --jobs (default 2) workers.
+The machine is shared: runs go under `nice -n 19`, with --jobs (default 2) workers.
 """
 
 from __future__ import annotations
@@ -74,22 +74,42 @@ class Group:
         return [f"wasmcli/{module}.py" for module in self.modules]
 
 
-# Its multiprocessing "spawn" pool never starts inside mutmut's forked workers.
-SPAWN_POOL_TEST = "tests/test_store.py::test_concurrent_processes_share_one_home"
+# Their multiprocessing "spawn" processes never start inside mutmut's forked workers.
+SPAWN_POOL_TESTS = (
+    "tests/test_store.py::test_concurrent_processes_share_one_home",
+    "tests/test_registry_cli.py::test_remove_racing_register_never_leaves_a_name_without_its_file",
+)
 
 # Small groups: on two shared cores a mutant costs seconds to minutes (its tests run
 # plugins), so each group runs the test files about its modules, in-process ones first.
 GROUPS: tuple[Group, ...] = (
     Group(
         "config",
-        ("config", "cli/errors"),
+        ("config",),
         (
             "tests/test_settings.py",
             "tests/test_run_bad_input.py",
             "tests/test_cli_wording.py",
             "tests/test_trace_storage.py::test_max_trace_bytes_variable_applies_to_runs",
+            "tests/test_run_cli.py::test_env_seed_and_timestamp_reach_the_plugin",
+            "tests/test_run_cli.py::test_contradictory_and_bad_options_are_usage_errors",
+            "tests/test_shell_contract.py::test_usage_errors_are_one_line_and_not_runs",
+        ),
+    ),
+    Group(
+        "errors",
+        ("cli/errors",),
+        (
+            "tests/test_cli_wording.py",
+            "tests/test_run_bad_input.py",
             "tests/test_hostile_plugins.py::test_a_lost_trace_is_not_cited",
+            # The exit codes as a shell sees them (a process per test: the slow part).
             "tests/test_shell_contract.py",
+        ),
+        # `--show-completion bash` exits 1 in mutmut's clean run only (it passes under
+        # pytest with the same environment); it exercises typer, not this module.
+        deselect=(
+            "tests/test_shell_contract.py::test_shell_completion_completes_commands_and_options",
         ),
     ),
     Group(
@@ -98,28 +118,30 @@ GROUPS: tuple[Group, ...] = (
         (
             "tests/test_store.py",
             "tests/test_hostile_home.py",
+            "tests/test_registry_cli.py",
+            "tests/test_doctor.py",
             "tests/test_cache_and_isolation.py::test_second_run_loads_from_cache_and_damage_is_recompiled",
             "tests/test_cache_and_isolation.py::test_a_cached_module_holds_each_runs_own_memory_cap",
         ),
-        deselect=(SPAWN_POOL_TEST,),
+        deselect=SPAWN_POOL_TESTS,
     ),
     Group(
         "database",
         ("store/db", "store/migrations"),
         ("tests/test_store.py", "tests/test_hostile_home.py", "tests/test_trace_storage.py"),
-        deselect=(SPAWN_POOL_TEST,),
+        deselect=SPAWN_POOL_TESTS,
     ),
     Group(
         "registry",
         ("store/registry",),
         ("tests/test_store.py", "tests/test_registry_cli.py", "tests/test_hostile_home.py"),
-        deselect=(SPAWN_POOL_TEST,),
+        deselect=SPAWN_POOL_TESTS,
     ),
     Group(
         "traces",
         ("store/traces",),
         ("tests/test_store.py", "tests/test_trace_storage.py", "tests/test_traces_cli.py"),
-        deselect=(SPAWN_POOL_TEST,),
+        deselect=SPAWN_POOL_TESTS,
     ),
     Group(
         "runtime",
@@ -218,7 +240,7 @@ def run_group(group: Group, jobs: int, debug: bool) -> int:
     env.pop("WASMCLI_HOME", None)
     print(f"== {group.name}: {', '.join(group.module_paths())}", flush=True)
     done = subprocess.run(
-        ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", str(jobs)],
+        ["nice", "-n", "19", str(MUTMUT), "run", "--max-children", str(jobs)],
         cwd=work,
         env=env,
         stdout=open(work / "mutmut.log", "w"),

@@ -84,6 +84,37 @@ def test_remove_of_an_unknown_name_is_exit_3(cli) -> None:
     ]
 
 
+def test_a_binary_whose_file_is_already_gone_can_be_removed(
+    any_engine_cli, wasmcli_home: Path
+) -> None:
+    # Someone cleaned binaries/ by hand: the name that points at nothing must still go.
+    hello_id = register(any_engine_cli, HELLO)
+    for blob in (wasmcli_home / "binaries").glob("*.wasm"):
+        blob.unlink()
+    removed = any_engine_cli("remove", "hello")
+    assert removed.exit_code == 0, removed
+    assert removed.stderr == f"Removed binary {hello_id} and its name hello; its traces are kept\n"
+    assert names(any_engine_cli) == {}
+
+
+def test_a_file_that_cannot_be_removed_keeps_the_name_and_says_why(
+    any_engine_cli, wasmcli_home: Path
+) -> None:
+    # The file goes inside the transaction that forgets the binary: when it cannot go,
+    # the registry keeps the name (never a row without its file, nor the reverse).
+    hello_id = register(any_engine_cli, HELLO)
+    blob = wasmcli_home / "binaries" / f"{sha256_hex(Path(HELLO).read_bytes())}.wasm"
+    blob.unlink()
+    blob.mkdir()  # unlink() of a folder fails whoever runs the test (root included)
+    (blob / "keep").write_text("x")
+    result = any_engine_cli("remove", "hello")
+    assert result.exit_code == 9
+    assert error_lines(result.stderr) == [
+        f"error: Cannot remove the module from the wasmcli home {wasmcli_home}: Is a directory"
+    ]
+    assert names(any_engine_cli) == {hello_id: ["hello"]}
+
+
 # -- names held by another binary ----------------------------------------------------
 
 

@@ -136,7 +136,7 @@ def test_a_full_disk_under_stdout_is_an_io_failure(home: Path) -> None:
         (["--max-output", "2G"], "error: --max-output must be at most 1G (1 GiB)"),
         (["--seed", str(2**63)], "error: --seed must be at most 9223372036854775807"),
         (["--timestamp", str(-(2**63) - 1)], "error: --timestamp must be at least"),
-        (["--engine", "v8"], "error: unknown engine 'v8'"),
+        (["--engine", "v8"], "error: unknown engine 'v8': choose one of auto, wasmtime, wasmer"),
         (["--input", "a", "--input-file", "b"], "error: --input and --input-file cannot"),
     ],
 )
