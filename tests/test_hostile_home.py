@@ -136,6 +136,21 @@ def test_a_symlinked_artifact_is_never_followed(cli, wasmcli_home: Path, tmp_pat
     assert load_event(cli)["from_cache"] is False
 
 
+def test_a_symlink_to_the_right_artifact_is_not_followed_either(
+    cli, wasmcli_home: Path, tmp_path: Path
+) -> None:
+    # The README's "not a symlink" holds on its own, not only through the header check:
+    # the link's target is the very artifact asked for, intact, and still not loaded
+    # (whoever can change where a link points chooses the code that runs).
+    artifact = cached_artifact(cli, wasmcli_home, HELLO)
+    elsewhere = tmp_path / "elsewhere.bin"
+    shutil.copyfile(artifact, elsewhere)
+    artifact.unlink()
+    artifact.symlink_to(elsewhere)
+    assert cli("run", HELLO, "--input", "s").stdout == "Hello, s!\n"
+    assert load_event(cli)["from_cache"] is False
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
 def test_an_artifact_of_another_user_is_never_loaded(cli, wasmcli_home: Path) -> None:
     path = cached_artifact(cli, wasmcli_home, HELLO)

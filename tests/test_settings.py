@@ -65,6 +65,8 @@ def test_options_win_over_variables_and_variables_over_defaults(
     cli, monkeypatch, variable, value, option, setting, from_option, from_variable, default
 ) -> None:
     assert effective(cli)[setting] == default
+    monkeypatch.setenv(variable, " ")  # set to nothing: as if unset (README)
+    assert effective(cli)[setting] == default
     monkeypatch.setenv(variable, value)
     assert effective(cli)[setting] == from_variable
     assert effective(cli, *option)[setting] == from_option
