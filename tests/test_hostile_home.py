@@ -277,6 +277,18 @@ def test_a_home_that_is_a_file(any_engine_cli, tmp_path: Path) -> None:
     )
 
 
+def test_a_home_whose_parent_folders_do_not_exist_yet_is_created(
+    any_engine_cli, tmp_path: Path
+) -> None:
+    # A fresh account has no ~/.local/share yet: the first command makes the whole path.
+    home = tmp_path / "fresh" / ".local" / "share" / "wasmcli"
+    result = any_engine_cli("--home", str(home), "register", HELLO)
+    assert result.exit_code == 0, result
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    ran = any_engine_cli("--home", str(home), "run", "hello", "--input", "x")
+    assert ran.stdout == "Hello, x!\n"
+
+
 def test_register_on_a_full_disk_fails_cleanly_and_keeps_the_registry(tmp_path: Path) -> None:
     from .home_tools import full_disk_runner
 

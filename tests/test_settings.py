@@ -84,6 +84,16 @@ def test_engine_option_wins_over_its_variable(cli, engine: str, monkeypatch) -> 
     assert effective(cli, "--engine", engine)["engine"] == engine
 
 
+def test_engine_variable_decides_when_no_option_is_given(cli, engine: str, monkeypatch) -> None:
+    monkeypatch.setenv("WASMCLI_ENGINE", engine)
+    assert effective(cli)["engine"] == engine
+    # A value it cannot use is refused, never ignored for the default.
+    monkeypatch.setenv("WASMCLI_ENGINE", "v8")
+    refused = cli("run", HELLO, "-i", "x")
+    assert refused.exit_code == 2
+    assert refused.stderr == "error: unknown engine 'v8': choose one of auto, wasmtime, wasmer\n"
+
+
 def test_engine_auto_picks_wasmer_where_it_imports(cli, monkeypatch) -> None:
     from wasmcli.engines import wasmer_unavailable_reason
 
