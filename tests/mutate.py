@@ -4,6 +4,7 @@
     .venv/bin/python -m tests.mutate store config    # some groups
     .venv/bin/python -m tests.mutate --report        # the last results, nothing run
     .venv/bin/python -m tests.mutate --list          # the groups, modules and tests
+    .venv/bin/python -m tests.mutate --rerun-survivors cache  # after adding tests
 
 mutmut 3 rewrites each function of a module into many small variants (a `<` made
 `<=`, a constant changed, a call's argument dropped, ...), then runs the tests that call
@@ -226,8 +227,24 @@ def prepare(group: Group, debug: bool = False) -> Path:
     return work
 
 
-def run_group(group: Group, jobs: int, debug: bool) -> int:
+def not_killed(group: Group) -> list[str]:
+    """The group's mutants that survived or had no tests in the last run."""
+    names = []
+    for path in group.module_paths():
+        meta = BUILD / group.name / "mutants" / f"{path}.meta"
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            names += [name for name, code in codes.items() if code in NOT_KILLED]
+    return sorted(names)
+
+
+def run_group(group: Group, jobs: int, debug: bool, rerun_survivors: bool = False) -> int:
+    # mutmut keeps a mutant's result: after tests were added, only naming the survivors
+    # tries them again (the new tests' reach is recorded first, incrementally).
+    again = not_killed(group) if rerun_survivors else []
     work = prepare(group, debug)
+    if not (work / "mutants" / "mutmut-stats.json").exists():
+        again = []  # a changed module started the group afresh: every mutant runs
     env = {
         **os.environ,
         # The mutated package first, in mutmut and in every process a test starts; then
@@ -240,7 +257,7 @@ def run_group(group: Group, jobs: int, debug: bool) -> int:
     env.pop("WASMCLI_HOME", None)
     print(f"== {group.name}: {', '.join(group.module_paths())}", flush=True)
     done = subprocess.run(
-        ["nice", "-n", "19", str(MUTMUT), "run", "--max-children", str(jobs)],
+        ["nice", "-n", "19", str(MUTMUT), "run", "--max-children", str(jobs), *again],
         cwd=work,
         env=env,
         stdout=open(work / "mutmut.log", "w"),
@@ -303,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="print the last results only")
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
     parser.add_argument("--debug", action="store_true", help="pytest's output into mutmut.log")
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="try the last run's survivors again (after adding tests)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.groups) - {g.name for g in GROUPS}
     if unknown:
@@ -317,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if not MUTMUT.exists():
             sys.exit(f"{MUTMUT} is missing: `make mutate` installs mutmut")
         for group in chosen:  # one group at a time: the machine is shared
-            if run_group(group, args.jobs, args.debug) != 0:
+            if run_group(group, args.jobs, args.debug, args.rerun_survivors) != 0:
                 return 1
     met = report(chosen)
     print(
