@@ -107,6 +107,43 @@ def bench(engine: str, home: Path, repeat: int) -> None:
     )
 
 
+def journal_cost(repeat: int, events: int = 200_000) -> None:
+    """What a profile event costs the profiler in CPU time, alone and with the journal a
+    wasmer child keeps for wasmcli (engines/profile_journal.py), interleaved."""
+    from wasmcli.engines.profile_journal import JournaledProfiler, ProfileJournal
+    from wasmcli.engines.profiler import FuelProfiler
+
+    counted = 0
+
+    def read_fuel() -> int:
+        nonlocal counted
+        counted += 10
+        return counted
+
+    journal = ProfileJournal()
+    runs: dict[str, list[float]] = {"alone": [], "journaled": []}
+    for _ in range(repeat):
+        for name in runs:
+            profiler = (
+                FuelProfiler(read_fuel, 15)
+                if name == "alone"
+                else JournaledProfiler(read_fuel, 15, journal)
+            )
+            journal.reset()
+            started = time.process_time()
+            for _ in range(events // 2):
+                profiler.enter(1)
+                profiler.exit()
+            runs[name].append((time.process_time() - started) / events * 1e9)
+    journal.close()
+    alone, journaled = (statistics.median(runs[name]) for name in runs)
+    print(
+        f"\nprofiler, per event (CPU): {alone:.0f} ns alone, {journaled:.0f} ns journaled "
+        f"({journaled / alone:.2f}x; median of {repeat}, interleaved, {events:,} events, "
+        "a snapshot when the ring fills)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
@@ -114,6 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for engine in available_engines():
             bench(engine, Path(tmp), args.repeat)
+    journal_cost(args.repeat)
 
 
 if __name__ == "__main__":

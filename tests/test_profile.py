@@ -157,14 +157,67 @@ def test_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
     assert profile["fault_node"] is not None
 
 
-def test_a_timeout_marks_the_stack_it_stopped_in(cli, engine: str) -> None:
-    if engine == "wasmer":
-        pytest.skip("wasmer's child process is killed at the deadline with its profile")
+def test_a_timeout_marks_the_stack_it_stopped_in(cli) -> None:
+    # On wasmer too, whose child process is killed at the deadline: the profile is
+    # recovered from the journal it shares with wasmcli.
     data = run(cli, SAMPLES / "faulty" / "infinite_loop.wasm", "--timeout-ms", "300", "--profile")
     assert data["error"]["kind"] == "timeout"
     profile = last_profile(cli)
     assert profile["outcome"] == "timeout"
     assert profile["fault_node"] is not None
+    assert profile["names"][str(profile["nodes"][profile["fault_node"]][1])] == "process"
+
+
+# $steps calls $step 3,000 times (6,000 events), then process calls $spin, which loops
+# forever (or, with `$spin` returning, the same run completed).
+def calls_then(spin_body: str) -> str:
+    return plugin_wat(
+        "(call $steps) (call $spin) (i32.const 0)",
+        extra=f"""(func $step (param i32) (result i32) (i32.mul (local.get 0) (i32.const 7)))
+  (func $steps (local $i i32)
+    (loop $l
+      (drop (call $step (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 3000)))))
+  (func $spin {spin_body})""",
+    )
+
+
+def test_a_timeout_keeps_every_call_before_it(cli, wat_file, monkeypatch) -> None:
+    # A small journal ring on wasmer: the child saves its state six times over, and
+    # wasmcli replays what came after the last save.
+    from wasmcli.engines import profile_journal
+
+    monkeypatch.setattr(profile_journal, "CAPACITY", 1000)
+    run(cli, wat_file(calls_then(""), "done"), "--profile")
+    done = stacks_of(last_profile(cli))
+    # 6,000 events take some milliseconds: the deadline leaves them room on a busy machine.
+    looping = wat_file(calls_then("(loop $l (br $l))"), "loops")
+    data = run(cli, looping, "--timeout-ms", "1000", "--profile")
+    assert data["error"]["kind"] == "timeout"
+    profile = last_profile(cli)
+    stopped = stacks_of(profile)
+    # Up to the fault, the same run: every stack under $steps is the completed run's.
+    under_steps = {k: v for k, v in done.items() if k[:2] == ("process", "steps")}
+    assert under_steps[("process", "steps", "step")][0] == 3000
+    assert {k: v for k, v in stopped.items() if k[:2] == ("process", "steps")} == under_steps
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "spin"
+    assert stopped[("process", "spin")][0] == 1
+
+
+def stacks_of(profile: dict[str, Any]) -> dict[tuple[str, ...], list[int]]:
+    """Each stack's [calls, self fuel], by its frames' names."""
+    paths: list[tuple[str, ...]] = []
+    found: dict[tuple[str, ...], list[int]] = {}
+    for parent, function, self_fuel, calls, _ in profile["nodes"]:
+        if parent < 0:
+            paths.append(())
+            continue
+        path = (*paths[parent], profile["names"][str(function)])
+        paths.append(path)
+        found[path] = [calls, self_fuel]
+    return found
 
 
 def test_traces_profile_shows_functions_with_bars_then_stacks(cli) -> None:

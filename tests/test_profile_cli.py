@@ -4,27 +4,38 @@ flame chart, differential and icicle flamegraphs, and `traces show --profile`.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
+import signal
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .conftest import SAMPLES, CliResult, plugin_wat
 from .test_profile import RECURSION, SAMPLE_INPUTS, last_profile, parse_folded, run, stack_sum
 
 SVG = "{http://www.w3.org/2000/svg}"
 
-# Input "trap" traps in $boom; otherwise $work calls $step once per input byte.
+# Input "trap" traps in $boom, "loop" never ends in $forever; otherwise $work calls $step
+# once per input byte.
 BY_INPUT = plugin_wat(
     """
     (if (i32.eq (local.get $in_len) (i32.const 4))
-      (then (if (i32.eq (i32.load (local.get $in)) (i32.const 0x70617274)) ;; "trap"
-        (then (call $boom)))))
+      (then
+        (if (i32.eq (i32.load (local.get $in)) (i32.const 0x70617274)) ;; "trap"
+          (then (call $boom)))
+        (if (i32.eq (i32.load (local.get $in)) (i32.const 0x706f6f6c)) ;; "loop"
+          (then (call $forever)))))
     (call $work (local.get $in_len))
     (i32.const 0)
     """,
     extra="""(func $boom unreachable)
+  (func $forever (loop $l (br $l)))
   (func $step (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
   (func $work (param $n i32) (local $i i32)
     (block $done (loop $l
@@ -67,30 +78,40 @@ def profile_of(cli: Callable[..., CliResult], trace_id: str) -> dict[str, Any]:
 
 
 def test_every_input_of_a_batch_keeps_its_own_profile(cli, wat_file, tmp_path: Path) -> None:
-    lines = [{"id": "short", "input": "ab"}, {"id": "long", "input": "x" * 40}]
-    lines += [{"id": "trap", "input": "trap"}, {"id": "starved", "input": "y" * 4000}]
+    # On wasmer the batch's child is killed at the timeout and a new one runs the rest.
+    lines = [{"id": "short", "input": "ab"}, {"id": "loop", "input": "loop"}]
+    lines += [{"id": "long", "input": "x" * 40}, {"id": "trap", "input": "trap"}]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines))
     done = cli(
-        "run", str(wat_file(BY_INPUT)), "--batch", str(batch), "--profile", "--fuel", "20000"
-    )
+        "run", str(wat_file(BY_INPUT)), "--batch", str(batch), "--profile",
+        "--fuel", str(10**15), "--timeout-ms", "300",
+    )  # fmt: skip
     results = {r["id"]: r for r in batch_results(done)}
-    assert [results[k]["error"] and results[k]["error"]["kind"] for k in results] == [
-        None,
-        None,
-        "trap",
-        "out_of_fuel",
-    ]
-    calls = {}
+    assert {k: r["error"] and r["error"]["kind"] for k, r in results.items()} == {
+        "short": None,
+        "loop": "timeout",
+        "long": None,
+        "trap": "trap",
+    }
+    calls, faults = {}, {}
     for key, result in results.items():
         profile = profile_of(cli, result["trace_id"])
         assert profile["outcome"] == (result["error"] or {}).get("kind", "completed"), key
-        if key != "trap":  # exact where the fuel is: completed and out of fuel
+        if result["fuel_consumed"] is not None:  # exact where the fuel is known
             assert stack_sum(profile) == result["fuel_consumed"] > 0, key
         calls[key] = {row["name"]: row["calls"] for row in profile["functions"]}
+        fault = profile["fault_node"]
+        faults[key] = fault and profile["names"][str(profile["nodes"][fault][1])]
     # Each input's own profile: $step ran once per byte of that input.
     assert (calls["short"]["step"], calls["long"]["step"]) == (2, 40)
-    assert profile_of(cli, results["trap"]["trace_id"])["fault_node"] is not None
+    assert "step" not in calls["loop"]
+    assert faults == {
+        "short": None,
+        "loop": "forever",
+        "long": None,
+        "trap": "boom",
+    }
 
 
 # -- traces export --format chrome: the flame chart under `process` ------------------------
@@ -364,3 +385,64 @@ def test_show_with_profile_of_an_unprofiled_run_is_a_usage_error(cli) -> None:
     assert done.exit_code == 2
     assert "has no profile: run the plugin with --profile" in done.stderr
     assert done.stdout == ""  # nothing half-printed before the error
+
+
+# -- a run stopped by a signal ------------------------------------------------------------
+
+# Calls $step 100 times, then $forever, which logs "ready" (what the test waits for: by
+# then $forever has been entered) and loops.
+STEPS_READY_LOOP = """
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "ready")
+  (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $forever (call $log (i32.const 0) (i32.const 5)) (loop $l (br $l)))
+  (func (export "process") (param i32 i32 i32 i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (local.set $i (call $step (local.get $i)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))
+    (call $forever)
+    (i32.const 0)))
+"""
+
+
+@pytest.mark.parametrize("engine_name", ["wasmtime", "wasmer"])
+def test_ctrl_c_keeps_the_profile_up_to_the_fault(engine_name: str, tmp_path: Path) -> None:
+    # On wasmer the child process running the plugin is killed for the signal: the
+    # profile comes from the journal it shares with wasmcli.
+    from wasmcli.engines.wat import wat_to_wasm
+
+    from .test_subprocess import need_engine, wasmcli_exe
+
+    need_engine(engine_name)
+    plugin = tmp_path / "steps.wasm"
+    plugin.write_bytes(wat_to_wasm(STEPS_READY_LOOP))
+    env = {**os.environ, "WASMCLI_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [wasmcli_exe(), "run", str(plugin), "--engine", engine_name, "--profile"]
+        + ["--timeout-ms", "60000", "--fuel", str(10**15)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    assert ready and proc.stdout.readline() == b"ready\n", "the plugin never started"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr
+    shown = subprocess.run(
+        [wasmcli_exe(), "traces", "profile", "last", "--json"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    profile = json.loads(shown.stdout)
+    assert profile["outcome"] == "interrupted"
+    calls = {row["name"]: row["calls"] for row in profile["functions"]}
+    assert (calls["step"], calls["forever"]) == (100, 1)
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "forever"

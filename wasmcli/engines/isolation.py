@@ -12,6 +12,11 @@ the stage the child had reached. A child that dies any other way (a signal, a cr
 the engine) is an internal error. A signal to the parent (Ctrl-C, SIGTERM, SIGHUP) kills
 the child too. Whatever happens, the parent holds every event relayed so far, so the
 trace is stored. This module knows nothing of the runtime: it runs a callable.
+
+A caller may hand the child an object to share (`inherit`: with `fork`, the child gets
+it as the parent made it, memory maps and open files included; `inherited()` in the
+child returns it): what the child writes there outlives its kill (a profiled run's
+journal, engines/profile_journal.py).
 """
 
 from __future__ import annotations
@@ -109,8 +114,23 @@ class RelayTarget(Protocol):
     def stage(self, name: str) -> None: ...
 
 
-def _child_main(task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: int) -> None:
-    _become_child(parent_pid)
+_INHERITED: object | None = None
+
+
+def inherited() -> object | None:
+    """In a child: what its parent handed it to share (`inherit`); None elsewhere."""
+    return _INHERITED
+
+
+def can_share() -> bool:
+    """Whether a child can be handed an object to share (it is forked: Linux)."""
+    return _FORK
+
+
+def _child_main(
+    task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: int, inherit: object
+) -> None:
+    _become_child(parent_pid, inherit)
     try:
         _run_task(task, _RelaySink(conn, timeout_ms))
         conn.close()
@@ -119,9 +139,9 @@ def _child_main(task: Task[Any], timeout_ms: int, conn: Connection, parent_pid: 
         os._exit(0)
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
+def _worker_main(conn: Connection, parent_pid: int, inherit: object) -> None:
     """A kept child (IsolatedWorker): runs the tasks the parent sends until told to stop."""
-    _become_child(parent_pid)
+    _become_child(parent_pid, inherit)
     try:
         while True:
             try:
@@ -137,7 +157,9 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         os._exit(0)
 
 
-def _become_child(parent_pid: int) -> None:
+def _become_child(parent_pid: int, inherit: object) -> None:
+    global _INHERITED
+    _INHERITED = inherit
     _die_with_parent(parent_pid)
     # Signals meant for wasmcli reach the whole process group (a Ctrl-C, a CI runner's
     # SIGTERM to the group): the parent handles them, and kills us.
@@ -164,14 +186,18 @@ def run_isolated(
     sink: RelayTarget,
     timeout_ms: int,
     on_timeout: Callable[[], None] = lambda: None,
+    inherit: object | None = None,
 ) -> Outcome:
     """Run `task` in a child process; the parent enforces the compile and wall-clock
-    limits. `on_timeout` runs after a child killed at the deadline has been drained."""
+    limits. `on_timeout` runs after a child killed at the deadline has been drained.
+    `inherit`: an object to share with the child (only where `can_share()`)."""
     ctx: Any = multiprocessing.get_context("fork" if _FORK else "spawn")
     with _FORK_LOCK:
         receiver, sender = ctx.Pipe(duplex=False)
         child = ctx.Process(
-            target=_child_main, args=(task, timeout_ms, sender, os.getpid()), daemon=True
+            target=_child_main,
+            args=(task, timeout_ms, sender, os.getpid(), inherit),
+            daemon=True,
         )
         child.start()
         sender.close()
@@ -191,11 +217,13 @@ class IsolatedWorker:
     """A child process kept for many runs (a batch on wasmer): forked on the first run,
     and again only after a run in it was killed (a timeout, a signal) or it died. Each
     run has the same limits and relay as `run_isolated`; a child that stays keeps what
-    it loaded (the compiled module) for the next run."""
+    it loaded (the compiled module) for the next run. `inherit`: an object every child
+    shares with the parent (see `run_isolated`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, inherit: object | None = None) -> None:
         self._child: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
+        self._inherit = inherit
 
     def run(
         self,
@@ -226,7 +254,9 @@ class IsolatedWorker:
         ctx: Any = multiprocessing.get_context("fork" if _FORK else "spawn")
         with _FORK_LOCK:
             parent_end, child_end = ctx.Pipe(duplex=True)
-            child = ctx.Process(target=_worker_main, args=(child_end, os.getpid()), daemon=True)
+            child = ctx.Process(
+                target=_worker_main, args=(child_end, os.getpid(), self._inherit), daemon=True
+            )
             child.start()
             child_end.close()
         self._child, self._conn = child, parent_end

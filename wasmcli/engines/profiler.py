@@ -119,8 +119,13 @@ class FuelProfiler:
         self.last_ns = now_ns
 
     def enter(self, function: int) -> None:
-        now_ns = time.perf_counter_ns()
-        counted = self.read_fuel()
+        self.enter_at(function, self.read_fuel(), time.perf_counter_ns())
+
+    def exit(self) -> None:
+        self.exit_at(self.read_fuel(), time.perf_counter_ns())
+
+    def enter_at(self, function: int, counted: int, now_ns: int) -> None:
+        """`function` entered when the fuel counted was `counted`, at `now_ns`."""
         self._charge(counted - self.counted - self.pending - ENTER_PRELUDE, now_ns)
         self.counted = counted
         parent = self.stack[-1]
@@ -151,9 +156,8 @@ class FuelProfiler:
         self._charge(ENTER_PRELUDE, now_ns)
         self.pending = self.refund
 
-    def exit(self) -> None:
-        now_ns = time.perf_counter_ns()
-        counted = self.read_fuel()
+    def exit_at(self, counted: int, now_ns: int) -> None:
+        """The current function returned when the fuel counted was `counted`."""
         self._charge(counted - self.counted - self.pending, now_ns)
         self.counted = counted
         self.pending = 0
@@ -165,6 +169,50 @@ class FuelProfiler:
             if not open_frames:
                 fuel_at, ns_at = self.f_since.pop(function)
                 self._close_total(function, fuel_at, ns_at, now_ns)
+
+    # -- the state, for a profiler in another process (profile_journal.py) ---------------
+
+    _LISTS = ("parents", "functions", "self_fuel", "calls", "self_ns", "stack", "frames")
+    _BY_FUNCTION = ("f_calls", "f_self", "f_total", "f_self_ns", "f_total_ns", "f_open")
+    _NUMBERS = ("truncated", "counted", "pending", "attributed", "last_ns", "refund")
+
+    def state(self) -> dict[str, Any]:
+        """Everything the profile is made of, as JSON-ready data (`from_state` reads it)."""
+        found: dict[str, Any] = {name: getattr(self, name) for name in self._LISTS}
+        found.update((name, getattr(self, name)) for name in self._NUMBERS)
+        for name in self._BY_FUNCTION:
+            found[name] = list(getattr(self, name).items())
+        found["f_since"] = [[f, fuel, ns] for f, (fuel, ns) in self.f_since.items()]
+        return found
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], read_fuel: Callable[[], int]) -> FuelProfiler:
+        """A profiler that carries on from `state` (ValueError for what is not one)."""
+        profiler = cls(read_fuel, 0)
+        try:
+            for name in cls._LISTS:
+                setattr(profiler, name, [int(v) for v in state[name]])
+            for name in cls._NUMBERS:
+                setattr(profiler, name, int(state[name]))
+            for name in cls._BY_FUNCTION:
+                setattr(profiler, name, {int(f): int(v) for f, v in state[name]})
+            profiler.f_since = {int(f): (int(fuel), int(ns)) for f, fuel, ns in state["f_since"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a profiler's state: {exc}") from None
+        nodes = len(profiler.parents)
+        if not all(
+            len(getattr(profiler, name)) == nodes
+            for name in ("functions", "self_fuel", "calls", "self_ns")
+        ) or not (
+            profiler.stack[:1] == [ROOT]
+            and len(profiler.frames) == len(profiler.stack) - 1
+            and all(0 <= node < nodes for node in profiler.stack)
+        ):
+            raise ValueError("not a profiler's state: its stack tree does not hold together")
+        profiler.children = {
+            (profiler.parents[i], profiler.functions[i]): i for i in range(1, nodes)
+        }
+        return profiler
 
     def _close_total(self, function: int, fuel_at: int, ns_at: int, now_ns: int) -> None:
         self.f_total[function] = self.f_total.get(function, 0) + self.attributed - fuel_at

@@ -124,6 +124,24 @@ def _signature(ty: Any) -> FuncType | None:
     return None
 
 
+def _profiler(limits: EngineLimits, counter: Any) -> FuelProfiler:
+    """The run's profiler; in an isolation child handed a journal, one that keeps its
+    events there too, so that the parent still has them if it kills this process."""
+    from wasmcli.engines.isolation import inherited
+    from wasmcli.engines.profile_journal import JournaledProfiler, ProfileJournal
+
+    fuel = limits.fuel
+
+    def read_fuel() -> int:
+        return fuel - int(counter.value)
+
+    refund = depth_refund(limits.max_call_depth)
+    journal = inherited()
+    if isinstance(journal, ProfileJournal):
+        return JournaledProfiler(read_fuel, refund, journal)
+    return FuelProfiler(read_fuel, refund)
+
+
 class WasmerInstance(PluginInstance):
     def __init__(
         self, module: wasmer.Module, limits: EngineLimits, host_log: HostLog, source: bytes
@@ -151,10 +169,7 @@ class WasmerInstance(PluginInstance):
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel
         if limits.profile:
-            fuel, counter = limits.fuel, self._fuel
-            self.profiler = FuelProfiler(
-                lambda: fuel - int(counter.value), depth_refund(limits.max_call_depth)
-            )
+            self.profiler = _profiler(limits, self._fuel)
         self._fuel_unknown = False
         self._out_of_fuel = False
         self._instrumentation = Instrumentation.of_instance(

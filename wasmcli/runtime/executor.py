@@ -13,7 +13,6 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from wasmcli.config import (
@@ -38,7 +37,6 @@ from wasmcli.runtime.session import (
     SessionOutcome,
     SessionRequest,
     run_session,
-    unknown_fuel_checkpoint,
 )
 from wasmcli.store.registry import Registry, ResolvedBinary
 from wasmcli.store.traces import TraceStore
@@ -48,7 +46,7 @@ from wasmcli.tracing.recorder import TraceRecorder
 from wasmcli.tracing.tracer import Tracer
 
 if TYPE_CHECKING:
-    from wasmcli.engines.isolation import IsolatedWorker
+    from wasmcli.runtime.isolated import IsolatedRunner
 
 
 @dataclass
@@ -99,13 +97,13 @@ class Executor:
         self.registry = registry if registry is not None else Registry()
         self._tracer = tracer
         self._reuse = reuse
-        self._worker: IsolatedWorker | None = None
+        self._isolated: IsolatedRunner | None = None
 
     def close(self) -> None:
         """End the child process kept for runs, if any."""
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.close()
+        isolated, self._isolated = self._isolated, None
+        if isolated is not None:
+            isolated.close()
 
     @property
     def tracer(self) -> Tracer:
@@ -219,19 +217,11 @@ class Executor:
 
     def _run(self, engine: Engine, request: SessionRequest, sink: RunSink) -> SessionOutcome:
         if engine.needs_isolation:
-            from wasmcli.engines.isolation import IsolatedWorker, run_isolated
+            if self._isolated is None:
+                from wasmcli.runtime.isolated import IsolatedRunner
 
-            run: Callable[..., SessionOutcome] = run_isolated
-            if self._reuse:
-                if self._worker is None:
-                    self._worker = IsolatedWorker()
-                run = self._worker.run
-            return run(
-                partial(run_session, engine, request),
-                sink,
-                request.limits.timeout_ms,
-                on_timeout=partial(unknown_fuel_checkpoint, request.limits, sink),
-            )
+                self._isolated = IsolatedRunner(self._reuse)
+            return self._isolated.run(engine, request, sink)
         return run_session(engine, request, sink)
 
     def _finish(

@@ -245,7 +245,12 @@ def _profile_event(
     """A profiled run's profile, as the event after its closing fuel checkpoint."""
     profile = instance.profile(outcome, fuel)
     if profile is not None:
-        sink.event(Ev.FUEL_CHECKPOINT, PROFILE_MESSAGE, profile=profile)
+        record_profile(profile, sink)
+
+
+def record_profile(profile: dict[str, Any], sink: SessionSink) -> None:
+    """The profile event (docs/design.md, "Profiles")."""
+    sink.event(Ev.FUEL_CHECKPOINT, PROFILE_MESSAGE, profile=profile)
 
 
 def unknown_fuel_checkpoint(limits: EngineLimits, sink: SessionSink) -> None:
