@@ -9,7 +9,7 @@ import pytest
 
 from wasmcli.engines.profile_journal import (
     RING_GEN,
-    SNAP_LEN,
+    SNAP_GEN,
     WORDS,
     JournaledProfiler,
     ProfileJournal,
@@ -78,8 +78,8 @@ def test_nothing_to_recover_before_a_profiler_started_or_from_nonsense(journal) 
     assert journal.recover(15) is not None
     journal.header[RING_GEN] = 7  # generations that cannot follow each other
     assert journal.recover(15) is None
-    journal.header[RING_GEN] = 2
-    journal.header[SNAP_LEN] = 5  # the snapshot's length: cut short
+    # A header naming generation 3, whose file holds generation 1's snapshot.
+    journal.header[SNAP_GEN] = journal.header[RING_GEN] = 3
     assert journal.recover(15) is None
     journal.reset()
     assert journal.recover(15) is None  # a new run: nothing of the last one

@@ -13,9 +13,10 @@ as the child had it (and as wasmtime, whose profiler runs in-process, keeps it).
 A kill can come between any two writes of the child; their order keeps every moment
 readable:
 - an event is written, then counted: one not counted yet never happened for the parent;
-- a snapshot is written whole, then named in the header (generation g + 1), then the ring
-  restarts (generation g + 1, count 0). A snapshot of the ring's generation: replay the
-  ring onto it; one a generation ahead: it already holds the ring's events.
+- a snapshot is written whole (into the file the last one is not in), then named in the
+  header by its generation g + 1 (one store), then the ring restarts (count 0, generation
+  g + 1). A snapshot of the ring's generation: replay the ring onto it; one a generation
+  ahead: it already holds the ring's events.
 The parent resets the header before each run, while the child waits for its task. The
 parent reads the journal only once the child is dead, so it sees every write the child
 made. It trusts nothing in it: a state that does not hold together is no profile.
@@ -40,8 +41,10 @@ from wasmcli.engines.profiler import FuelProfiler
 # Events in the ring (3 int64 each: 6 MiB of shared memory, touched only as written).
 CAPACITY = 1 << 18
 EXIT = -1  # an exit in the ring; an entry is the entered function's index (>= 0)
-# The header: int64 slots. WORDS: how much of the ring holds events (3 words each).
-STARTED, CREATED_NS, RING_GEN, WORDS, SNAP_GEN, SNAP_SLOT, SNAP_LEN = range(7)
+# The header: int64 slots, each written by one store. WORDS: how much of the ring holds
+# events (3 words each). SNAP_GEN: the generation of the last whole snapshot, which is in
+# file SNAP_GEN % 2 (so that one store names both).
+STARTED, CREATED_NS, RING_GEN, WORDS, SNAP_GEN = range(5)
 _HEADER = 8
 
 
@@ -78,13 +81,11 @@ class ProfileJournal:
     def save(self, state: dict[str, Any]) -> None:
         """The profiler's state, holding every event recorded so far; the ring restarts."""
         generation = self.header[RING_GEN] + 1
-        slot = generation % 2
-        data = json.dumps(state, separators=(",", ":")).encode()
-        fd = self._snapshots[slot].fileno()
+        # The other file than the last snapshot's: that one stays whole until this is.
+        data = json.dumps({"generation": generation, "state": state}, separators=(",", ":"))
+        fd = self._snapshots[generation % 2].fileno()
         os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
-        self.header[SNAP_LEN] = len(data)
-        self.header[SNAP_SLOT] = slot
+        os.pwrite(fd, data.encode(), 0)
         self.header[SNAP_GEN] = generation
         self.header[WORDS] = 0
         self.header[RING_GEN] = generation
@@ -100,9 +101,11 @@ class ProfileJournal:
         snapshot_gen, ring_gen = header[SNAP_GEN], header[RING_GEN]
         try:
             if snapshot_gen:
-                fd = self._snapshots[header[SNAP_SLOT] % 2].fileno()
-                state = json.loads(os.pread(fd, header[SNAP_LEN], 0))
-                profiler = FuelProfiler.from_state(state, _no_reading)
+                fd = self._snapshots[snapshot_gen % 2].fileno()
+                saved = json.loads(os.pread(fd, os.fstat(fd).st_size, 0))
+                if saved["generation"] != snapshot_gen:
+                    return None
+                profiler = FuelProfiler.from_state(saved["state"], _no_reading)
             else:
                 profiler = FuelProfiler(_no_reading, depth_refund)
                 profiler.last_ns = header[CREATED_NS]
@@ -116,7 +119,7 @@ class ProfileJournal:
                         profiler.enter_at(kind, counted, now_ns)
             elif snapshot_gen != ring_gen + 1:
                 return None
-        except (OSError, ValueError, IndexError, KeyError):
+        except (OSError, ValueError, IndexError, KeyError, TypeError):
             return None
         return profiler
 
