@@ -160,7 +160,8 @@ def test_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
 def test_a_timeout_marks_the_stack_it_stopped_in(cli) -> None:
     # On wasmer too, whose child process is killed at the deadline: the profile is
     # recovered from the journal it shares with wasmcli.
-    data = run(cli, SAMPLES / "faulty" / "infinite_loop.wasm", "--timeout-ms", "300", "--profile")
+    plugin = SAMPLES / "faulty" / "infinite_loop.wasm"
+    data = run(cli, plugin, "--timeout-ms", "300", "--fuel", str(10**15), "--profile")
     assert data["error"]["kind"] == "timeout"
     profile = last_profile(cli)
     assert profile["outcome"] == "timeout"
@@ -193,7 +194,7 @@ def test_a_timeout_keeps_every_call_before_it(cli, wat_file, monkeypatch) -> Non
     done = stacks_of(last_profile(cli))
     # 6,000 events take some milliseconds: the deadline leaves them room on a busy machine.
     looping = wat_file(calls_then("(loop $l (br $l))"), "loops")
-    data = run(cli, looping, "--timeout-ms", "1000", "--profile")
+    data = run(cli, looping, "--timeout-ms", "1000", "--fuel", str(10**15), "--profile")
     assert data["error"]["kind"] == "timeout"
     profile = last_profile(cli)
     stopped = stacks_of(profile)
