@@ -137,6 +137,53 @@ def test_fuel_of_the_start_function_is_its_own(cli, wat_file) -> None:
     assert sum(stacks.values()) == data["fuel_consumed"]
 
 
+# The start function does $work, then calls $boom, which does the same $work and then
+# traps (or, FAILING_START with a loop, spins until the fuel runs out).
+WORK = """(func $work (local i32)
+    (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 0) (i32.const 50)))))"""
+
+
+def failing_start(fault: str) -> str:
+    return plugin_wat(
+        "(i32.const 0)",
+        extra=f"""{WORK}
+  (func $boom (call $work) {fault})
+  (func $init (call $work) (call $boom))
+  (start $init)""",
+    )
+
+
+def test_a_trapping_start_function_keeps_its_profile(cli, wat_file) -> None:
+    result = cli("run", str(wat_file(failing_start("(unreachable)"))), "--profile")
+    assert result.exit_code == 4, result.stderr  # the start function failed
+    profile = last_profile(cli)
+    stacks = stacks_of(profile)
+    # Each stack's fuel is the code it ran: the same $work costs the same in both places,
+    # and no frame the trap left open is charged for exit code it never ran.
+    assert stacks[("init", "work")] == stacks[("init", "boom", "work")]
+    assert stacks[("init", "work")][1] > 50
+    assert all(node[2] >= 0 for node in profile["nodes"])
+    assert stacks[("init", "boom")][1] > 0
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "boom"
+    assert "Stopped (abi) in: init → boom" in cli("traces", "profile", "last").stdout
+
+
+def test_a_start_function_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
+    plugin = wat_file(failing_start("(loop $spin (br $spin))"))
+    data = run(cli, plugin, "--fuel", "1000", "--profile")
+    assert data["error"]["kind"] == "out_of_fuel"
+    profile = last_profile(cli)
+    assert profile["outcome"] == "out_of_fuel"
+    assert stack_sum(profile) == profile["fuel_consumed"] == data["fuel_consumed"] == 1000
+    assert all(node[2] >= 0 for node in profile["nodes"])
+    stacks = stacks_of(profile)
+    assert stacks[("init", "work")] == stacks[("init", "boom", "work")]
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "boom"
+
+
 def test_a_trap_keeps_the_profile_up_to_the_fault(cli) -> None:
     data = run(cli, SAMPLES / "faulty" / "divide_by_zero.wasm", "--profile")
     assert data["error"]["kind"] == "trap"
@@ -263,6 +310,24 @@ def test_both_engines_give_the_same_folded_output(any_engine_cli, monkeypatch) -
             folded[engine] = out
         assert folded["wasmtime"] == folded["wasmer"], plugin
         assert parse_folded(folded["wasmtime"])
+
+
+def test_both_engines_give_the_same_profile_of_a_failing_start_function(
+    any_engine_cli, wat_file, monkeypatch
+) -> None:
+    from wasmcli.engines import available_engines
+
+    if set(available_engines()) != {"wasmtime", "wasmer"}:
+        pytest.skip("needs both engines (Python 3.10)")
+    for fault, args in (("(unreachable)", ()), ("(loop $spin (br $spin))", ("--fuel", "1000"))):
+        plugin = wat_file(failing_start(fault))
+        profiles = {}
+        for engine in ("wasmtime", "wasmer"):
+            monkeypatch.setenv("WASMCLI_ENGINE", engine)
+            any_engine_cli("run", str(plugin), *args, "--profile")
+            profile = last_profile(any_engine_cli)
+            profiles[engine] = (stacks_of(profile), profile["fault_node"], profile["outcome"])
+        assert profiles["wasmtime"] == profiles["wasmer"], fault
 
 
 def test_flamegraph_is_well_formed_svg_with_the_names(cli, tmp_path: Path) -> None:

@@ -82,7 +82,9 @@ class WasmcliError(Exception):
     wrapping and the memory hint build on it), `stage` the step of the run that failed,
     `fuel_consumed`/`memory_pages` the plugin's state when it stopped, `signal` the
     signal that ended a `terminated` run, `cause` the exception behind an internal error.
-    Layers fill what they know with `at()`; the first value set wins.
+    `profile` is the fuel profile up to a failure that left no instance to ask for it (a
+    profiled run whose start function failed). Layers fill what they know with `at()`;
+    the first value set wins.
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class WasmcliError(Exception):
         self.memory_pages = memory_pages
         self.signal = signal
         self.cause = cause
+        self.profile: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:

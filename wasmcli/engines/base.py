@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wasmcli.config import DEFAULT_MAX_CALL_DEPTH
 from wasmcli.engines.faults import above_limit, compile_error
-from wasmcli.errors import WasmcliError
+from wasmcli.errors import ErrorKind, WasmcliError
 from wasmcli.store.blobs import sha256_hex
 from wasmcli.store.cache import ArtifactCache
 from wasmcli.wasm import (
@@ -72,6 +72,8 @@ class EngineLimits:
 class PluginInstance(ABC):
     """An instantiated plugin: its exported memory and functions, under the run's limits."""
 
+    limits: EngineLimits
+
     @abstractmethod
     def memory_pages(self) -> int:
         """Current size of the exported memory, in 64 KiB pages."""
@@ -116,6 +118,14 @@ class PluginInstance(ABC):
             outcome, fuel_consumed, module_names(getattr(self, "source", b""))
         )
         return result
+
+    def keep_start_profile(self, error: WasmcliError) -> WasmcliError:
+        """`error`, a start function's failure, carrying the profile up to it: the session
+        has no instance to ask for it then. The fuel of a run out of fuel is its limit,
+        wherever it ran out; after any other failure it is not known."""
+        fuel = self.limits.fuel if error.kind is ErrorKind.OUT_OF_FUEL else None
+        error.profile = self.profile(error.kind.value, fuel)
+        return error
 
     @abstractmethod
     def fuel_consumed(self) -> int | None:

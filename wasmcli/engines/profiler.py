@@ -28,7 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wasmcli.wasm.profile import ENTER_PRELUDE, REFUND
+from wasmcli.wasm.depth import CALL_COST, EXIT_COST
+from wasmcli.wasm.profile import ENTER_PRELUDE, EXIT_EVENT_COST, REFUND
 
 PROFILE_VERSION = 1
 # Nodes of the stack tree kept in a trace; each costs about 30 bytes there.
@@ -47,8 +48,6 @@ def depth_refund(max_call_depth: int | None) -> int:
     """What the call-depth pass refunds at each entry (0 when the run counts no depth)."""
     if max_call_depth is None:
         return 0
-    from wasmcli.wasm.depth import CALL_COST
-
     return CALL_COST
 
 
@@ -214,6 +213,20 @@ class FuelProfiler:
         }
         return profiler
 
+    def _give_back_unrun_exits(self) -> None:
+        """A run that stopped left its frames open: the exit code their entries' refunds
+        paid for in advance (`call exit`, and the call-depth pass's exit) never ran, so
+        each open frame whose refund was taken gets it back (without this, a frame that
+        called something and then trapped shows negative fuel)."""
+        unrun = EXIT_EVENT_COST + (EXIT_COST if self.refund > REFUND else 0)
+        open_frames = len(self.frames)
+        if self.pending:  # the innermost frame's refund was never taken
+            open_frames -= 1
+        for node, function in zip(self.stack[1 : open_frames + 1], self.frames[:open_frames]):
+            self.self_fuel[node] += unrun
+            self.f_self[function] = self.f_self.get(function, 0) + unrun
+            self.attributed += unrun
+
     def _close_total(self, function: int, fuel_at: int, ns_at: int, now_ns: int) -> None:
         self.f_total[function] = self.f_total.get(function, 0) + self.attributed - fuel_at
         self.f_total_ns[function] = self.f_total_ns.get(function, 0) + now_ns - ns_at
@@ -223,6 +236,8 @@ class FuelProfiler:
         "out_of_fuel", or the error kind of a run that stopped otherwise (its last
         stack is marked as the fault's); `fuel_consumed` as the run reports it."""
         now_ns = time.perf_counter_ns()
+        if outcome != "completed":
+            self._give_back_unrun_exits()
         if outcome == "out_of_fuel" and fuel_consumed is not None:
             # The count at the fault is lost with the trap: what the limit held beyond
             # the last event was spent in the stack at the fault.

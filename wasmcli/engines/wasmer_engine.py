@@ -182,7 +182,7 @@ class WasmerInstance(PluginInstance):
             try:
                 self._invoke(start)
             except WasmcliError as error:
-                raise faults.start_failed(error) from None
+                raise self.keep_start_profile(faults.start_failed(error)) from None
 
     def _profile_imports(self) -> dict[str, wasmer.Function]:
         # The profiler exists once the instance does: no event comes before (the start

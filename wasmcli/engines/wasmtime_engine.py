@@ -191,10 +191,10 @@ class WasmtimeInstance(PluginInstance):
             self._raise_if_signalled()
         except WasmcliError as error:  # from host.log in the start function
             self.close()
-            raise faults.start_failed(error) from None
+            raise self.keep_start_profile(faults.start_failed(error)) from None
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             self.close()
-            raise self._instantiate_error(exc) from None
+            raise self.keep_start_profile(self._instantiate_error(exc)) from None
         except BaseException:
             self.close()
             raise

@@ -204,10 +204,13 @@ class _Session:
             error.at(fuel_consumed=fuel, memory_pages=_pages_or_none(self.instance))
             _profile_event(self.instance, error.kind.value, fuel, self.sink)
             _hint_memory_exhaustion(error, self.limits)
-        elif error.kind is ErrorKind.OUT_OF_FUEL:
-            # Used up in the start function, before there was an instance to ask: a run
-            # that uses up its fuel reports the limit, wherever it ran out.
-            error.at(fuel_consumed=self.limits.fuel)
+        else:
+            if error.kind is ErrorKind.OUT_OF_FUEL:
+                # Used up in the start function, before there was an instance to ask: a
+                # run that uses up its fuel reports the limit, wherever it ran out.
+                error.at(fuel_consumed=self.limits.fuel)
+            if error.profile is not None:  # the start function's, up to its failure
+                record_profile(error.profile, self.sink)
 
 
 def _place(

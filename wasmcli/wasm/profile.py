@@ -41,6 +41,8 @@ ENTER_PRELUDE = 3
 # The added code's cost per call: i32.const, call (entry), global.get, i64.const, i64.add,
 # global.set (the refund), call (exit).
 REFUND = 7
+# Of those, what runs at the exit (`call exit`): a frame a trap leaves open never runs it.
+EXIT_EVENT_COST = 1
 
 
 @dataclass(frozen=True)
