@@ -63,7 +63,7 @@ class ModuleNames:
 
 def module_names(wasm: bytes) -> ModuleNames:
     """The plugin's names (see ModuleNames)."""
-    from wasmcli.engines.traps import demangle
+    from wasmcli.engines.demangle import demangle
     from wasmcli.wasm import read_module_info
 
     try:
@@ -222,7 +222,8 @@ class FuelProfiler:
         open_frames = len(self.frames)
         if self.pending:  # the innermost frame's refund was never taken
             open_frames -= 1
-        for node, function in zip(self.stack[1 : open_frames + 1], self.frames[:open_frames]):
+        paid = zip(self.stack[1 : open_frames + 1], self.frames[:open_frames], strict=True)
+        for node, function in paid:
             self.self_fuel[node] += unrun
             self.f_self[function] = self.f_self.get(function, 0) + unrun
             self.attributed += unrun

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 MAX_BACKTRACE_FRAMES = 20
 MAX_MESSAGE_CHARS = 300
 
@@ -54,40 +52,6 @@ def describe_trap(raw: str) -> str:
         if needle in lowered:
             return words
     return first_line(text)
-
-
-_RUST_HASH = re.compile(r"^h[0-9a-f]{16}$")
-
-
-def demangle(name: str) -> str:
-    """Rust's legacy mangling to a path: `_ZN5panic4fail17h6f0c...E` -> `panic::fail`.
-
-    Plugins built by rustc name their functions this way in the name section; a readable
-    backtrace matters more than the hash. Anything else is returned unchanged.
-    """
-    if not (name.startswith("_ZN") and name.endswith("E")):
-        # Some engines demangle already but keep the hash: `panic::fail::h6f0c...`.
-        head, sep, last = name.rpartition("::")
-        return head if sep and _RUST_HASH.match(last) else name
-    parts, pos, body = [], 3, name[:-1]
-    while pos < len(body):
-        digits = pos
-        while digits < len(body) and body[digits].isdigit():
-            digits += 1
-        if digits == pos:
-            return name
-        length = int(body[pos:digits])
-        parts.append(body[digits : digits + length])
-        pos = digits + length
-    if pos != len(body) or not parts:
-        return name
-    if _RUST_HASH.match(parts[-1]):
-        parts.pop()
-    escapes = {"$LT$": "<", "$GT$": ">", "$u20$": " ", "$C$": ",", "$RF$": "&", "..": "::"}
-    text = "::".join(parts)
-    for escaped, plain in escapes.items():
-        text = text.replace(escaped, plain)
-    return text
 
 
 def clip_backtrace(frames: list[str]) -> list[str]:

@@ -32,10 +32,11 @@ from wasmcli.engines.base import (
     LoadedModule,
     PluginInstance,
 )
+from wasmcli.engines.demangle import demangle
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.instrumented import Instrumentation
 from wasmcli.engines.profiler import FuelProfiler, depth_refund
-from wasmcli.engines.traps import clip_backtrace, demangle, describe_trap, first_line
+from wasmcli.engines.traps import clip_backtrace, describe_trap, first_line
 from wasmcli.engines.versions import installed_version
 from wasmcli.errors import WasmcliError
 from wasmcli.wasm import FUEL_EXHAUSTED, FUEL_EXPORT, START_EXPORT, Fuel, FuncType

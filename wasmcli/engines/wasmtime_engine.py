@@ -33,6 +33,7 @@ from wasmcli.engines.base import (
     PluginInstance,
 )
 from wasmcli.engines.compile_worker import IN_WORKER_BYTES, compile_in_worker, serve
+from wasmcli.engines.demangle import demangle
 from wasmcli.engines.epoch import DeferredSignals, Run, Ticker, install_callback
 from wasmcli.engines.imports import check_imports
 from wasmcli.engines.instrumented import Instrumentation
@@ -40,7 +41,6 @@ from wasmcli.engines.profiler import FuelProfiler, depth_refund
 from wasmcli.engines.traps import (
     caused_by,
     clip_backtrace,
-    demangle,
     describe_trap,
     first_line,
 )
