@@ -277,6 +277,30 @@ def test_traces_profile_shows_functions_with_bars_then_stacks(cli) -> None:
     assert "more functions (--top N, or --json)" in out
 
 
+README_WORDS = "the quick brown fox jumps over the lazy dog " * 2000
+
+
+def test_the_readme_profile_table_is_what_the_cli_prints(cli, tmp_path, monkeypatch) -> None:
+    import re
+
+    from .conftest import REPO
+
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("\n## Profiles\n")[1]
+    block = section.split("```console\n", 1)[1].split("```", 1)[0]
+    assert "print(\"the quick brown fox jumps over the lazy dog \" * 2000)" in block
+    shown = block.split("$ wasmcli traces profile last --top 6\n", 1)[1]
+    words = tmp_path / "words.txt"
+    words.write_text(README_WORDS + "\n")
+    run(cli, SAMPLES / "word_freq.wasm", "--input-file", str(words), "--profile")
+    monkeypatch.setenv("COLUMNS", "100")  # the README's table is a 100-column terminal's
+    printed = cli("traces", "profile", "last", "--top", "6").stdout
+
+    def same_run(text: str) -> str:  # any trace id, any engine
+        return re.sub(r"\([0-9a-f]{8}, \w+\)", "(ID, ENGINE)", text).rstrip()
+
+    assert same_run(printed) == same_run(shown)
+
+
 def test_speedscope_export_has_its_file_format_fields(cli) -> None:
     data = run(cli, SAMPLES / "word_freq.wasm", "--input", "a b a", "--profile")
     doc = json.loads(cli("traces", "export", "--format", "speedscope", "-n", "1").stdout)
