@@ -184,6 +184,25 @@ def test_a_start_function_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
     assert profile["names"][str(fault[1])] == "boom"
 
 
+def test_a_start_function_past_its_deadline_times_out_and_keeps_its_profile(
+    cli, wat_file
+) -> None:
+    plugin = wat_file(failing_start("(loop $spin (br $spin))"))
+    limits = ("--timeout-ms", "300", "--fuel", str(10**15))
+    # The verdict is the deadline's, as anywhere else (wasmtime called it a failed start).
+    plain = cli("run", str(plugin), *limits, "--json")
+    assert plain.exit_code == 5, plain.stdout
+    assert json.loads(plain.stdout)["error"]["kind"] == "timeout"
+    data = run(cli, plugin, *limits, "--profile")
+    assert data["error"]["kind"] == "timeout"
+    profile = last_profile(cli)
+    assert profile["outcome"] == "timeout"
+    stacks = stacks_of(profile)
+    assert stacks[("init", "work")] == stacks[("init", "boom", "work")]
+    fault = profile["nodes"][profile["fault_node"]]
+    assert profile["names"][str(fault[1])] == "boom"
+
+
 def test_a_trap_keeps_the_profile_up_to_the_fault(cli) -> None:
     data = run(cli, SAMPLES / "faulty" / "divide_by_zero.wasm", "--profile")
     assert data["error"]["kind"] == "trap"
@@ -325,15 +344,22 @@ def test_both_engines_give_the_same_folded_output(any_engine_cli, monkeypatch) -
 
     if set(available_engines()) != {"wasmtime", "wasmer"}:
         pytest.skip("needs both engines (Python 3.10)")
-    for plugin, text in SAMPLE_INPUTS.items():
+    # Every sample plugin, the faulty ones too (traps, a start function's trap, the call
+    # depth, out of fuel: the fuel bound ends the endless ones, never the clock).
+    plugins = sorted(SAMPLES.rglob("*.wasm"))
+    assert len(plugins) > len(SAMPLE_INPUTS)
+    for plugin in plugins:
+        text = SAMPLE_INPUTS.get(plugin.stem, "abc")
         folded = {}
         for engine in ("wasmtime", "wasmer"):
             monkeypatch.setenv("WASMCLI_ENGINE", engine)
-            run(any_engine_cli, SAMPLES / f"{plugin}.wasm", "--input", text, "--profile")
+            args = ("--input", text, "--fuel", "1000000", "--timeout-ms", "60000", "--profile")
+            run(any_engine_cli, plugin, *args)
             out = any_engine_cli("traces", "export", "--format", "folded", "-n", "1").stdout
             folded[engine] = out
         assert folded["wasmtime"] == folded["wasmer"], plugin
-        assert parse_folded(folded["wasmtime"])
+        if plugin.stem in SAMPLE_INPUTS:
+            assert parse_folded(folded["wasmtime"])
 
 
 def test_both_engines_give_the_same_profile_of_a_failing_start_function(

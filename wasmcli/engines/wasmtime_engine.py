@@ -185,19 +185,22 @@ class WasmtimeInstance(PluginInstance):
         self._run: Run | None = _ticker().attach(limits.timeout_ms)
         self._signals = DeferredSignals(self._run)
         self._callback = install_callback(self.store, self._run)
+        failure: WasmcliError | None = None
         try:
             with self._signals, _running(self):
                 self.instance = prepared.instance_pre.instantiate(self.store)
             self._raise_if_signalled()
         except WasmcliError as error:  # from host.log in the start function
-            self.close()
-            raise self.keep_start_profile(faults.start_failed(error)) from None
+            failure = faults.start_failed(error)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-            self.close()
-            raise self.keep_start_profile(self._instantiate_error(exc)) from None
+            # Read before close(): a start function stopped at the deadline is a timeout.
+            failure = self._instantiate_error(exc)
         except BaseException:
             self.close()
             raise
+        if failure is not None:
+            self.close()
+            raise self.keep_start_profile(failure)
         self.exports = self.instance.exports(self.store)
         memory = self.exports.get("memory")
         self._memory = memory if isinstance(memory, wasmtime.Memory) else None
