@@ -18,11 +18,12 @@ from __future__ import annotations
 import ctypes
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 # Deeper nesting than any real symbol has (rustc-demangle stops at 500), and shallow
 # enough for Python's own recursion limit.
-MAX_DEPTH = 300
+MAX_DEPTH = 200
 # Longer C++ names stay mangled: libstdc++'s demangler is C, and a plugin's name is
 # untrusted input.
 MAX_CPP_LENGTH = 4096
@@ -263,20 +264,20 @@ class _V0:
         inner.bound_lifetimes = self.bound_lifetimes
         return inner
 
-    def deeper(self) -> None:
+    def bounded(self, parse: Callable[[], str]) -> str:
+        """`parse()`, one level deeper (past `MAX_DEPTH`: not a symbol wasmcli reads)."""
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _Invalid
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Invalid
+            return parse()
+        finally:
+            self.depth -= 1
 
     # -- paths ---------------------------------------------------------------------------
 
     def path(self, in_value: bool) -> str:
-        self.deeper()
-        try:
-            text, _open = self._path(in_value, keep_open=False)
-            return text
-        finally:
-            self.depth -= 1
+        return self.bounded(lambda: self._path(in_value, keep_open=False)[0])
 
     def _path(self, in_value: bool, keep_open: bool) -> tuple[str, bool]:
         tag = self.next()
@@ -347,11 +348,7 @@ class _V0:
     # -- types ---------------------------------------------------------------------------
 
     def type(self) -> str:
-        self.deeper()
-        try:
-            return self._type()
-        finally:
-            self.depth -= 1
+        return self.bounded(self._type)
 
     def _type(self) -> str:
         tag = self.peek()
@@ -435,11 +432,7 @@ class _V0:
     # -- consts --------------------------------------------------------------------------
 
     def const(self) -> str:
-        self.deeper()
-        try:
-            return self._const()
-        finally:
-            self.depth -= 1
+        return self.bounded(self._const)
 
     def _const(self) -> str:
         tag = self.next()
