@@ -165,6 +165,12 @@ def test_a_trapping_start_function_keeps_its_profile(cli, wat_file) -> None:
     assert stacks[("init", "work")][1] > 50
     assert all(node[2] >= 0 for node in profile["nodes"])
     assert stacks[("init", "boom")][1] > 0
+    # Totals hold a frame and its callees, and nothing of the frames around it.
+    functions = {row["name"]: row for row in profile["functions"]}
+    under_boom = stacks[("init", "boom")][1] + stacks[("init", "boom", "work")][1]
+    assert functions["boom"]["total_fuel"] == under_boom
+    instantiation = functions["[instantiation]"]["self_fuel"]
+    assert functions["init"]["total_fuel"] == profile["fuel_attributed"] - instantiation
     fault = profile["nodes"][profile["fault_node"]]
     assert profile["names"][str(fault[1])] == "boom"
     assert "Stopped (abi) in: init → boom" in cli("traces", "profile", "last").stdout

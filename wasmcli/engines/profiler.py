@@ -223,10 +223,17 @@ class FuelProfiler:
         if self.pending:  # the innermost frame's refund was never taken
             open_frames -= 1
         paid = zip(self.stack[1 : open_frames + 1], self.frames[:open_frames], strict=True)
-        for node, function in paid:
+        outermost: dict[int, int] = {}  # each open function's outermost frame's depth
+        for depth, (node, function) in enumerate(paid):
             self.self_fuel[node] += unrun
             self.f_self[function] = self.f_self.get(function, 0) + unrun
             self.attributed += unrun
+            outermost.setdefault(function, depth)
+        # A function's total holds what its frames and their callees were given back, not
+        # what the frames around its outermost one were.
+        for function, (fuel_at, ns_at) in self.f_since.items():
+            outer = outermost.get(function, open_frames)
+            self.f_since[function] = (fuel_at + unrun * min(outer, open_frames), ns_at)
 
     def _close_total(self, function: int, fuel_at: int, ns_at: int, now_ns: int) -> None:
         self.f_total[function] = self.f_total.get(function, 0) + self.attributed - fuel_at
