@@ -137,9 +137,11 @@ def test_no_sample_plugin_shows_a_mangled_or_underscored_name(cli) -> None:
 
 def test_profiles_show_rust_and_cpp_functions_by_their_source_names(cli, wat_file) -> None:
     # A plugin whose functions carry the names rustc and clang++ give them.
-    legacy, v0, cpp = "_ZN36_$LT$T$u20$as$u20$core..any..Any$GT$7type_id17h1eb33050df948c2cE", (
-        "_RNvMsr_NtCs3ssYzQotkvD_3std4pathNtB5_7PathBuf3newCs15kBYyAo9fc_7mycrate"
-    ), "_Z5plaini"
+    legacy, v0, cpp = (
+        "_ZN36_$LT$T$u20$as$u20$core..any..Any$GT$7type_id17h1eb33050df948c2cE",
+        ("_RNvMsr_NtCs3ssYzQotkvD_3std4pathNtB5_7PathBuf3newCs15kBYyAo9fc_7mycrate"),
+        "_Z5plaini",
+    )
     plugin = plugin_wat(
         f"(call ${legacy}) (call ${v0}) (call ${cpp}) (i32.const 0)",
         extra=f"(func ${legacy}) (func ${v0}) (func ${cpp})",

@@ -190,9 +190,7 @@ def test_a_start_function_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
     assert profile["names"][str(fault[1])] == "boom"
 
 
-def test_a_start_function_past_its_deadline_times_out_and_keeps_its_profile(
-    cli, wat_file
-) -> None:
+def test_a_start_function_past_its_deadline_times_out_and_keeps_its_profile(cli, wat_file) -> None:
     plugin = wat_file(failing_start("(loop $spin (br $spin))"))
     limits = ("--timeout-ms", "300", "--fuel", str(10**15))
     # The verdict is the deadline's, as anywhere else (wasmtime called it a failed start).
@@ -312,7 +310,7 @@ def test_the_readme_profile_table_is_what_the_cli_prints(cli, tmp_path, monkeypa
 
     section = (REPO / "README.md").read_text(encoding="utf-8").split("\n## Profiles\n")[1]
     block = section.split("```console\n", 1)[1].split("```", 1)[0]
-    assert "print(\"the quick brown fox jumps over the lazy dog \" * 2000)" in block
+    assert 'print("the quick brown fox jumps over the lazy dog " * 2000)' in block
     shown = block.split("$ wasmcli traces profile last --top 6\n", 1)[1]
     words = tmp_path / "words.txt"
     words.write_text(README_WORDS + "\n")
