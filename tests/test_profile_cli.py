@@ -412,7 +412,7 @@ STEPS_READY_LOOP = """
 def test_ctrl_c_keeps_the_profile_up_to_the_fault(engine_name: str, tmp_path: Path) -> None:
     # On wasmer the child process running the plugin is killed for the signal: the
     # profile comes from the journal it shares with wasmcli.
-    from wasmcli.engines.wat import wat_to_wasm
+    from wasmcli.wasm.wat import wat_to_wasm
 
     from .test_subprocess import need_engine, wasmcli_exe
 
