@@ -7,6 +7,7 @@ that was asked for, intact, and written by this user.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -287,6 +288,38 @@ def test_a_home_whose_parent_folders_do_not_exist_yet_is_created(
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     ran = any_engine_cli("--home", str(home), "run", "hello", "--input", "x")
     assert ran.stdout == "Hello, x!\n"
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (OSError(errno.EROFS, "Read-only file system"), "the file system is read-only"),
+        (OSError(errno.ENOSPC, "No space left on device"), "no space left on the device"),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), "the disk quota is exceeded"),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/x/binaries"),
+            "permission denied (/x/binaries)",
+        ),
+        (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+    ],
+    ids=["read-only", "full", "quota", "permission", "other"],
+)
+def test_each_failure_to_write_the_home_is_named_in_one_line(
+    any_engine_cli, wasmcli_home: Path, monkeypatch, failure: OSError, reason: str
+) -> None:
+    # The failures a user meets in the field (most cannot be staged here, as root, on a
+    # healthy disk): the file system refuses the module's file. Exit 9, the reason in
+    # words, and nothing stored.
+    def refuse(path: Path, data: bytes) -> None:
+        raise failure
+
+    monkeypatch.setattr("wasmcli.store.blobs.write_atomically", refuse)
+    result = any_engine_cli("register", HELLO)
+    assert result.exit_code == 9
+    assert error_lines(result.stderr) == [
+        f"error: Cannot store the module in the wasmcli home {wasmcli_home}: {reason}"
+    ]
+    assert any_engine_cli("list", "--json").json() == []
 
 
 def test_register_on_a_full_disk_fails_cleanly_and_keeps_the_registry(tmp_path: Path) -> None:
