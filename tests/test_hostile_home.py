@@ -322,6 +322,47 @@ def test_each_failure_to_write_the_home_is_named_in_one_line(
     assert any_engine_cli("list", "--json").json() == []
 
 
+@pytest.mark.parametrize(
+    ("sqlite_says", "line"),
+    [
+        (
+            "database disk image is malformed",
+            "the wasmcli database {db} is damaged (database disk image is malformed); "
+            "`wasmcli doctor` checks the home",
+        ),
+        (
+            "attempt to write a readonly database",
+            "the wasmcli home {home} is read-only: attempt to write a readonly database",
+        ),
+        (
+            "database or disk is full",
+            "no space left for the wasmcli database in {home} (database or disk is full)",
+        ),
+        (
+            "database is locked",
+            "the wasmcli database {db} stayed locked by another process for 30 s "
+            "(database is locked)",
+        ),
+        ("disk I/O error", "the wasmcli database {db} failed: disk I/O error"),
+    ],
+    ids=["malformed", "read-only", "full", "locked", "other"],
+)
+def test_each_database_failure_is_named_in_one_line(
+    any_engine_cli, wasmcli_home: Path, monkeypatch, sqlite_says: str, line: str
+) -> None:
+    # SQLite's own words for what a user meets in the field, turned into one line that
+    # says what to do (exit 9), whichever command opened the database.
+    def refuse(*args: object) -> None:
+        raise sqlite3.OperationalError(sqlite_says)
+
+    monkeypatch.setattr("wasmcli.store.db._connect", refuse)
+    for command in (("list",), ("register", HELLO), ("traces", "list")):
+        result = any_engine_cli(*command)
+        assert result.exit_code == 9, command
+        expected = line.format(db=wasmcli_home / "wasmcli.db", home=wasmcli_home)
+        assert error_lines(result.stderr) == [f"error: {expected}"], command
+
+
 def test_register_on_a_full_disk_fails_cleanly_and_keeps_the_registry(tmp_path: Path) -> None:
     from .home_tools import full_disk_runner
 
