@@ -363,6 +363,19 @@ def test_each_database_failure_is_named_in_one_line(
         assert error_lines(result.stderr) == [f"error: {expected}"], command
 
 
+def test_a_home_inside_a_file_names_the_file(any_engine_cli, tmp_path: Path) -> None:
+    # A typo'd --home under a file: the line says which file stands in the way.
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    home = blocker / "home"
+    for command in (("register", HELLO), ("list",)):
+        result = any_engine_cli("--home", str(home), *command)
+        assert result.exit_code == 9, command
+        assert error_lines(result.stderr) == [
+            f"error: Cannot use the wasmcli home {home}: {blocker} is a file, not a folder"
+        ]
+
+
 def test_register_on_a_full_disk_fails_cleanly_and_keeps_the_registry(tmp_path: Path) -> None:
     from .home_tools import full_disk_runner
 
