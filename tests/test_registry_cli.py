@@ -4,6 +4,7 @@ registry says exactly what it did."""
 from __future__ import annotations
 
 import multiprocessing
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -113,6 +114,23 @@ def test_a_file_that_cannot_be_removed_keeps_the_name_and_says_why(
         f"error: Cannot remove the module from the wasmcli home {wasmcli_home}: Is a directory"
     ]
     assert names(any_engine_cli) == {hello_id: ["hello"]}
+
+
+def test_list_json_gives_every_field_of_each_binary(any_engine_cli) -> None:
+    # What scripts read from `wasmcli list --json`: one object per binary, these keys.
+    hello_id = register(any_engine_cli, HELLO)
+    data = Path(HELLO).read_bytes()
+    [entry] = any_engine_cli("list", "--json").json()
+    registered_at = entry.pop("registered_at")
+    assert entry == {
+        "id": hello_id,
+        "name": "hello",
+        "names": ["hello"],
+        "sha256": sha256_hex(data),
+        "size_bytes": len(data),
+        "source_path": str(Path(HELLO).resolve()),
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", registered_at)
 
 
 # -- names held by another binary ----------------------------------------------------
