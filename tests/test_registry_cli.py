@@ -213,6 +213,8 @@ def test_a_file_name_with_nothing_to_derive_registers_without_a_name_and_warns(
         ("ünïcode", "n-code"),
         ("a" * 80, "a" * 64),
         ("v1.2_beta", "v1.2_beta"),
+        ("MyPlugin", "MyPlugin"),  # capitals are kept
+        ("my plugin-", "my-plugin"),  # no dash left dangling at the end
         ("...", None),
     ],
 )
