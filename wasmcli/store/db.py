@@ -87,7 +87,8 @@ def database_error(home: Path, exc: sqlite3.DatabaseError) -> WasmcliError:
         message = f"the wasmcli database {path} is damaged ({text}); {DOCTOR_HINT}"
     elif "readonly" in lowered or "read-only" in lowered:
         message = f"the wasmcli home {home} is read-only: {text}"
-    elif "full" in lowered:
+    elif "full" in lowered or ("disk i/o error" in lowered and _nearly_full(home)):
+        # SQLite says "disk I/O error" when the file system fills up under its WAL.
         message = f"no space left for the wasmcli database in {home} ({text})"
     elif "locked" in lowered or "busy" in lowered:
         message = (
@@ -97,6 +98,19 @@ def database_error(home: Path, exc: sqlite3.DatabaseError) -> WasmcliError:
     else:
         message = f"the wasmcli database {path} failed: {text}"
     return WasmcliError(ErrorKind.IO, message)
+
+
+# Less room than this where the database lives: an I/O error there is a full disk.
+_NEARLY_FULL_BYTES = 64 * 1024
+
+
+def _nearly_full(home: Path) -> bool:
+    try:
+        fs = os.statvfs(home)
+    except OSError:
+        return False
+    free_blocks = fs.f_bfree if os.geteuid() == 0 else fs.f_bavail  # root may use the reserve
+    return free_blocks * fs.f_frsize < _NEARLY_FULL_BYTES
 
 
 def home_error(home: Path, exc: OSError, doing: str = "use") -> WasmcliError:
