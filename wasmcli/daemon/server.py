@@ -41,6 +41,7 @@ from typing import Any
 
 SPARES = 2
 DEFAULT_MAX_COMMANDS = 64  # processes serving at once (`wasmcli daemon start --max-commands`)
+_CHILDREN_EXIT_S = 5.0  # how long a stopping daemon waits for its processes to end
 _CONTROL_WAIT_S = 0.5  # for the frame of a connection the busy daemon answers itself
 _BOARD = "<QIId"
 _MAX_DEATHS, _DEATH_WINDOW_S = 5, 30.0  # served, busy, spares, last activity (monotonic)
@@ -503,7 +504,25 @@ class Daemon:
         self.listener.close()
         for child in self.children.values():
             child.channel.close()  # a waiting process sees it and exits
+        self._wait_for_children(_CHILDREN_EXIT_S)
         self._log("stopped")
+
+    def _wait_for_children(self, timeout: float) -> None:
+        """Let the processes end before the lock goes (`daemon stop` returns when it has
+        gone): waiting ones exit at once, a warming-up one when its warm-up ends, a
+        serving one with its command. A command that runs longer goes on by itself."""
+        deadline = time.monotonic() + timeout
+        pending = set(self.children)
+        while pending and time.monotonic() < deadline:
+            for pid in list(pending):
+                try:
+                    ended, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    ended = pid
+                if ended:
+                    pending.discard(pid)
+            if pending:
+                time.sleep(0.01)
 
     def _log(self, line: str) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
