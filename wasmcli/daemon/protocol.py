@@ -165,10 +165,8 @@ class FrameReader:
             self.sock.settimeout(wait)
             try:
                 chunk = self._receive(max(size - len(self.buffer), 4096))
-            except TimeoutError:
-                continue  # the deadline, if any, is judged above
-            except InterruptedError:
-                continue
+            except (TimeoutError, InterruptedError):
+                continue  # a slice ended (the deadline, if any, is judged above)
             if not chunk:
                 return False
             self.buffer += chunk

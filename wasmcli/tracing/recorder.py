@@ -58,13 +58,12 @@ _SHORT_TEXT = MAX_TEXT_BYTES // 4
 
 def _bounded_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """`metadata` with every text in it bounded; the same dict when nothing needs it
-    (nearly always: this runs for every event, so the check is a cheap pass first, on
-    exact types: a number is never a str subclass, and the rare subclass is checked)."""
+    (nearly always: this runs for every event, so the check is a cheap pass first)."""
     for value in metadata.values():
-        kind = type(value)
-        if kind is int or kind is float or kind is bool or value is None:
-            continue
-        if (kind is str and len(value) <= _SHORT_TEXT) or not isinstance(value, (str, list)):
+        if type(value) is str:  # the common text: its length says whether it fits
+            if len(value) <= _SHORT_TEXT:
+                continue
+        elif not isinstance(value, (str, list)):  # a number, a flag, None
             continue
         return {key: _bounded_value(item) for key, item in metadata.items()}
     return metadata
