@@ -301,8 +301,9 @@ def test_a_home_whose_parent_folders_do_not_exist_yet_is_created(
             "permission denied (/x/binaries)",
         ),
         (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+        (OSError("the mount went away"), "the mount went away"),  # no errno, no strerror
     ],
-    ids=["read-only", "full", "quota", "permission", "other"],
+    ids=["read-only", "full", "quota", "permission", "other", "no-strerror"],
 )
 def test_each_failure_to_write_the_home_is_named_in_one_line(
     any_engine_cli, wasmcli_home: Path, monkeypatch, failure: OSError, reason: str
@@ -331,6 +332,11 @@ def test_each_failure_to_write_the_home_is_named_in_one_line(
             "`wasmcli doctor` checks the home",
         ),
         (
+            "file is not a database",
+            "the wasmcli database {db} is damaged (file is not a database); "
+            "`wasmcli doctor` checks the home",
+        ),
+        (
             "attempt to write a readonly database",
             "the wasmcli home {home} is read-only: attempt to write a readonly database",
         ),
@@ -345,7 +351,7 @@ def test_each_failure_to_write_the_home_is_named_in_one_line(
         ),
         ("disk I/O error", "the wasmcli database {db} failed: disk I/O error"),
     ],
-    ids=["malformed", "read-only", "full", "locked", "other"],
+    ids=["malformed", "not-a-database", "read-only", "full", "locked", "other"],
 )
 def test_each_database_failure_is_named_in_one_line(
     any_engine_cli, wasmcli_home: Path, monkeypatch, sqlite_says: str, line: str

@@ -129,6 +129,85 @@ def test_migrations_are_recorded_and_idempotent(wasmcli_home: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_failure_while_reading_rows_in_batches_is_one_line(wasmcli_home: Path) -> None:
+    # Alert rules read traces a batch at a time (`fetchmany`): the batches are the size
+    # asked for (the cursor's arraysize by default), and a failure in the middle of one
+    # is the same one line (exit 9) as a failure anywhere else, not a traceback.
+    conn = open_database(wasmcli_home)
+
+    def checked(n: int) -> int:
+        if n == 6:
+            raise ValueError("unreadable row")
+        return n
+
+    conn.create_function("checked", 1, checked)
+    cursor = conn.execute(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 9)"
+        " SELECT checked(x) FROM n"
+    )
+    assert [row[0] for row in cursor.fetchmany()] == [1]
+    cursor.arraysize = 2
+    assert [row[0] for row in cursor.fetchmany()] == [2, 3]
+    assert [row[0] for row in cursor.fetchmany(1)] == [4]
+    with pytest.raises(WasmcliError) as caught:
+        cursor.fetchmany(3)
+    assert caught.value.kind is ErrorKind.IO
+    assert caught.value.message == (
+        f"the wasmcli database {wasmcli_home / 'wasmcli.db'} failed: "
+        "user-defined function raised exception"
+    )
+
+
+def _names(conn: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT name FROM binary_names ORDER BY name")]
+
+
+def test_a_database_opened_ahead_serves_one_request_of_the_same_file(
+    wasmcli_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # A daemon's process opens the home's database while it waits (`open_ahead`). The
+    # next command takes that connection, once, and only while it is still the home's
+    # database as it is now: `doctor --fix` may have moved the file aside, or the home
+    # may have become read-only, since.
+    from wasmcli.store import db
+
+    Registry(wasmcli_home).register(HELLO, name="first")
+    db.open_ahead(wasmcli_home)
+    ahead = db._AHEAD[0] if db._AHEAD else None
+    alias = tmp_path / "alias"
+    alias.symlink_to(wasmcli_home)
+    taken = open_database(alias)
+    assert taken is ahead and taken.home == alias  # messages name the home as given
+    again = open_database(wasmcli_home)
+    assert again is not ahead and _names(again) == ["first"]
+
+    # The file was moved aside (with its -wal and -shm) and another database put in its
+    # place: that one is read.
+    def move_aside() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            name = f"wasmcli.db{suffix}"
+            if (wasmcli_home / name).exists():
+                (wasmcli_home / name).replace(tmp_path / f"aside{suffix}")
+
+    other = Registry(tmp_path / "other")
+    other.register(HELLO, name="second")
+    other.close()
+    db.open_ahead(wasmcli_home)
+    move_aside()
+    (tmp_path / "other" / "wasmcli.db").replace(wasmcli_home / "wasmcli.db")
+    assert _names(open_database(wasmcli_home)) == ["second"]
+
+    # The file is gone: a new, empty database.
+    db.open_ahead(wasmcli_home)
+    move_aside()
+    assert _names(open_database(wasmcli_home)) == []
+
+    # The home became read-only: opened read-only, as any command would.
+    db.open_ahead(wasmcli_home)
+    monkeypatch.setattr(db, "_is_read_only", lambda home: True)
+    assert open_database(wasmcli_home).read_only is True
+
+
 def _register_many(args: tuple[str, int]) -> list[str]:
     home, worker = args
     registry = Registry(home)

@@ -316,3 +316,26 @@ def test_a_read_only_home_serves_read_only_commands(tmp_path: Path) -> None:
     traced = ro("run", "hello", "-i", "t")  # the run happens; only its trace is lost
     assert traced.returncode == 0 and traced.stdout == "Hello, t!\n"
     assert "read-only" in traced.stderr
+
+
+def test_a_read_only_home_at_an_older_schema_says_to_open_it_once_writable(
+    tmp_path: Path,
+) -> None:
+    # A read-only copy of a home made by an older wasmcli cannot be migrated: each command
+    # says so in one line (exit 9) instead of failing query by query.
+    home = tmp_path / "old-image"
+    home.mkdir()
+    conn = sqlite3.connect(home / "wasmcli.db", isolation_level=None)
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    m001_initial(conn)
+    conn.execute("INSERT INTO _migrations VALUES ('m001_initial', '2026-11-01T00:00:00Z')")
+    conn.close()
+    ro = read_only_runner(home)
+    for args in (("list",), ("traces", "list")):
+        refused = ro(*args)
+        assert refused.returncode == 9, (args, refused.stderr)
+        assert error_lines(refused.stderr) == [
+            f"error: the wasmcli home {home} is read-only and its database is not at this "
+            "version's schema (pending: m002_trace_summaries, m003_alert_state): open it "
+            "once with write access"
+        ]

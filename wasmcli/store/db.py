@@ -83,9 +83,11 @@ def database_error(home: Path, exc: sqlite3.DatabaseError) -> WasmcliError:
     text = str(exc)
     lowered = text.lower()
     path = home / DB_FILENAME
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+    # SQLite's own words: "database disk image is malformed", "file is not a database",
+    # "attempt to write a readonly database".
+    if "malformed" in lowered or "not a database" in lowered:
         message = f"the wasmcli database {path} is damaged ({text}); {DOCTOR_HINT}"
-    elif "readonly" in lowered or "read-only" in lowered:
+    elif "readonly" in lowered:
         message = f"the wasmcli home {home} is read-only: {text}"
     elif "full" in lowered or ("disk i/o error" in lowered and _nearly_full(home)):
         # SQLite says "disk I/O error" when the file system fills up under its WAL.
