@@ -215,6 +215,7 @@ def test_a_file_name_with_nothing_to_derive_registers_without_a_name_and_warns(
         ("v1.2_beta", "v1.2_beta"),
         ("MyPlugin", "MyPlugin"),  # capitals are kept
         ("my plugin-", "my-plugin"),  # no dash left dangling at the end
+        ("MAX", "MAX"),
         ("...", None),
     ],
 )
@@ -243,16 +244,19 @@ def _modules_sharing_an_id_prefix() -> tuple[bytes, bytes, str]:
 
 
 def test_an_ambiguous_binary_prefix_is_exit_2_listing_the_candidates(cli, tmp_path: Path) -> None:
+    # Each candidate by its id's first 8 characters and all its names (or "no name").
     first, second, prefix = _modules_sharing_an_id_prefix()
     ids = []
-    for label, data in (("first", first), ("second", second)):
-        path = tmp_path / f"{label}.wasm"
+    for stem, data in (("first", first), ("___", second)):
+        path = tmp_path / f"{stem}.wasm"
         path.write_bytes(data)
         ids.append(register(cli, str(path), "--no-check"))
+    register(cli, str(tmp_path / "first.wasm"), "--no-check", "--name", "one")
     assert cli("run", prefix).exit_code == 2
     result = cli("inspect", prefix)
     assert result.exit_code == 2
-    listed = sorted(f"{i[:8]} ({label})" for i, label in zip(ids, ("first", "second"), strict=True))
+    labels = ("first, one", "no name")
+    listed = sorted(f"{i[:8]} ({label})" for i, label in zip(ids, labels, strict=True))
     assert error_lines(result.stderr) == [
         f"error: Ambiguous binary id prefix '{prefix}': matches {', '.join(listed)}; "
         "type more of the id"

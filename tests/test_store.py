@@ -71,6 +71,35 @@ def test_unknown_reference_is_a_load_error_in_the_original_words() -> None:
     assert caught.value.message == "Failed to get binary: Binary not found: abc-123"
 
 
+def test_an_unknown_id_is_a_load_error() -> None:
+    with pytest.raises(WasmcliError) as caught:
+        Registry().get("0" * 36)
+    assert caught.value.kind is ErrorKind.LOAD
+    assert caught.value.message == f"Failed to get binary: Binary not found: {'0' * 36}"
+
+
+def test_a_damaged_registry_entry_is_one_line_naming_the_binary(wasmcli_home: Path) -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="hello").record
+    registry.conn.execute("UPDATE binaries SET registered_at = 'last tuesday'")
+    with pytest.raises(WasmcliError) as caught:
+        registry.list()
+    assert caught.value.kind is ErrorKind.IO
+    assert caught.value.message.startswith(
+        f"the registry entry of binary {record.id} is damaged ("
+    ) and caught.value.message.endswith("); `wasmcli doctor` checks the home")
+
+
+def test_removing_one_of_several_names_keeps_the_binary() -> None:
+    # The library's default, as the CLI's: a name goes alone while the binary has others.
+    registry = Registry()
+    registry.register(HELLO, name="hello")
+    record = registry.register(HELLO, name="greeter").record
+    outcome = registry.remove("greeter")
+    assert (outcome.binary_removed, outcome.names_left) == (False, ("hello",))
+    assert registry.find(record.id).names == ("hello",)
+
+
 def test_ambiguous_prefix_is_a_usage_error() -> None:
     # Ids are derived from content, so two modules whose ids share 4 characters can be
     # found deterministically.
@@ -107,7 +136,10 @@ def test_damaged_blob_is_reported_not_run(wasmcli_home: Path) -> None:
     with pytest.raises(WasmcliError) as caught:
         registry.resolve("hello")
     assert caught.value.kind is ErrorKind.LOAD
-    assert "missing or damaged" in caught.value.message
+    assert caught.value.message == (
+        "Failed to get binary: the stored file of hello is missing or damaged "
+        f"({wasmcli_home / 'binaries' / f'{record.sha256}.wasm'}); register it again"
+    )
 
 
 def test_path_reference_gets_registered_name_and_id(tmp_path: Path) -> None:
