@@ -344,6 +344,26 @@ def test_artifact_cache_rejects_flipped_bytes(wasmcli_home: Path) -> None:
     assert not path.exists()
 
 
+def test_two_runs_finding_the_same_damaged_artifact_both_recompile(
+    wasmcli_home: Path, monkeypatch
+) -> None:
+    # Runs in parallel may read the same damaged artifact at once: the first to notice
+    # removes it, and the other, finding it gone, must still just recompile.
+    cache, digest, path = stored_artifact(wasmcli_home)
+    raw = bytearray(path.read_bytes())
+    raw[-7] ^= 0x01
+    path.write_bytes(bytes(raw))
+    read = ArtifactCache._read_trusted
+
+    def read_then_lose_the_race(self: ArtifactCache, file: Path) -> bytes | None:
+        data = read(self, file)
+        file.unlink()  # the other run removed it meanwhile
+        return data
+
+    monkeypatch.setattr(ArtifactCache, "_read_trusted", read_then_lose_the_race)
+    assert cache.load(digest, CONFIG) is None
+
+
 def test_artifact_cache_rejects_a_swapped_artifact(wasmcli_home: Path) -> None:
     # Another module's intact artifact copied under this module's name.
     cache, digest, path = stored_artifact(wasmcli_home)
