@@ -322,3 +322,12 @@ def test_a_bug_during_a_run_is_exit_10_and_keeps_the_trace(cli, monkeypatch) -> 
     assert "Traceback" not in cli("run", HELLO, "-i", "x").stderr
     monkeypatch.setenv("WASMCLI_DEBUG", "1")
     assert "Traceback (most recent call last)" in cli("run", HELLO, "-i", "x").stderr
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(3, 3), (0, 0), (None, 0), ("a message", 1)])
+def test_an_invocation_ended_by_sys_exit_keeps_its_code(code: object, exit_code: int) -> None:
+    # click and typer end some invocations with sys.exit (shell completion, a prompt's
+    # end): the shell sees their code as Python itself would give it.
+    from wasmcli.cli.errors import exit_code_for
+
+    assert exit_code_for(SystemExit(code)) == exit_code
