@@ -49,33 +49,53 @@ def into_closed_pipe(*args: str) -> subprocess.CompletedProcess[bytes]:
         os.close(write_end)
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["codes"],
-        ["codes", "--json"],
-        ["list"],
-        ["list", "--json"],
-        ["inspect", "hello"],
-        ["inspect", "hello", "--json"],
-        ["register", HELLO],
-        ["traces", "list"],
-        ["traces", "list", "--json"],
-        ["traces", "show", "--last"],
-        ["traces", "show", "--last", "--json"],
-        ["traces", "export"],
-        ["traces", "export", "--format", "chrome"],
-        ["--help"],
-        ["traces", "--help"],
-        ["--version"],
-        ["run", "hello", "-i", "x", "--json"],
-    ],
-    ids=" ".join,
-)
+# Every command that writes to stdout, as a shell runs it against the `home` fixture.
+OUTPUT_COMMANDS = [
+    ["codes"],
+    ["codes", "--json"],
+    ["list"],
+    ["list", "--json"],
+    ["inspect", "hello"],
+    ["inspect", "hello", "--json"],
+    ["register", HELLO],
+    ["traces", "list"],
+    ["traces", "list", "--json"],
+    ["traces", "show", "--last"],
+    ["traces", "show", "--last", "--json"],
+    ["traces", "export"],
+    ["traces", "export", "--format", "chrome"],
+    ["--help"],
+    ["traces", "--help"],
+    ["--version"],
+    ["run", "hello", "-i", "x", "--json"],
+]
+
+
+@pytest.mark.parametrize("args", OUTPUT_COMMANDS, ids=" ".join)
 def test_every_command_exits_0_quietly_when_the_reader_has_gone(home: Path, args) -> None:
     done = into_closed_pipe(*args)
     assert done.returncode == 0, done.stderr
     assert b"error" not in done.stderr and b"Exception" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", OUTPUT_COMMANDS, ids=" ".join)
+def test_every_command_whose_output_finds_no_room_is_exit_9_in_one_line(
+    home: Path, args
+) -> None:
+    # `> /dev/full`, or a full disk under a redirect: an I/O failure (exit 9) said in one
+    # line, never an "internal error" (exit 10).
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [wasmcli_exe(), *args], stdout=full, stderr=subprocess.PIPE, timeout=60
+        )
+    assert done.returncode == 9, done.stderr
+    last = done.stderr.decode().splitlines()[-1]
+    assert "The output could not be written: No space left on device" in last
+    if args[0] != "run":  # run says it in its summary line instead
+        assert done.stderr.decode() == (
+            "error: The output could not be written: No space left on device\n"
+        )
 
 
 def test_a_run_into_a_closed_pipe_keeps_its_own_verdict(home: Path) -> None:

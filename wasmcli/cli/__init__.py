@@ -17,6 +17,10 @@ def main() -> None:
             # The reader left: exit 0 quietly, as every command does (see cli/errors.py);
             # /dev/null takes what Python still flushes at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError as exc:  # no room for it (`> /dev/full`): exit 9, as every command
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.stderr.write(f"error: The output could not be written: {exc.strerror}\n")
+            raise SystemExit(9) from None
         return
     # A running daemon for the home serves the command without this process importing
     # anything more (wasmcli/daemon/client.py); otherwise it runs here, as always.

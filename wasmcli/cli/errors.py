@@ -3,8 +3,9 @@
 `exit_code_for` decides, for whatever ended an invocation: a WasmcliError gives its
 kind's code; a usage error from parsing gives 2; Ctrl-C gives 130, SIGTERM and SIGHUP
 128 + the signal; a reader that closed the pipe gives 0, quietly (`wasmcli codes |
-head -1` under `set -o pipefail`); anything else is a bug in wasmcli: exit 10 with one
-line, the traceback only under WASMCLI_DEBUG=1.
+head -1` under `set -o pipefail`); output that found no room (`> /dev/full`, a full
+disk) gives 9, as for `run`; anything else is a bug in wasmcli: exit 10 with one line,
+the traceback only under WASMCLI_DEBUG=1.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def exit_code_for(exc: BaseException) -> int:
         # The reader left (`| head`): not a failure of ours, and nothing left to say.
         silence_stdout()
         return 0
+    if is_lost_output(exc):
+        silence_stdout()
+        print_error(f"The output could not be written: {exc.strerror}")
+        return ErrorKind.IO.exit_code
     # A bug in wasmcli: one line that asks for a report; the traceback on request.
     if debug_enabled():
         traceback.print_exception(type(exc), exc, exc.__traceback__)
@@ -108,6 +113,16 @@ def is_closed_pipe(exc: BaseException) -> bool:
     return isinstance(exc, BrokenPipeError) or (
         isinstance(exc, OSError) and exc.errno == errno.EPIPE
     )
+
+
+# A write that found no room or a failing device. wasmcli's own files in the home are
+# reported with their names (`store.db.home_error`): one without a file name is the
+# output's, written as the command went (rich, click) or flushed at its end.
+_NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def is_lost_output(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS and exc.filename is None
 
 
 def flush_stdout() -> None:
