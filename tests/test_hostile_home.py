@@ -369,6 +369,49 @@ def test_each_database_failure_is_named_in_one_line(
         assert error_lines(result.stderr) == [f"error: {expected}"], command
 
 
+@pytest.mark.parametrize(
+    ("uid", "free_blocks", "reserved_blocks", "full"),
+    [
+        (1000, 15, 0, True),  # less than 64 KiB left
+        (1000, 16, 0, False),  # 64 KiB left: room yet, the I/O error is something else
+        (1000, 2, 1000, True),  # only root's reserve left, for an ordinary user
+        (0, 2, 1000, False),  # root may write into the reserve
+        (0, 15, 0, True),
+        ("statvfs fails", 0, 0, False),
+    ],
+    ids=["user-15", "user-16", "user-reserve", "root-reserve", "root-15", "no-statvfs"],
+)
+def test_an_io_error_is_a_full_disk_only_where_the_disk_is_nearly_full(
+    any_engine_cli, wasmcli_home: Path, monkeypatch, uid, free_blocks, reserved_blocks, full
+) -> None:
+    # SQLite says "disk I/O error" when the file system fills up under its WAL: wasmcli
+    # asks the file system how much room is left (4 KiB blocks here) before it says why.
+    wasmcli_home.mkdir(parents=True)
+
+    def statvfs(path: object) -> os.statvfs_result:
+        if uid == "statvfs fails":
+            raise OSError(errno.ENOSYS, "not supported")
+        available = free_blocks  # what an ordinary user may use
+        return os.statvfs_result(
+            (4096, 4096, 100_000, available + reserved_blocks, available, 0, 0, 0, 0, 255)
+        )
+
+    def refuse(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("wasmcli.store.db._connect", refuse)
+    monkeypatch.setattr("wasmcli.store.db.os.statvfs", statvfs)
+    monkeypatch.setattr("wasmcli.store.db.os.geteuid", lambda: 0 if uid == 0 else 1000)
+    result = any_engine_cli("list")
+    assert result.exit_code == 9
+    expected = (
+        f"no space left for the wasmcli database in {wasmcli_home} (disk I/O error)"
+        if full
+        else f"the wasmcli database {wasmcli_home / 'wasmcli.db'} failed: disk I/O error"
+    )
+    assert error_lines(result.stderr) == [f"error: {expected}"]
+
+
 def test_a_home_inside_a_file_names_the_file(any_engine_cli, tmp_path: Path) -> None:
     # A typo'd --home under a file: the line says which file stands in the way.
     blocker = tmp_path / "notes.txt"
