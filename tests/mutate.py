@@ -147,7 +147,14 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "runtime",
         ("runtime/output", "runtime/session"),
-        ("tests/test_library.py", "tests/test_run_cli.py"),
+        (
+            "tests/test_library.py",
+            "tests/test_run_cli.py",
+            # The output cap and UTF-8 check, the events a run records, hostile output.
+            "tests/test_run_bad_input.py",
+            "tests/test_trace_events_doc.py",
+            "tests/test_hostile_plugins.py",
+        ),
     ),
     Group(
         "engines",
