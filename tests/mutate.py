@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.mutation_equivalence import changed_line, judged, only_sql_case
 from tests.scratch import REPO, sync_tree, tree_files
 
 BUILD = REPO / "build" / "mutate"
@@ -61,6 +62,7 @@ KILLED = {
     -9: "crashed",
 }
 NOT_KILLED = {0: "survived", 5: "no tests", 33: "no tests"}
+EQUIVALENT = "equivalent"  # a survivor no test could tell apart (tests/mutation_equivalence)
 
 
 @dataclass(frozen=True)
@@ -276,47 +278,68 @@ def run_group(group: Group, jobs: int, debug: bool, rerun_survivors: bool = Fals
 
 
 def results(group: Group) -> dict[str, Counter[str]]:
-    """Per module, how many mutants ended how (the names of KILLED and NOT_KILLED)."""
+    """Per module, how many mutants ended how (the names of KILLED and NOT_KILLED, and
+    EQUIVALENT for survivors that no test could tell apart: tests/mutation_equivalence)."""
     counts: dict[str, Counter[str]] = {}
-    survivors = []
+    survivors, equivalents = [], []
     for path in group.module_paths():
-        meta = BUILD / group.name / "mutants" / f"{path}.meta"
+        mutants_file = BUILD / group.name / "mutants" / path
+        meta = mutants_file.with_name(mutants_file.name + ".meta")
         count: Counter[str] = Counter()
         if meta.exists():
             for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
                 outcome = KILLED.get(code) or NOT_KILLED.get(code)
                 outcome = outcome or ("not checked" if code is None else f"exit {code}")
+                if outcome == "survived":
+                    why = equivalent_because(mutants_file, name)
+                    if why is not None:
+                        outcome = EQUIVALENT
+                        equivalents.append(f"{name}  {why}")
                 count[outcome] += 1
-                if code not in KILLED:
-                    survivors.append(f"{name}  {outcome}")
+                if code not in KILLED and outcome != EQUIVALENT:
+                    line = changed_line(mutants_file, name)
+                    survivors.append(f"{name}  {outcome}  `{line}`")
         counts[path] = count
-    if survivors:
-        (BUILD / group.name / "survivors.txt").write_text("\n".join(sorted(survivors)) + "\n")
+    for listing, lines in (("survivors.txt", survivors), ("equivalents.txt", equivalents)):
+        (BUILD / group.name / listing).write_text("".join(f"{x}\n" for x in sorted(lines)))
     return counts
 
 
+def equivalent_because(mutants_file: Path, name: str) -> str | None:
+    if only_sql_case(mutants_file, name):
+        return "only the letter case of SQL changes"
+    why, stale = judged(mutants_file, name)
+    if stale:
+        print(f"stale equivalent: {stale}")
+    return why
+
+
 def report(groups: list[Group]) -> bool:
-    """Print each module's kill rate; whether every module reaches the target."""
+    """Print each module's score, killed / (mutants - equivalent ones); whether every
+    module reaches the target."""
     kinds = sorted(set(KILLED.values()))
-    print(f"{'module':30} {'total':>6} {'killed':>7} {'rate':>6}  how")
+    print(f"{'module':30} {'total':>6} {'equiv':>6} {'killed':>7} {'score':>6}  how")
     all_met = True
-    killed_sum = total_sum = 0
+    killed_sum = total_sum = equivalent_sum = 0
     for group in groups:
         for path, count in results(group).items():
             total = sum(count.values())
+            equivalent = count[EQUIVALENT]
             killed = sum(count[kind] for kind in kinds)
             killed_sum += killed
             total_sum += total
+            equivalent_sum += equivalent
             if total == 0:
-                print(f"{path:30} {'-':>6} {'-':>7} {'-':>6}  not run")
+                print(f"{path:30} {'-':>6} {'-':>6} {'-':>7} {'-':>6}  not run")
                 all_met = False
                 continue
-            rate = killed / total
-            all_met &= rate >= TARGET
+            score = killed / (total - equivalent) if total > equivalent else 1.0
+            all_met &= score >= TARGET
             how = ", ".join(f"{n} {what}" for what, n in sorted(count.items()))
-            print(f"{path:30} {total:6} {killed:7} {rate:6.1%}  {how}")
-    if total_sum:
-        print(f"{'all':30} {total_sum:6} {killed_sum:7} {killed_sum / total_sum:6.1%}")
+            print(f"{path:30} {total:6} {equivalent:6} {killed:7} {score:6.1%}  {how}")
+    if total_sum > equivalent_sum:
+        score = killed_sum / (total_sum - equivalent_sum)
+        print(f"{'all':30} {total_sum:6} {equivalent_sum:6} {killed_sum:7} {score:6.1%}")
     return all_met
 
 

@@ -80,9 +80,7 @@ def test_every_command_exits_0_quietly_when_the_reader_has_gone(home: Path, args
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize("args", OUTPUT_COMMANDS, ids=" ".join)
-def test_every_command_whose_output_finds_no_room_is_exit_9_in_one_line(
-    home: Path, args
-) -> None:
+def test_every_command_whose_output_finds_no_room_is_exit_9_in_one_line(home: Path, args) -> None:
     # `> /dev/full`, or a full disk under a redirect: an I/O failure (exit 9) said in one
     # line, never an "internal error" (exit 10).
     with open("/dev/full", "wb") as full:

@@ -1,0 +1,104 @@
+"""Which surviving mutants are equivalent: no user could tell them from the code.
+
+A mutation score counts killed mutants against the mutants that *could* be killed, so
+`make mutate` takes out of its total:
+- mutants that only change the letter case of SQL (SQLite reads keywords, table and
+  column names without regard to case): recognised here, from the mutant's source;
+- mutants judged equivalent by a person, listed in `tests/mutation_equivalents.py` with
+  the line each one changes and why it cannot be told apart. A listed mutant whose
+  line no longer matches (the code moved, and mutmut's numbers with it) is not taken
+  out: it is reported as a stale entry, to be judged again.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+import re
+from functools import cache
+from pathlib import Path
+
+from tests.mutation_equivalents import EQUIVALENTS
+
+# A string that starts like a statement or a clause of one is SQL.
+_SQL_START = re.compile(
+    r"\s*(select|insert|update|delete|create|alter|drop|begin|commit|rollback|pragma|with"
+    r"|where|from|order|group|and|or|values|set|end|limit|on|join|left)\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"('(?:[^']|'')*')")  # SQL string literals keep their case
+
+
+def _fold_sql(text: str) -> str:
+    if not _SQL_START.match(text):
+        return text
+    return "".join(p if p.startswith("'") else p.lower() for p in _QUOTED.split(text))
+
+
+class _FoldSql(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        if isinstance(node.value, str):
+            return ast.copy_location(ast.Constant(_fold_sql(node.value)), node)
+        return node
+
+
+@cache
+def _functions(mutants_file: Path) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(mutants_file.read_text())
+    return {
+        node.name: node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name
+    }
+
+
+def _anonymous(function: ast.FunctionDef) -> ast.FunctionDef:
+    node = copy.deepcopy(function)
+    node.name = "f"
+    return node
+
+
+def changed_line(mutants_file: Path, name: str) -> str | None:
+    """The line(s) the mutant `name` (mutmut's key) changes, as `ast.unparse` writes
+    them, joined by " / "; None when its source is not found."""
+    functions = _functions(mutants_file)
+    short = name.rsplit(".", 1)[-1]
+    original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", short))
+    mutant = functions.get(short)
+    if original is None or mutant is None:
+        return None
+    before = ast.unparse(_anonymous(original)).splitlines()
+    after = ast.unparse(_anonymous(mutant)).splitlines()
+    added = [
+        line[1:].strip()
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return " / ".join(added)
+
+
+def only_sql_case(mutants_file: Path, name: str) -> bool:
+    """The mutant changes nothing but the letter case of SQL outside its literals."""
+    functions = _functions(mutants_file)
+    short = name.rsplit(".", 1)[-1]
+    original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", short))
+    mutant = functions.get(short)
+    if original is None or mutant is None:
+        return False
+    a, b = _anonymous(original), _anonymous(mutant)
+    if ast.dump(a) == ast.dump(b):
+        return False
+    return ast.dump(_FoldSql().visit(a)) == ast.dump(_FoldSql().visit(b))
+
+
+def judged(mutants_file: Path, name: str) -> tuple[str | None, str | None]:
+    """(why it is equivalent, None) for a listed mutant whose line still matches;
+    (None, a note) for a listed one that no longer does; (None, None) otherwise."""
+    entry = EQUIVALENTS.get(name)
+    if entry is None:
+        return None, None
+    line = changed_line(mutants_file, name)
+    if line != entry.line:
+        return None, f"{name}: listed as equivalent for `{entry.line}`, now changes `{line}`"
+    return entry.why, None
