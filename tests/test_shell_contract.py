@@ -349,3 +349,25 @@ def test_an_invocation_ended_by_sys_exit_keeps_its_code(code: object, exit_code:
     from wasmcli.cli.errors import exit_code_for
 
     assert exit_code_for(SystemExit(code)) == exit_code
+
+
+@pytest.mark.parametrize(
+    ("ending", "exit_code", "line"),
+    [
+        (KeyboardInterrupt(), 130, "error: interrupted"),
+        # click's own failures outside parsing (a file option it could not open, say).
+        ("click", 1, "error: Could not open file 'x.txt': gone"),
+    ],
+    ids=["ctrl-c", "click-exception"],
+)
+def test_what_ended_an_invocation_is_said_in_one_line(
+    capsys, ending: object, exit_code: int, line: str
+) -> None:
+    from typer._click.exceptions import FileError
+
+    from wasmcli.cli.errors import exit_code_for
+
+    exc = FileError("x.txt", hint="gone") if ending == "click" else ending
+    assert isinstance(exc, BaseException)
+    assert exit_code_for(exc) == exit_code
+    assert capsys.readouterr().err == f"{line}\n"
