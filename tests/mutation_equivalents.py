@@ -18,6 +18,10 @@ class Equivalent:
 
 
 _ROW_KEYS = "sqlite3.Row looks its keys up without regard to case"
+_FROM_OPEN_DATABASE = (
+    "every connection the store is given comes from `open_database`, which sets "
+    "`read_only` and `home`: the default of `getattr` is never used"
+)
 
 EQUIVALENTS: dict[str, Equivalent] = {
     # -- cli/errors
@@ -31,6 +35,34 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "if text[1:3].islower():",
         "click's messages have lower-case second and third letters alike ('No such "
         "option', 'Missing argument', 'Got unexpected ...')",
+    ),
+    # -- store/db
+    **{
+        f"wasmcli.store.db.x_is_read_only__mutmut_{n}": Equivalent(
+            f"return bool(getattr(conn, 'read_only'{default}))", _FROM_OPEN_DATABASE
+        )
+        for n, default in ((4, ", None"), (7, ""), (10, ", True"))
+    },
+    **{
+        f"wasmcli.store.db.xǁTransactionǁ__enter____mutmut_{n}": Equivalent(
+            f"home = getattr(self.conn, 'home'{default})", _FROM_OPEN_DATABASE
+        )
+        for n, default in ((5, ", None"), (8, ""), (11, ", 'XXXX'"))
+    },
+    **{
+        f"wasmcli.store.db.x_database_error__mutmut_{n}": Equivalent(
+            f"elif 'locked' in lowered or '{busy}' in lowered:",
+            "SQLite words a busy database 'database is locked' (SQLITE_BUSY) or 'database "
+            "table is locked' (SQLITE_LOCKED): 'busy' is a second spelling no known message "
+            "uses alone",
+        )
+        for n, busy in ((33, "XXbusyXX"), (34, "BUSY"))
+    },
+    # -- store/migrations
+    "wasmcli.store.migrations.x_migrate__mutmut_19": Equivalent(
+        "conn.execute('INSERT INTO _migrations (name, applied_at) VALUES (?, ?)', "
+        "(migration.__name__, datetime.now(None).isoformat()))",
+        "`applied_at` is written for a person reading the database; wasmcli never reads it",
     ),
     # -- store/registry
     "wasmcli.store.registry.xǁRegistryǁremove__mutmut_13": Equivalent(

@@ -323,6 +323,27 @@ def test_each_failure_to_write_the_home_is_named_in_one_line(
     assert any_engine_cli("list", "--json").json() == []
 
 
+def test_permission_denied_on_a_file_is_said_as_such(
+    any_engine_cli, wasmcli_home: Path, monkeypatch
+) -> None:
+    # Only a file standing where a folder should be is "a file, not a folder": a file the
+    # user may not write is a permission problem, named with its path.
+    locked = wasmcli_home / "binaries" / "locked.wasm"
+    locked.parent.mkdir(parents=True)
+    locked.write_bytes(b"")
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+
+    monkeypatch.setattr("wasmcli.store.blobs.write_atomically", refuse)
+    result = any_engine_cli("register", HELLO)
+    assert result.exit_code == 9
+    assert error_lines(result.stderr) == [
+        f"error: Cannot store the module in the wasmcli home {wasmcli_home}: "
+        f"permission denied ({locked})"
+    ]
+
+
 @pytest.mark.parametrize(
     ("sqlite_says", "line"),
     [

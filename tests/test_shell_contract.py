@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -355,10 +356,12 @@ def test_an_invocation_ended_by_sys_exit_keeps_its_code(code: object, exit_code:
     ("ending", "exit_code", "line"),
     [
         (KeyboardInterrupt(), 130, "error: interrupted"),
+        ("SIGTERM", 143, "error: terminated by SIGTERM"),
+        ("SIGHUP", 129, "error: terminated by SIGHUP"),
         # click's own failures outside parsing (a file option it could not open, say).
         ("click", 1, "error: Could not open file 'x.txt': gone"),
     ],
-    ids=["ctrl-c", "click-exception"],
+    ids=["ctrl-c", "sigterm", "sighup", "click-exception"],
 )
 def test_what_ended_an_invocation_is_said_in_one_line(
     capsys, ending: object, exit_code: int, line: str
@@ -366,8 +369,13 @@ def test_what_ended_an_invocation_is_said_in_one_line(
     from typer._click.exceptions import FileError
 
     from wasmcli.cli.errors import exit_code_for
+    from wasmcli.errors import Terminated
 
-    exc = FileError("x.txt", hint="gone") if ending == "click" else ending
+    exc = ending
+    if ending == "click":
+        exc = FileError("x.txt", hint="gone")
+    elif isinstance(ending, str):
+        exc = Terminated(getattr(signal, ending))
     assert isinstance(exc, BaseException)
     assert exit_code_for(exc) == exit_code
     assert capsys.readouterr().err == f"{line}\n"

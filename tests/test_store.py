@@ -240,6 +240,30 @@ def test_a_database_opened_ahead_serves_one_request_of_the_same_file(
     assert open_database(wasmcli_home).read_only is True
 
 
+def test_a_failed_migration_leaves_the_database_as_it_was(wasmcli_home: Path, monkeypatch) -> None:
+    # A migration that fails half-way (a full disk, a damaged page) is rolled back whole,
+    # and the user reads the failure itself; the next opening tries it again.
+    from wasmcli.store import migrations
+
+    open_database(wasmcli_home).close()
+
+    def m004_half_done(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE m004_probe (x)")
+        conn.execute("INSERT INTO m004_missing VALUES (1)")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*MIGRATIONS, m004_half_done))
+    with pytest.raises(WasmcliError) as caught:
+        open_database(wasmcli_home)
+    assert caught.value.message == (
+        f"the wasmcli database {wasmcli_home / 'wasmcli.db'} failed: no such table: m004_missing"
+    )
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    conn = open_database(wasmcli_home)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "m004_probe" not in tables
+    assert "m004_half_done" not in {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+
+
 def _register_many(args: tuple[str, int]) -> list[str]:
     home, worker = args
     registry = Registry(home)
