@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import typer
 from typer._click.exceptions import Abort, ClickException, NoArgsIsHelpError, UsageError
@@ -121,7 +121,7 @@ def is_closed_pipe(exc: BaseException) -> bool:
 _NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
-def is_lost_output(exc: BaseException) -> bool:
+def is_lost_output(exc: BaseException) -> TypeGuard[OSError]:
     return isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS and exc.filename is None
 
 
