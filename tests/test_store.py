@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import stat
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -338,6 +339,51 @@ def test_trace_prefix_lookup_errors() -> None:
     with pytest.raises(WasmcliError, match="No trace matches"):
         store.get("ffff")
     assert store.get("00000011").trace_id.startswith("00000011")
+
+
+def test_an_ambiguous_trace_prefix_lists_each_candidate_in_one_line() -> None:
+    store = TraceStore(Registry().conn)
+    store.save(make_trace(0x11), 100)
+    nameless = replace(make_trace(0x12, minutes_ago=90), binary_name=None)  # run by path
+    store.save(nameless, 100)
+    with pytest.raises(WasmcliError) as caught:
+        store.get("000000")
+    assert caught.value.kind is ErrorKind.USAGE
+    assert caught.value.message == (
+        "Ambiguous trace id prefix '000000': matches "
+        "00000011-0000 (name-b1, 2026-11-26 12:00:00), "
+        "00000012-0000 (unknown binary, 2026-11-26 10:30:00); type more of the id"
+    )
+
+
+def test_trace_references_are_read_without_regard_to_case() -> None:
+    store = TraceStore(Registry().conn)
+    trace = make_trace(0xABCDEF12)
+    store.save(trace, 100)
+    assert store.get(trace.trace_id.upper()).trace_id == trace.trace_id
+    assert store.get("ABCDEF").trace_id == trace.trace_id
+    assert store.resolve_ids(["ABCDEF12"]) == [trace.trace_id]
+    with pytest.raises(WasmcliError) as caught:
+        store.get("FFFF")
+    assert caught.value.message == "No trace matches 'ffff'"
+    with pytest.raises(WasmcliError) as caught:
+        store.get("abc")  # it matches, but a prefix needs 4 characters
+    assert (
+        caught.value.message == "No trace matches 'abc' (an id prefix needs at least 4 characters)"
+    )
+
+
+def test_counting_and_deleting_follow_the_filter() -> None:
+    store = TraceStore(Registry().conn)
+    for n in range(6):
+        store.save(make_trace(n, binary="b1" if n % 2 else "b2", minutes_ago=10 - n), 100)
+    assert store.count() == 6
+    assert store.count(TraceFilter(binary_id="b1")) == 3
+    assert store.count(TraceFilter(binary_id="b1", limit=1)) == 3  # the limit aside
+    assert store.delete(TraceFilter(binary_id="b2", limit=2)) == 2  # the newest two
+    assert sorted(t.fuel_consumed for t in store.list()) == [0, 1, 3, 5]
+    assert store.delete(TraceFilter(limit=1)) == 1
+    assert sorted(t.fuel_consumed for t in store.list()) == [0, 1, 3]
 
 
 CONFIG = "engine 1.0 fuel=1"
