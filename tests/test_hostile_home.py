@@ -433,6 +433,25 @@ def test_an_io_error_is_a_full_disk_only_where_the_disk_is_nearly_full(
     assert error_lines(result.stderr) == [f"error: {expected}"]
 
 
+def test_text_in_the_database_that_is_not_utf8_is_damage(
+    any_engine_cli, wasmcli_home: Path
+) -> None:
+    # A row whose text is not UTF-8 (a damaged page, a foreign writer): said as damage,
+    # with where to look, in one line (exit 9).
+    assert any_engine_cli("register", HELLO).exit_code == 0
+    conn = sqlite3.connect(wasmcli_home / "wasmcli.db", isolation_level=None)
+    conn.execute("UPDATE binary_names SET name = CAST(x'68ff' AS TEXT)")
+    conn.close()
+    result = any_engine_cli("list")
+    assert result.exit_code == 9
+    [line] = error_lines(result.stderr)
+    assert line.startswith(
+        f"error: the wasmcli database {wasmcli_home / 'wasmcli.db'} is damaged (Could not "
+        "decode to UTF-8 column 'name'"
+    )
+    assert line.endswith("); `wasmcli doctor` checks the home")
+
+
 def test_a_home_inside_a_file_names_the_file(any_engine_cli, tmp_path: Path) -> None:
     # A typo'd --home under a file: the line says which file stands in the way.
     blocker = tmp_path / "notes.txt"

@@ -4,6 +4,7 @@ registry says exactly what it did."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import shutil
 import threading
@@ -350,3 +351,28 @@ def test_remove_racing_register_never_leaves_a_name_without_its_file(
             worker.join(120)
     assert [w.exitcode for w in workers] == [0, 0]
     assert broken == []
+
+
+# -- file names that are not UTF-8 ----------------------------------------------------
+
+
+def test_a_file_whose_name_is_not_utf8_registers_and_runs_with_its_trace(
+    any_engine_cli, tmp_path: Path
+) -> None:
+    # Linux file names are bytes: one that is not UTF-8 still opens, and is stored and
+    # shown with U+FFFD in place of its bad bytes (it was exit 10, and a lost trace).
+    path = tmp_path / os.fsdecode(b"h\xffllo.wasm")
+    shutil.copy(HELLO, path)
+    hello_id = register(any_engine_cli, str(path))
+    [entry] = any_engine_cli("list", "--json").json()
+    assert (entry["id"], entry["name"]) == (hello_id, "h-llo")
+    assert entry["source_path"] == str(tmp_path / "h\ufffdllo.wasm")
+    any_engine_cli("remove", "h-llo")
+    ran = any_engine_cli("run", str(path), "--input", "x")
+    assert (ran.exit_code, ran.stdout) == (0, "Hello, x!\n")
+    assert "could not be saved" not in ran.stderr
+    missing = any_engine_cli("run", str(tmp_path / os.fsdecode(b"gone\xff.wasm")))
+    assert missing.exit_code == 3
+    traces = any_engine_cli("traces", "list", "--json").json()
+    assert [t["binary_name"] for t in traces] == [None, "h\ufffdllo"]
+    assert [t["success"] for t in traces] == [False, True]

@@ -386,6 +386,20 @@ def test_counting_and_deleting_follow_the_filter() -> None:
     assert sorted(t.fuel_consumed for t in store.list()) == [0, 1, 3]
 
 
+def test_text_that_is_not_utf8_is_stored_with_replacement_characters() -> None:
+    # Names from the file system or the command line may hold bytes that are not UTF-8
+    # (lone surrogates in Python): the store keeps the rest of the text, never fails.
+    bad = "h\udcffllo"
+    registry = Registry()
+    record = registry.register(HELLO, name="hello", source_path=f"/tmp/{bad}.wasm").record
+    assert record.source_path == "/tmp/h\ufffdllo.wasm"
+    store = TraceStore(registry.conn)
+    trace = replace(make_trace(1), binary_name=bad, error_message=f"cannot read {bad}")
+    assert store.save(trace, 100)
+    [stored] = store.list()
+    assert (stored.binary_name, stored.error_message) == ("h\ufffdllo", "cannot read h\ufffdllo")
+
+
 CONFIG = "engine 1.0 fuel=1"
 PAYLOAD = b"compiled code" * 100
 

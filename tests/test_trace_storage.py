@@ -4,6 +4,7 @@ events, found by indexed queries, and migrated from the first schema."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -316,6 +317,29 @@ def test_a_read_only_home_serves_read_only_commands(tmp_path: Path) -> None:
     traced = ro("run", "hello", "-i", "t")  # the run happens; only its trace is lost
     assert traced.returncode == 0 and traced.stdout == "Hello, t!\n"
     assert "read-only" in traced.stderr
+
+
+@pytest.mark.parametrize("wal", ["written", "empty"])
+def test_a_read_only_image_of_a_home_in_use_is_read_with_its_wal(tmp_path: Path, wal: str) -> None:
+    # An image taken while a wasmcli process had the home open holds the last writes in
+    # wasmcli.db-wal (with -shm): those are read too. An empty -wal is nothing to read.
+    home = tmp_path / "live"
+    assert run_wasmcli("--home", str(home), "register", HELLO).returncode == 0
+    writer = sqlite3.connect(home / "wasmcli.db", isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE binary_names SET name = 'renamed'")
+    image = tmp_path / "image"
+    shutil.copytree(home, image)
+    writer.close()
+    if wal == "written":
+        assert (image / "wasmcli.db-wal").stat().st_size > 0
+    else:
+        (image / "wasmcli.db").write_bytes((home / "wasmcli.db").read_bytes())
+        (image / "wasmcli.db-wal").write_bytes(b"")
+        (image / "wasmcli.db-shm").unlink()
+    listed = read_only_runner(image)("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [b["name"] for b in json.loads(listed.stdout)] == ["renamed"]
 
 
 def test_a_read_only_home_at_an_older_schema_says_to_open_it_once_writable(

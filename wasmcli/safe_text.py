@@ -38,3 +38,10 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """`printable`, with newlines shown as '↵' so the text stays on one line."""
     return printable(text).replace("\n", "↵")
+
+
+def fs_text(name: str) -> str:
+    """A name from the file system or the command line as text that can be stored and
+    shown: bytes that are not UTF-8 (which Python keeps as lone surrogates, so that the
+    name still opens the file) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

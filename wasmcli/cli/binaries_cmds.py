@@ -65,8 +65,9 @@ def register(
     else:
         sys.stdout.write(record.id + "\n")
     from wasmcli.render.binaries import register_note
+    from wasmcli.safe_text import fs_text
 
-    register_note(outcome, file_stem=None if name else path.stem)
+    register_note(outcome, file_stem=None if name else fs_text(path.stem))
 
 
 @guard

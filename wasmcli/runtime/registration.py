@@ -13,6 +13,7 @@ from pathlib import Path
 from wasmcli.engines import load_engine
 from wasmcli.errors import WasmcliError
 from wasmcli.runtime.abi import abi_problems, read_info
+from wasmcli.safe_text import fs_text
 from wasmcli.store.module_files import read_module_file
 from wasmcli.store.registry import RegisterOutcome, Registry, derive_name
 
@@ -35,7 +36,7 @@ def register_module(
     """
     if isinstance(module, Path):
         wasm = read_module_file(module)
-        label, source_path = str(module), str(module)
+        label = source_path = fs_text(str(module))
         if name is None:
             name = derive_name(module.stem)
     else:

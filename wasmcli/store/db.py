@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.safe_text import fs_text
 from wasmcli.store.files import PRIVATE_FILE_MODE, make_private_dir
 from wasmcli.store.migrations import migrate, pending_migrations
 
@@ -55,15 +56,23 @@ class StoreCursor(sqlite3.Cursor):
             raise  # a constraint broken by wasmcli's own SQL is a bug, not a damaged home
         except sqlite3.DatabaseError as exc:
             raise database_error(self.connection.home, exc) from None
-        except UnicodeDecodeError as exc:  # text the database should hold is not UTF-8
-            damage = sqlite3.DatabaseError(f"malformed text in a row: {exc.reason}")
-            raise database_error(self.connection.home, damage) from None
 
+    # Text from the file system or the command line may hold bytes that are not UTF-8
+    # (Python keeps them as lone surrogates), which SQLite cannot take: such a value is
+    # stored with U+FFFD in their place. Only a failed statement pays for the check.
     def execute(self, sql: str, parameters: Any = ()) -> StoreCursor:
-        return self._call(super().execute, sql, parameters)  # type: ignore[no-any-return]
+        try:
+            return self._call(super().execute, sql, parameters)  # type: ignore[no-any-return]
+        except UnicodeEncodeError:
+            return self._call(super().execute, sql, _valid_text(parameters))  # type: ignore[no-any-return]
 
     def executemany(self, sql: str, seq_of_parameters: Any) -> StoreCursor:
-        return self._call(super().executemany, sql, seq_of_parameters)  # type: ignore[no-any-return]
+        rows = list(seq_of_parameters)
+        try:
+            return self._call(super().executemany, sql, rows)  # type: ignore[no-any-return]
+        except UnicodeEncodeError:
+            valid = [_valid_text(row) for row in rows]
+            return self._call(super().executemany, sql, valid)  # type: ignore[no-any-return]
 
     def fetchone(self) -> Any:
         return self._call(super().fetchone)
@@ -78,14 +87,23 @@ class StoreCursor(sqlite3.Cursor):
         return self._call(super().__next__)
 
 
+def _valid_text(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {key: _valid_text(value) for key, value in parameters.items()}
+    if isinstance(parameters, (tuple, list)):
+        return [_valid_text(value) for value in parameters]
+    return fs_text(parameters) if isinstance(parameters, str) else parameters
+
+
 def database_error(home: Path, exc: sqlite3.DatabaseError) -> WasmcliError:
     """The one line a user sees for a database failure."""
     text = str(exc)
     lowered = text.lower()
     path = home / DB_FILENAME
     # SQLite's own words: "database disk image is malformed", "file is not a database",
-    # "attempt to write a readonly database".
-    if "malformed" in lowered or "not a database" in lowered:
+    # "attempt to write a readonly database"; Python's "Could not decode to UTF-8 column
+    # ..." for text that is not UTF-8 in a row.
+    if "malformed" in lowered or "not a database" in lowered or "could not decode" in lowered:
         message = f"the wasmcli database {path} is damaged ({text}); {DOCTOR_HINT}"
     elif "readonly" in lowered:
         message = f"the wasmcli home {home} is read-only: {text}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.safe_text import fs_text
 from wasmcli.store.blobs import BlobStore, sha256_hex
 from wasmcli.store.cache import ArtifactCache
 from wasmcli.store.db import DOCTOR_HINT, Transaction, open_database
@@ -260,7 +261,7 @@ class Registry:
         wasm = read_module_file(path)
         digest = sha256_hex(wasm)
         binary_id = binary_id_for(digest)
-        name = self._name_of(binary_id) or path.stem
+        name = self._name_of(binary_id) or fs_text(path.stem)
         return ResolvedBinary(binary_id, name, digest, wasm, "path")
 
     def _name_of(self, binary_id: str) -> str | None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from wasmcli.errors import ErrorKind, WasmcliError
+from wasmcli.safe_text import fs_text
 from wasmcli.store.db import DOCTOR_HINT, Transaction
 from wasmcli.store.ids import (
     MIN_ID_PREFIX,
@@ -285,6 +286,13 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def _row(seq: int, trace: ExecutionTrace) -> tuple[tuple[Any, ...], str]:
     """The `traces` row of a trace, and its events as JSON for `trace_events`."""
     events_json = _events_json(trace)
+    error_message = trace.error_message
+    try:
+        size = stored_size(events_json, error_message)
+    except UnicodeEncodeError:  # text from the command line that is not UTF-8 (see db)
+        events_json = fs_text(events_json)
+        error_message = None if error_message is None else fs_text(error_message)
+        size = stored_size(events_json, error_message)
     row = (
         seq,
         trace.trace_id,
@@ -296,7 +304,7 @@ def _row(seq: int, trace: ExecutionTrace) -> tuple[tuple[Any, ...], str]:
         trace.duration_us,
         1 if trace.success else 0,
         trace.error_kind,
-        trace.error_message,
+        error_message,
         trace.return_code,
         trace.fuel_limit,
         trace.fuel_consumed,
@@ -304,7 +312,7 @@ def _row(seq: int, trace: ExecutionTrace) -> tuple[tuple[Any, ...], str]:
         trace.output_bytes,
         trace.output_lines,
         trace.output_bytes_cut,
-        stored_size(events_json, trace.error_message),
+        size,
     )
     return row, events_json
 
