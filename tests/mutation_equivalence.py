@@ -3,7 +3,9 @@
 A mutation score counts killed mutants against the mutants that *could* be killed, so
 `make mutate` takes out of its total:
 - mutants that only change the letter case of SQL (SQLite reads keywords, table and
-  column names without regard to case): recognised here, from the mutant's source;
+  column names without regard to case), or of the key of a row read from SQLite
+  (`sqlite3.Row` looks keys up without regard to case; in `wasmcli/store` such rows are
+  always named `row` or `r`): recognised here, from the mutant's source;
 - mutants judged equivalent by a person, listed in `tests/mutation_equivalents.py` with
   the line each one changes and why it cannot be told apart. A listed mutant whose
   line no longer matches (the code moved, and mutmut's numbers with it) is not taken
@@ -27,11 +29,14 @@ _SQL_START = re.compile(
     r"|where|from|order|group|and|or|values|set|end|limit|on|join|left)\b",
     re.IGNORECASE,
 )
+# ... or holds a placeholder compared with something: a clause of one.
+_SQL_CLAUSE = re.compile(r"\w\s*(=|>=|<=|<|>|!=)\s*\?")
 _QUOTED = re.compile(r"('(?:[^']|'')*')")  # SQL string literals keep their case
+_ROW_NAMES = {"row", "r"}  # sqlite3.Row objects, in wasmcli/store
 
 
 def _fold_sql(text: str) -> str:
-    if not _SQL_START.match(text):
+    if not (_SQL_START.match(text) or _SQL_CLAUSE.search(text)):
         return text
     return "".join(p if p.startswith("'") else p.lower() for p in _QUOTED.split(text))
 
@@ -41,6 +46,18 @@ class _FoldSql(ast.NodeTransformer):
         if isinstance(node.value, str):
             return ast.copy_location(ast.Constant(_fold_sql(node.value)), node)
         return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        key = node.slice
+        if (
+            isinstance(node.value, ast.Name)
+            and node.value.id in _ROW_NAMES
+            and isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+        ):
+            node.slice = ast.copy_location(ast.Constant(key.value.lower()), key)
+            return node
+        return self.generic_visit(node)
 
 
 @cache
@@ -79,7 +96,10 @@ def changed_line(mutants_file: Path, name: str) -> str | None:
 
 
 def only_sql_case(mutants_file: Path, name: str) -> bool:
-    """The mutant changes nothing but the letter case of SQL outside its literals."""
+    """The mutant changes nothing but the letter case of SQL outside its literals, or of
+    a row's key (store modules only)."""
+    if "wasmcli/store/" not in mutants_file.as_posix():
+        return False
     functions = _functions(mutants_file)
     short = name.rsplit(".", 1)[-1]
     original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", short))

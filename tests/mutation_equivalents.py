@@ -64,6 +64,46 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "(migration.__name__, datetime.now(None).isoformat()))",
         "`applied_at` is written for a person reading the database; wasmcli never reads it",
     ),
+    # -- store/traces
+    **{
+        f"wasmcli.store.traces.xǁTraceFilterǁwhere__mutmut_{n}": Equivalent(
+            "for column, value in (" + ", ".join(f"('{c}', self.{c.lower()})" for c in cols) + "):",
+            "a column name in another case, which SQLite reads without regard to case",
+        )
+        for n, cols in (
+            (4, ("BINARY_ID", "binary_name", "batch_id")),
+            (6, ("binary_id", "BINARY_NAME", "batch_id")),
+            (8, ("binary_id", "binary_name", "BATCH_ID")),
+        )
+    },
+    "wasmcli.store.traces.xǁTraceStoreǁiter__mutmut_10": Equivalent(
+        "columns = _SUMMARY + (', EVENTS_JSON' if with_events else '')",
+        "a column name in another case, which SQLite reads without regard to case",
+    ),
+    "wasmcli.store.traces.xǁTraceStoreǁget__mutmut_4": Equivalent(
+        "row = None",
+        "without the exact lookup, the prefix search finds a full id (all ids have one "
+        "length, so a full id is the prefix of no other): only the query differs",
+    ),
+    "wasmcli.store.traces.xǁTraceStoreǁiter__mutmut_16": Equivalent(
+        "sql = f'SELECT {columns} FROM traces' + (_WITH_EVENTS if with_events or True else "
+        "'') + where",
+        "the join with the events is made even when they are not read: the same rows, only slower",
+    ),
+    **{
+        f"wasmcli.store.traces.xǁTraceStoreǁlatest__mutmut_{n}": Equivalent(
+            f"rows = self.list({query})",
+            "more traces read than the newest one, which is still the first: the same "
+            "answer, only slower",
+        )
+        for n, query in ((2, "None"), (3, "TraceFilter(limit=None)"), (4, "TraceFilter(limit=2)"))
+    },
+    "wasmcli.store.traces.xǁTraceStoreǁ_by_prefix__mutmut_2": Equivalent(
+        "if not ref and (not is_id_text(ref)) or len(ref) < MIN_ID_PREFIX:",
+        "a reference that is not id text then reaches the prefix search, whose range "
+        "[ref, ref + '~') holds only ids that start with it: none, so the same 'No trace "
+        "matches' line",
+    ),
     # -- store/registry
     "wasmcli.store.registry.xǁRegistryǁremove__mutmut_13": Equivalent(
         "record = self.get(by_name['binary_id']) if by_name and False else self.find(ref)",

@@ -326,8 +326,20 @@ def test_trace_filters() -> None:
     assert ids(TraceFilter(since=since)) == ["00000003", "00000002"]
     assert ids(TraceFilter(until=since)) == ["00000001"]
     assert ids(TraceFilter(limit=1)) == ["00000003"]
+    assert ids(TraceFilter(binary_id="a", success=True, until=since)) == ["00000001"]
     assert store.delete(TraceFilter(binary_id="a")) == 2
     assert ids(None) == ["00000003"]
+
+
+def test_a_batch_run_keeps_its_batch_and_the_latest_trace_is_the_newest() -> None:
+    store = TraceStore(Registry().conn)
+    assert store.latest() is None
+    store.save(replace(make_trace(1, minutes_ago=5), batch_id="batch-7"), 100)
+    store.save(make_trace(2), 100)
+    assert [t.batch_id for t in store.list()] == [None, "batch-7"]
+    assert store.get("00000001").batch_id == "batch-7"
+    latest = store.latest()
+    assert latest is not None and latest.trace_id.startswith("00000002")
 
 
 def test_trace_prefix_lookup_errors() -> None:
