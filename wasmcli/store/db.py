@@ -56,6 +56,11 @@ class StoreCursor(sqlite3.Cursor):
             raise  # a constraint broken by wasmcli's own SQL is a bug, not a damaged home
         except sqlite3.DatabaseError as exc:
             raise database_error(self.connection.home, exc) from None
+        except UnicodeDecodeError as exc:
+            # A damaged page can give a column's name (or the schema's text) bytes that
+            # are not UTF-8: Python raises this instead of a DatabaseError.
+            damage = sqlite3.DatabaseError(f"malformed text in a row: {exc.reason}")
+            raise database_error(self.connection.home, damage) from None
 
     # Text from the file system or the command line may hold bytes that are not UTF-8
     # (Python keeps them as lone surrogates), which SQLite cannot take: such a value is
