@@ -452,6 +452,24 @@ def test_text_in_the_database_that_is_not_utf8_is_damage(
     assert line.endswith("); `wasmcli doctor` checks the home")
 
 
+def test_a_column_name_that_is_not_utf8_is_damage(any_engine_cli, wasmcli_home: Path) -> None:
+    # Damage in the schema itself: Python fails to decode a column's name.
+    assert any_engine_cli("register", HELLO).exit_code == 0
+    conn = sqlite3.connect(wasmcli_home / "wasmcli.db", isolation_level=None)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, 'source_path TEXT',"
+        " CAST(x'736f75726365ff' AS TEXT) || ' TEXT') WHERE name = 'binaries'"
+    )
+    conn.close()
+    result = any_engine_cli("list")
+    assert result.exit_code == 9
+    assert error_lines(result.stderr) == [
+        f"error: the wasmcli database {wasmcli_home / 'wasmcli.db'} is damaged (malformed "
+        "text in a row: invalid start byte); `wasmcli doctor` checks the home"
+    ]
+
+
 def test_a_home_inside_a_file_names_the_file(any_engine_cli, tmp_path: Path) -> None:
     # A typo'd --home under a file: the line says which file stands in the way.
     blocker = tmp_path / "notes.txt"
