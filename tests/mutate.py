@@ -153,6 +153,7 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_library.py",
             "tests/test_run_cli.py",
             # The output cap and UTF-8 check, the events a run records, hostile output.
+            "tests/test_output_cap.py",
             "tests/test_run_bad_input.py",
             "tests/test_trace_events_doc.py",
             "tests/test_hostile_plugins.py",

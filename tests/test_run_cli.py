@@ -264,3 +264,37 @@ def test_version(cli) -> None:
     from wasmcli import __version__
 
     assert cli("--version").stdout.strip() == f"wasmcli {__version__}"
+
+
+def _fuel_checkpoints(cli) -> list[tuple[str, dict[str, object]]]:
+    trace = cli("traces", "show", "--last", "--json").json()
+    return [
+        (event["message"], event["metadata"])
+        for event in trace["events"]
+        if event["event_type"] == "FuelCheckpoint"
+    ]
+
+
+def test_a_trap_closes_its_trace_with_fuel_unknown(cli) -> None:
+    # After a trap of the plugin's own, neither engine can tell the fuel used so far.
+    assert cli("run", str(SAMPLES / "faulty" / "divide_by_zero.wasm"), "--fuel", "100000")
+    assert _fuel_checkpoints(cli) == [
+        ("Fuel limit set", {"fuel_limit": 100000}),
+        (
+            "Fuel consumed: unknown (the plugin was stopped mid-block)",
+            {"fuel_limit": 100000, "fuel_consumed": None, "fuel_remaining": None},
+        ),
+    ]
+
+
+def test_a_profiled_run_records_its_profile_last(cli) -> None:
+    assert cli("run", HELLO, "--input", "x", "--profile").exit_code == 0
+    checkpoints = _fuel_checkpoints(cli)
+    assert [message for message, _ in checkpoints] == [
+        "Fuel limit set",
+        "Fuel consumed",
+        "Fuel profile",
+    ]
+    profile = checkpoints[-1][1]["profile"]
+    assert isinstance(profile, dict)
+    assert (profile["outcome"], profile["fuel_consumed"]) == ("completed", 36)
