@@ -156,6 +156,7 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_output_cap.py",
             "tests/test_run_bad_input.py",
             "tests/test_trace_events_doc.py",
+            "tests/test_trace_samples.py",
             "tests/test_hostile_plugins.py",
         ),
     ),

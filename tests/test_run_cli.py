@@ -298,3 +298,56 @@ def test_a_profiled_run_records_its_profile_last(cli) -> None:
     profile = checkpoints[-1][1]["profile"]
     assert isinstance(profile, dict)
     assert (profile["outcome"], profile["fuel_consumed"]) == ("completed", 36)
+
+
+# Grows its memory a page at a time until it cannot, then ends as TAIL says.
+def _fill_memory_then(tail: str) -> str:
+    return plugin_wat(
+        "(block (loop (br_if 1 (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))"
+        f" (br 0))) {tail}"
+    )
+
+
+def test_a_trap_at_the_memory_limit_says_the_plugin_probably_ran_out(cli, wat_file) -> None:
+    hint = (
+        " (memory was at the 1 MB limit: the plugin probably ran out of memory; see "
+        "--memory-limit-mb)"
+    )
+    trapped = cli(
+        "run", str(wat_file(_fill_memory_then("unreachable"))), "--memory-limit-mb", "1", "--json"
+    )
+    assert trapped.json()["error"]["kind"] == "trap"
+    assert trapped.json()["error"]["message"].endswith(hint)
+    # Not for a trap below the limit, nor for a plugin's own error code at it.
+    early = cli("run", str(wat_file(plugin_wat("unreachable"))), "--memory-limit-mb", "1", "--json")
+    assert early.json()["error"]["kind"] == "trap"
+    assert "probably ran out of memory" not in early.json()["error"]["message"]
+    refused = cli(
+        "run",
+        str(wat_file(_fill_memory_then("(i32.const -4)"))),
+        "--memory-limit-mb",
+        "1",
+        "--json",
+    )
+    assert refused.json()["error"]["message"] == "Plugin returned ERROR_MEMORY_ALLOCATION (-4)"
+
+
+def test_a_runs_events_say_where_its_input_and_env_went(cli) -> None:
+    assert cli("run", HELLO, "--input", "xy", "--memory-limit-mb", "2").exit_code == 0
+    events = cli("traces", "show", "--last", "--json").json()["events"]
+    by_message = {event["message"]: event["metadata"] for event in events}
+    assert by_message["Memory size checked"] == {
+        "operation": "size_check",
+        "memory_pages": by_message["Module instantiated"]["memory_pages"],
+        "memory_max_pages": 32,  # hello declares no maximum: the limit's
+        "memory_limit_pages": 32,
+    }
+    written_input, written_env = by_message["Input written"], by_message["Env written"]
+    assert written_input["bytes"] == 2
+    assert by_message["Calling process"] == {
+        "function": "process",
+        "input_ptr": written_input["ptr"],
+        "input_len": 2,
+        "env_ptr": written_env["ptr"],
+        "env_len": written_env["bytes"],
+    }
