@@ -104,6 +104,30 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "[ref, ref + '~') holds only ids that start with it: none, so the same 'No trace "
         "matches' line",
     ),
+    "wasmcli.store.traces.xǁTraceStoreǁsave_many__mutmut_2": Equivalent(
+        "if len({trace.trace_id for trace in traces}) <= len(traces):",
+        "the group is then always searched for repeated ids: the same traces are kept, only slower",
+    ),
+    "wasmcli.store.traces.xǁTraceStoreǁsave_many__mutmut_31": Equivalent(
+        "rows = [_row(seq, trace) for seq, trace in enumerate(traces, start=newest + 2)]",
+        "a gap in `seq`, which only orders rows and joins a trace to its events",
+    ),
+    # -- runtime
+    "wasmcli.runtime.output.xǁOutputCollectorǁadd__mutmut_4": Equivalent(
+        "line = raw.decode('UTF-8')",
+        "Python's codec names do not depend on case",
+    ),
+    **{
+        f"wasmcli.runtime.session.xǁ_Sessionǁcall_process__mutmut_{n}": Equivalent(
+            f"raise WasmcliError(ErrorKind.ABI, '{text}')",
+            "the ABI check refuses a `process` without an i32 result before any call, on "
+            "both engines: a call that returns nothing never happens",
+        )
+        for n, text in (
+            (35, "XX`process` returned no value; expected an i32XX"),
+            (36, "`PROCESS` RETURNED NO VALUE; EXPECTED AN I32"),
+        )
+    },
     # -- store/registry
     "wasmcli.store.registry.xǁRegistryǁremove__mutmut_13": Equivalent(
         "record = self.get(by_name['binary_id']) if by_name and False else self.find(ref)",

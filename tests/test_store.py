@@ -342,6 +342,38 @@ def test_a_batch_run_keeps_its_batch_and_the_latest_trace_is_the_newest() -> Non
     assert latest is not None and latest.trace_id.startswith("00000002")
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        ("fuel_consumed", "'lots'", "TypeError: expected a number, found str"),
+        ("engine", "x'00ff'", "TypeError: expected text, found bytes"),
+    ],
+)
+def test_a_trace_row_damaged_to_another_type_is_named_with_what_was_found(
+    wasmcli_home: Path, column: str, value: str, why: str
+) -> None:
+    registry = Registry()
+    store = TraceStore(registry.conn)
+    trace = make_trace(1)
+    store.save(trace, 100)
+    registry.conn.execute(f"UPDATE traces SET {column} = {value}")
+    with pytest.raises(WasmcliError) as caught:
+        store.get(trace.trace_id)
+    assert caught.value.kind is ErrorKind.IO
+    assert caught.value.message == (
+        f"trace {trace.trace_id} is damaged in the database ({why}); `wasmcli doctor` "
+        "checks the home, and `wasmcli doctor --fix` removes it"
+    )
+
+
+def test_saving_the_same_trace_twice_in_one_group_keeps_the_last() -> None:
+    store = TraceStore(Registry().conn)
+    first = make_trace(1)
+    second = replace(first, fuel_consumed=99)
+    assert store.save_many([first, second], 100) == {first.trace_id}
+    assert [t.fuel_consumed for t in store.list()] == [99]
+
+
 def test_trace_prefix_lookup_errors() -> None:
     store = TraceStore(Registry().conn)
     store.save(make_trace(0x11), 100)
