@@ -295,9 +295,56 @@ def test_a_profiled_run_records_its_profile_last(cli) -> None:
         "Fuel consumed",
         "Fuel profile",
     ]
+    limit = checkpoints[0][1]["fuel_limit"]
+    assert isinstance(limit, int)
+    assert checkpoints[1][1] == {
+        "fuel_limit": limit,
+        "fuel_consumed": 36,
+        "fuel_remaining": limit - 36,
+    }
     profile = checkpoints[-1][1]["profile"]
     assert isinstance(profile, dict)
     assert (profile["outcome"], profile["fuel_consumed"]) == ("completed", 36)
+
+
+def test_a_profiled_run_out_of_fuel_profiles_the_fuel_it_had(cli) -> None:
+    loop = str(SAMPLES / "faulty" / "infinite_loop.wasm")
+    assert cli("run", loop, "--fuel", "50000", "--profile").exit_code == 6
+    profile = _fuel_checkpoints(cli)[-1][1]["profile"]
+    assert isinstance(profile, dict)
+    assert (profile["outcome"], profile["fuel_consumed"]) == ("out_of_fuel", 50000)
+
+
+# alloc answers 1024 to its first call and 0 (no buffer) to the next: FIRST_CALLS_OK 1
+# fails the env, 0 the input.
+def _alloc_failing_after(first_calls_ok: int) -> str:
+    return plugin_wat(
+        "(i32.const 0)",
+        extra=(
+            "(global $calls (mut i32) (i32.const 0))"
+            ' (func (export "alloc") (param i32) (result i32)'
+            " (global.set $calls (i32.add (global.get $calls) (i32.const 1)))"
+            f" (if (result i32) (i32.le_u (global.get $calls) (i32.const {first_calls_ok}))"
+            " (then (i32.const 1024)) (else (i32.const 0))))"
+        ),
+    )
+
+
+@pytest.mark.parametrize(("first_calls_ok", "what", "size"), [(0, "input", 2), (1, "env", None)])
+def test_an_alloc_that_gives_no_buffer_is_an_abi_failure_naming_what_it_was_for(
+    cli, wat_file, first_calls_ok: int, what: str, size
+) -> None:
+    result = cli("run", str(wat_file(_alloc_failing_after(first_calls_ok))), "-i", "xy", "--json")
+    assert result.exit_code == 4
+    error = result.json()["error"]
+    assert error["stage"] == "write_input"
+    assert re.fullmatch(
+        rf"`alloc\((\d+)\)` for the {what} returned 0, which is not a usable buffer in "
+        r"the plugin's memory \(1 pages\)",
+        error["message"],
+    ), error["message"]
+    if size is not None:
+        assert error["message"].startswith(f"`alloc({size})`")
 
 
 # Grows its memory a page at a time until it cannot, then ends as TAIL says.
