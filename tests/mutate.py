@@ -15,7 +15,8 @@ Each group mutates a few modules and runs only the tests that are about them: th
 files listed here, and of those only the tests that call the mutated function (mutmut
 records which ones do on a first, clean run). A group works in its own scratch copy of
 the tree under build/mutate/<group>/, so groups never see each other's mutants and a
-rerun continues where the last one stopped (a changed module starts its group afresh).
+rerun continues where the last one stopped (mutmut tries again the mutants of a function
+whose code changed; --fresh starts a group from scratch).
 Test processes that the tests start (the console script, the compile worker) import the
 mutated package too (PYTHONPATH).
 
@@ -178,14 +179,15 @@ GROUPS: tuple[Group, ...] = (
 )
 
 
-def prepare(group: Group, debug: bool = False) -> Path:
+def prepare(group: Group, debug: bool = False, fresh: bool = False) -> Path:
     """The group's scratch copy, up to date, with mutmut's configuration for it."""
     work = BUILD / group.name
     work.mkdir(parents=True, exist_ok=True)
-    changed = sync_tree(work)
-    if any(name.startswith("wasmcli/") for name in changed):
-        # mutmut copies a module once and keeps its results: a changed module (or one
-        # it imports) means starting the group again.
+    sync_tree(work)
+    if fresh:
+        # mutmut itself forgets the results of a function whose code changed (it keeps a
+        # hash per function) and copies the other modules afresh on each run: starting
+        # again is only needed to measure everything on one tree.
         shutil.rmtree(work / "mutants", ignore_errors=True)
     # It must exist when mutmut starts: Python remembers that a PYTHONPATH entry was
     # missing at start-up and never looks there again (the tests package would not import).
@@ -249,13 +251,15 @@ def not_killed(group: Group) -> list[str]:
     return sorted(names)
 
 
-def run_group(group: Group, jobs: int, debug: bool, rerun_survivors: bool = False) -> int:
+def run_group(
+    group: Group, jobs: int, debug: bool, rerun_survivors: bool = False, fresh: bool = False
+) -> int:
     # mutmut keeps a mutant's result: after tests were added, only naming the survivors
     # tries them again (the new tests' reach is recorded first, incrementally).
     again = not_killed(group) if rerun_survivors else []
-    work = prepare(group, debug)
+    work = prepare(group, debug, fresh)
     if not (work / "mutants" / "mutmut-stats.json").exists():
-        again = []  # a changed module started the group afresh: every mutant runs
+        again = []  # the group starts afresh: every mutant runs
     env = {
         **os.environ,
         # The mutated package first, in mutmut and in every process a test starts; then
@@ -353,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
     parser.add_argument("--debug", action="store_true", help="pytest's output into mutmut.log")
     parser.add_argument(
+        "--fresh", action="store_true", help="forget the last results and start again"
+    )
+    parser.add_argument(
         "--rerun-survivors",
         action="store_true",
         help="try the last run's survivors again (after adding tests)",
@@ -371,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         if not MUTMUT.exists():
             sys.exit(f"{MUTMUT} is missing: `make mutate` installs mutmut")
         for group in chosen:  # one group at a time: the machine is shared
-            if run_group(group, args.jobs, args.debug, args.rerun_survivors) != 0:
+            if run_group(group, args.jobs, args.debug, args.rerun_survivors, args.fresh) != 0:
                 return 1
     met = report(chosen)
     print(
