@@ -112,6 +112,22 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "rows = [_row(seq, trace) for seq, trace in enumerate(traces, start=newest + 2)]",
         "a gap in `seq`, which only orders rows and joins a trace to its events",
     ),
+    "wasmcli.store.traces.xǁTraceStoreǁ_prune__mutmut_9": Equivalent(
+        "if excess >= 0:",
+        "with no excess it deletes `LIMIT 0` rows: nothing, as when it is skipped",
+    ),
+    **{
+        f"wasmcli.store.traces.xǁTraceStoreǁtotals__mutmut_{n}": Equivalent(
+            f"return (int(row[0]), int(row[1])) if {test} else {other}",
+            "the totals row always exists: m002 inserts it, and `doctor --fix` rewrites "
+            "it in the same transaction that deletes it",
+        )
+        for n, test, other in (
+            (7, "row or True", "(0, 0)"),
+            (12, "row", "(1, 0)"),
+            (13, "row", "(0, 1)"),
+        )
+    },
     # -- runtime
     "wasmcli.runtime.output.xǁOutputCollectorǁadd__mutmut_4": Equivalent(
         "line = raw.decode('UTF-8')",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import stat
@@ -372,6 +373,47 @@ def test_saving_the_same_trace_twice_in_one_group_keeps_the_last() -> None:
     second = replace(first, fuel_consumed=99)
     assert store.save_many([first, second], 100) == {first.trace_id}
     assert [t.fuel_consumed for t in store.list()] == [99]
+
+
+def test_events_are_stored_without_the_traces_binary_id_and_read_back_whole(
+    wasmcli_home: Path,
+) -> None:
+    # docs/design.md: an event's binary_id is left out where it is the trace's.
+    registry = Registry()
+    store = TraceStore(registry.conn)
+    trace = make_trace(1, binary="b1")
+    other = TraceEvent(5, TraceEventType.HOST_FUNCTION_CALL, "b2", "from another binary", {})
+    trace = replace(trace, events=(*trace.events, other))
+    store.save(trace, 100)
+    (events_json,) = registry.conn.execute("SELECT events_json FROM trace_events").fetchone()
+    stored = json.loads(events_json)
+    assert "binary_id" not in stored[0] and stored[1]["binary_id"] == "b2"
+    assert store.get(trace.trace_id).events == trace.events
+
+
+def test_a_traces_stored_size_counts_its_events_and_its_error(wasmcli_home: Path) -> None:
+    registry = Registry()
+    store = TraceStore(registry.conn)
+    store.save(make_trace(1, success=False), 100)  # error message "boom"
+    trace_bytes, events_json, message = registry.conn.execute(
+        "SELECT trace_bytes, events_json, error_message FROM traces JOIN trace_events USING (seq)"
+    ).fetchone()
+    assert message == "boom"
+    assert trace_bytes == len(events_json.encode()) + len(b"boom")
+    assert store.totals() == (1, trace_bytes)
+
+
+def test_retention_keeps_the_newest_within_the_byte_budget_exactly() -> None:
+    store = TraceStore(Registry().conn)
+    for n in (1, 2, 3):
+        store.save(make_trace(n, minutes_ago=10 - n), 100)
+    size = store.totals()[1] // 3  # the traces are the same size
+    store.save(make_trace(4, minutes_ago=6), 100, max_bytes=3 * size)  # exactly full
+    assert [t.fuel_consumed for t in store.list()] == [4, 3, 2]
+    store.save(make_trace(5, minutes_ago=5), 100, max_bytes=2 * size - 1)  # one byte short
+    assert [t.fuel_consumed for t in store.list()] == [5]
+    assert store.save(make_trace(6), 0) is False  # 0 keeps none
+    assert store.list() == []
 
 
 def test_trace_prefix_lookup_errors() -> None:
