@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -398,3 +399,38 @@ def test_a_runs_events_say_where_its_input_and_env_went(cli) -> None:
         "env_ptr": written_env["ptr"],
         "env_len": written_env["bytes"],
     }
+
+
+def test_a_runs_load_events_carry_what_was_loaded(cli, engine: str) -> None:
+    data = Path(HELLO).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    for from_cache in (False, True):  # the second run finds the compiled module
+        assert cli("run", HELLO, "--input", "x", "--fuel", "7000").exit_code == 0
+        events = cli("traces", "show", "--last", "--json").json()["events"]
+        steps = {e["metadata"].get("step"): e for e in events if e["event_type"] == "LoadComplete"}
+        started = steps["engine_start"]
+        assert started["message"] == "Engine started"
+        assert started["metadata"]["engine"] == engine
+        assert isinstance(started["metadata"]["engine_version"], str)
+        assert isinstance(started["metadata"]["duration_ms"], float)
+        module = steps["module"]
+        assert module["message"] == (
+            "Module loaded from cache" if from_cache else "Module compiled"
+        )
+        assert (module["metadata"]["size_bytes"], module["metadata"]["sha256"]) == (
+            len(data),
+            digest,
+        )
+        assert module["metadata"]["from_cache"] is from_cache
+        by_message = {e["message"]: e["metadata"] for e in events}
+        assert by_message["Fuel limit set"] == {"fuel_limit": 7000}
+        assert by_message["Registered host.log"] == {"function": "host.log"}
+        assert by_message["Module instantiated"] == {"function": "instantiate", "memory_pages": 1}
+
+
+def test_a_failure_names_the_step_it_happened_in(cli, wat_file, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.wasm"
+    garbage.write_bytes(b"\0asm\x01\0\0\0\xff")
+    assert cli("run", str(garbage), "--json").json()["error"]["stage"] == "load"
+    no_process = wat_file('(module (memory (export "memory") 1))')
+    assert cli("run", str(no_process), "--json").json()["error"]["stage"] == "abi_check"
