@@ -32,7 +32,31 @@ from .harness import (
     wat,
 )
 
+# 129 types, so that the last ones' indices take two LEB bytes in a block type (128's
+# first byte is 0x80, where the value types end).
+_MANY_TYPES = " ".join(f"(type $t{n} (func (param i32) (result i32)))" for n in range(129))
+
 CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
+    "float_constants": (
+        """(module (func (export "f") (param f32) (result f64)
+          (f64.add (f64.promote_f32 (f32.mul (local.get 0) (f32.const 1.5)))
+                   (f64.const 2.25))))""",
+        [(2.0,)],
+    ),
+    "block_types_by_a_two_byte_index": (
+        f"""(module {_MANY_TYPES} (type $fn (func (result i32)))
+          (func $seven (type $fn) (i32.const 7))
+          (elem declare func $seven)
+          (func (export "f") (param i32) (result i32)
+          (local.get 0)
+          (block (type $t68) (i32.add (i32.const 1)))
+          (loop (type $t128) (i32.mul (i32.const 3)))
+          (if (type $t68) (local.get 0) (then (i32.add (i32.const 5))) (else (i32.sub (i32.const 2))))
+          (block (result (ref null $fn)) (ref.null $fn)) (drop)
+          (block (result (ref $fn)) (ref.func $seven)) (call_ref $fn)
+          (i32.add)))""",
+        [(0,), (4,)],
+    ),
     "empty": ('(module (func (export "f")))', [()]),
     "nop_drop": ('(module (func (export "f") nop (drop (i32.const 1)) nop))', [()]),
     "straight_line": (
@@ -713,6 +737,27 @@ def test_unknown_opcode_is_reported_with_function_and_offset() -> None:
     with pytest.raises(WasmFormatError) as info:
         instrument_fuel(wasm)
     assert str(info.value) == f"unknown opcode 0xFC 0x99 in function 1 at byte {at:#x}"
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "proposal"),
+    [
+        (b"\xfc\x12\x00", "memory.discard", "memory control"),
+        (b"\xfe\x4f\x00", "shared global/table atomics", "shared-everything threads"),
+        (b"\xfe\x7f\x00", "shared global/table atomics", "shared-everything threads"),
+    ],
+)
+def test_a_prefixed_instruction_of_an_unsupported_proposal_is_refused_by_name(
+    code: bytes, name: str, proposal: str
+) -> None:
+    wasm = module_with_code([b"\x00\x0b", b"\x00\x41\x00\x1a" + code + b"\x0b"])
+    at = wasm.index(code)
+    with pytest.raises(WasmFormatError) as info:
+        instrument_fuel(wasm)
+    assert str(info.value) == (
+        f"unsupported instruction {name} ({proposal} proposal) in function 1 at byte "
+        f"{at:#x}: fuel metering does not support it"
+    )
 
 
 def test_already_instrumented_module_is_refused() -> None:
