@@ -51,7 +51,8 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
           (local.get 0)
           (block (type $t68) (i32.add (i32.const 1)))
           (loop (type $t128) (i32.mul (i32.const 3)))
-          (if (type $t68) (local.get 0) (then (i32.add (i32.const 5))) (else (i32.sub (i32.const 2))))
+          (if (type $t68) (local.get 0)
+            (then (i32.add (i32.const 5))) (else (i32.sub (i32.const 2))))
           (block (result (ref null $fn)) (ref.null $fn)) (drop)
           (block (result (ref $fn)) (ref.func $seven)) (call_ref $fn)
           (i32.add)))""",
@@ -442,6 +443,13 @@ AT_THE_LIMIT = {
         "(br_if $a (i32.lt_u (local.get $i) (local.get $n))))))",
         (3,),
         90,
+    ),
+    # Float constants are charged with their block, as on wasmtime: no check after them.
+    "float constants": (
+        '(module (func (export "f") (param i32) (result i32) (i32.add (local.get 0) '
+        "(i32.trunc_f64_s (f64.add (f64.const 2.5) (f64.promote_f32 (f32.const 1.5)))))))",
+        (1,),
+        12,
     ),
     "constant fill": (
         '(module (memory 1) (func (export "f") (param i32) (result i32) '
