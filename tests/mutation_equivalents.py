@@ -149,6 +149,14 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "record = self.get(by_name['binary_id']) if by_name and False else self.find(ref)",
         "`find` looks the name up first, with the same query, and finds the same binary",
     ),
+    "wasmcli.store.registry.xǁRegistryǁfind__mutmut_15": Equivalent(
+        "ref_id = ref.upper()",
+        "the exact lookup then misses, but the prefix search (`prefix_range` lowers the "
+        "case) finds the same binary, and a miss names `ref` as given either way",
+    ),
+    "wasmcli.store.registry.xǁRegistryǁremove__mutmut_17": Equivalent(
+        "record = self.get(by_name['BINARY_ID']) if by_name else self.find(ref)", _ROW_KEYS
+    ),
     "wasmcli.store.registry.xǁRegistryǁfind__mutmut_16": Equivalent(
         "exact = None",
         "without the exact lookup, the prefix search finds a full id (all ids have one "

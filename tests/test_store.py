@@ -498,6 +498,16 @@ def stored_artifact(home: Path, module: bytes = HELLO) -> tuple[ArtifactCache, s
     return cache, digest, cache.path(digest, CONFIG)
 
 
+def test_the_registrys_artifact_cache_is_the_homes_cache_for_that_engine(
+    wasmcli_home: Path,
+) -> None:
+    # The daemon warms the cache through the registry: runs must find what it stored.
+    digest = sha256_hex(HELLO)
+    Registry().artifact_cache("engine-1.0").store(digest, CONFIG, PAYLOAD)
+    assert ArtifactCache(wasmcli_home, "engine-1.0").load(digest, CONFIG) == PAYLOAD
+    assert ArtifactCache(wasmcli_home, "engine-2.0").load(digest, CONFIG) is None
+
+
 def test_artifact_cache_rejects_a_truncated_file(wasmcli_home: Path) -> None:
     cache, digest, path = stored_artifact(wasmcli_home)
     path.write_bytes(path.read_bytes()[:-10])  # as after a crash mid-copy
