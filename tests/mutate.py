@@ -170,6 +170,7 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_hostile_plugins.py",
             "tests/test_library.py",
             # The failures' words (host.log ranges, traps, fuel, start functions, memory).
+            "tests/test_engine_failures.py",
             "tests/test_run_bad_input.py",
             "tests/test_trace_samples.py",
             "tests/test_run_cli.py",

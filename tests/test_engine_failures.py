@@ -1,0 +1,96 @@
+"""How each way a plugin can fail is told, the same on both engines: the error's kind,
+its words, and the backtrace's functions (wasmer's offsets point into the instrumented
+module, so only the names are compared)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SAMPLES, plugin_wat
+
+FAULTY = SAMPLES / "faulty"
+
+
+def _error(cli, *args: str) -> dict[str, object]:
+    result = cli("run", *args, "--json")
+    error = result.json()["error"]
+    assert isinstance(error, dict), result
+    return error
+
+
+def _functions(error: dict[str, object]) -> list[str]:
+    backtrace = error["backtrace"]
+    assert isinstance(backtrace, list)
+    return [frame.split(" @ ")[0] for frame in backtrace]
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "message", "functions"),
+    [
+        (
+            ("divide_by_zero.wasm",),
+            "trap",
+            "Plugin trapped: integer divide by zero",
+            ["process"],
+        ),
+        (
+            ("start_trap.wasm",),
+            "abi",
+            "Failed to instantiate module: the start function trapped: unreachable "
+            "instruction executed (a plugin panic or abort)",
+            ["init"],
+        ),
+        (
+            ("stack_overflow.wasm",),
+            "trap",
+            "Plugin trapped: call depth limit 1000 exceeded",
+            ["recurse", "recurse"],
+        ),
+        (
+            ("infinite_loop.wasm", "--fuel", "50000"),
+            "out_of_fuel",
+            "Out of fuel: the plugin used all 50,000 units",
+            ["process"],
+        ),
+        (
+            # Fuel enough for minutes: the wall clock stops it.
+            ("infinite_loop.wasm", "--fuel", "1000000000000", "--timeout-ms", "300"),
+            "timeout",
+            "Execution timeout",
+            ["process"],
+        ),
+    ],
+    ids=["trap", "start-trap", "call-depth", "out-of-fuel", "timeout"],
+)
+def test_each_failure_is_told_with_its_words_and_backtrace(
+    cli, args: tuple[str, ...], kind: str, message: str, functions: list[str]
+) -> None:
+    error = _error(cli, str(FAULTY / args[0]), *args[1:])
+    assert (error["kind"], error["message"]) == (kind, message)
+    assert _functions(error) == functions
+
+
+def test_a_memory_above_the_limit_is_said_in_mb(cli, wat_file) -> None:
+    module = plugin_wat("(i32.const 0)", memory='(memory (export "memory") 65)')
+    error = _error(cli, str(wat_file(module)), "--memory-limit-mb", "4")
+    assert (error["kind"], error["message"]) == (
+        "memory_limit",
+        "Memory limit exceeded: 4.06 MB > 4 MB",
+    )
+    whole = plugin_wat("(i32.const 0)", memory='(memory (export "memory") 128)')
+    error = _error(cli, str(wat_file(whole)), "--memory-limit-mb", "4")
+    assert error["message"] == "Memory limit exceeded: 8 MB > 4 MB"
+
+
+def test_input_and_env_may_fill_the_memory_to_its_last_byte(cli, wat_file) -> None:
+    # Placed in fresh pages, input and env may end exactly at the end of the memory.
+    plugin = str(wat_file(plugin_wat("(i32.const 0)")))
+    env_args = ("--seed", "1", "--timestamp", "1")
+    assert cli("run", plugin, "--input", "", *env_args).exit_code == 0
+    events = cli("traces", "show", "--last", "--json").json()["events"]
+    env_bytes = next(e for e in events if e["message"] == "Env written")["metadata"]["bytes"]
+    result = cli("run", plugin, "--input", "x" * (65536 - env_bytes), *env_args)
+    assert result.exit_code == 0, result
+    events = cli("traces", "show", "--last", "--json").json()["events"]
+    written = next(e for e in events if e["message"] == "Env written")["metadata"]
+    assert (written["ptr"] + written["bytes"], written["pages_after"]) == (2 * 65536, 2)
