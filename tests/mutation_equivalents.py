@@ -24,6 +24,89 @@ _FROM_OPEN_DATABASE = (
 )
 
 EQUIVALENTS: dict[str, Equivalent] = {
+    # -- config
+    "wasmcli.config.x_env_flag__mutmut_6": Equivalent(
+        "if raw is None or raw.strip() == 'XXXX':",
+        "the one flag, WASMCLI_TRACE, is on by default, and an empty value is on either way",
+    ),
+    "wasmcli.config.x__env_int__mutmut_13": Equivalent(
+        "value = int(raw.strip().replace('XX_XX', ''))",
+        "`int()` takes `1_000` itself",
+    ),
+    # -- store/cache
+    **{
+        f"wasmcli.store.cache.x_parse_artifact__mutmut_{n}": Equivalent(
+            line,
+            "without the 4 KiB bound, a damaged file's header is searched further: a longer "
+            "'header' is not JSON, or still has to name this module, configuration and "
+            "payload, so only the work differs",
+        )
+        for n, line in (
+            (6, "end = raw.find(b'\\n', len(MAGIC), None)"),
+            (9, "end = raw.find(b'\\n', len(MAGIC))"),
+        )
+    },
+    **{
+        f"wasmcli.store.cache.x_parse_artifact__mutmut_{n}": Equivalent(
+            line, "the search starts after the magic, so `end` is never 0"
+        )
+        for n, line in ((13, "if end <= 0:"), (14, "if end < 1:"))
+    },
+    **{
+        f"wasmcli.store.cache.xǁArtifactHeaderǁencode__mutmut_{n}": Equivalent(
+            line,
+            "the order of the header's keys and the codec's spelling change nothing that is read",
+        )
+        for n, line in (
+            (16, "return MAGIC + json.dumps(fields).encode('utf-8') + b'\\n'"),
+            (17, "return MAGIC + json.dumps(fields, sort_keys=False).encode('utf-8') + b'\\n'"),
+            (19, "return MAGIC + json.dumps(fields, sort_keys=True).encode('UTF-8') + b'\\n'"),
+        )
+    },
+    **{
+        f"wasmcli.store.cache.xǁArtifactCacheǁ_read_trusted__mutmut_{n}": Equivalent(
+            line, "only whether there is a reason counts here, not its words"
+        )
+        for n, line in (
+            (6, "if untrusted_reason(os.stat(self.root), 'XXthe cache folderXX') is not None:"),
+            (7, "if untrusted_reason(os.stat(self.root), 'THE CACHE FOLDER') is not None:"),
+            (
+                31,
+                "if not stat.S_ISREG(info.st_mode) or untrusted_reason(info, 'XXthe artifactXX'):",
+            ),
+            (32, "if not stat.S_ISREG(info.st_mode) or untrusted_reason(info, 'THE ARTIFACT'):"),
+        )
+    },
+    **{
+        f"wasmcli.store.cache.xǁArtifactCacheǁ_make_folder__mutmut_{n}": Equivalent(
+            line,
+            "a chmod to 0700 of the folder `make_private_dir` has just made 0700 and this "
+            "user's: it differs only for a folder of another user, which `_read_trusted` "
+            "refuses anyway",
+        )
+        for n, line in (
+            (5, "if info.st_uid == os.geteuid() or info.st_mode & _OTHERS_WRITE:"),
+            (7, "if info.st_uid == os.geteuid() and info.st_mode | _OTHERS_WRITE:"),
+        )
+    },
+    # -- store/files
+    "wasmcli.store.files.x_make_private_dir__mutmut_1": Equivalent(
+        "if path.exists() and path.is_symlink():",
+        "a file there fails `os.mkdir` with the same NotADirectoryError",
+    ),
+    **{
+        f"wasmcli.store.files.x_make_private_dir__mutmut_{n}": Equivalent(
+            line, "`home_error` words a NotADirectoryError by its type, not its text"
+        )
+        for n, line in (
+            (2, "raise NotADirectoryError(None)"),
+            (14, "raise NotADirectoryError(None) from None"),
+        )
+    },
+    "wasmcli.store.files.x_make_private_dir__mutmut_12": Equivalent(
+        "os.mkdir(path)",
+        "the chmod right after sets 0700: only the instant between the two differs",
+    ),
     # -- cli/errors
     "wasmcli.cli.errors.x_is_closed_pipe__mutmut_1": Equivalent(
         "return isinstance(exc, BrokenPipeError) and (isinstance(exc, OSError) and "
