@@ -246,13 +246,20 @@ def prepare(group: Group, debug: bool = False, fresh: bool = False) -> Path:
 
 
 def not_killed(group: Group) -> list[str]:
-    """The group's mutants that survived or had no tests in the last run."""
+    """The group's mutants that survived or had no tests in the last run, but those
+    known to be equivalent (no test can kill them: trying them again costs the whole
+    clean run of their tests each)."""
     names = []
     for path in group.module_paths():
-        meta = BUILD / group.name / "mutants" / f"{path}.meta"
+        mutants_file = BUILD / group.name / "mutants" / path
+        meta = mutants_file.with_name(mutants_file.name + ".meta")
         if meta.exists():
             codes = json.loads(meta.read_text())["exit_code_by_key"]
-            names += [name for name, code in codes.items() if code in NOT_KILLED]
+            names += [
+                name
+                for name, code in codes.items()
+                if code in NOT_KILLED and equivalent_because(mutants_file, name) is None
+            ]
     return sorted(names)
 
 
