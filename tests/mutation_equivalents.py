@@ -228,6 +228,10 @@ EQUIVALENTS: dict[str, Equivalent] = {
         )
     },
     # -- store/registry
+    "wasmcli.store.registry.xǁRegistryǁregister__mutmut_73": Equivalent(
+        "elif name is not None or holder != binary_id:",
+        "with no name the UPDATE that follows is `WHERE name = NULL`, which matches no row",
+    ),
     "wasmcli.store.registry.xǁRegistryǁremove__mutmut_13": Equivalent(
         "record = self.get(by_name['binary_id']) if by_name and False else self.find(ref)",
         "`find` looks the name up first, with the same query, and finds the same binary",

@@ -144,6 +144,51 @@ def test_damaged_blob_is_reported_not_run(wasmcli_home: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["plugin.wasm", "plugin.WAT", "plugin.Wast", "-plugin", "a b"])
+def test_a_name_that_looks_like_a_file_or_breaks_the_pattern_is_refused(name: str) -> None:
+    with pytest.raises(WasmcliError) as caught:
+        Registry().register(HELLO, name=name)
+    assert caught.value.kind is ErrorKind.USAGE
+    assert caught.value.message == (
+        f"invalid name {name!r}: use letters, digits, '.', '_' or '-' (at most 64), starting "
+        "with a letter or digit, without a .wasm/.wat suffix"
+    )
+
+
+def test_bytes_that_are_not_webassembly_are_refused() -> None:
+    with pytest.raises(WasmcliError) as caught:
+        Registry().register(b"#!/bin/sh\n", name="script")
+    assert caught.value.kind is ErrorKind.LOAD
+    assert caught.value.message == "not a WebAssembly module (bad magic bytes)"
+
+
+def test_a_binary_is_registered_at_the_utc_time_whatever_the_time_zone(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc)
+        record = Registry().register(HELLO, name="hello").record
+        after = datetime.now(timezone.utc)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert before <= record.registered_at <= after
+
+
+def test_a_reference_resolves_to_the_registry_or_to_a_file(tmp_path: Path, monkeypatch) -> None:
+    registry = Registry()
+    record = registry.register(HELLO, name="hello").record
+    resolved = registry.resolve("hello")
+    assert (resolved.source, resolved.record, resolved.wasm) == ("registry", record, HELLO)
+    # An extension-less file in the current folder runs too, when no name is taken.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "greeter").write_bytes(HELLO)
+    by_file = registry.resolve("greeter")
+    assert (by_file.source, by_file.name) == ("path", "hello")
+
+
 def test_path_reference_gets_registered_name_and_id(tmp_path: Path) -> None:
     registry = Registry()
     record = registry.register(HELLO, name="greeter").record
