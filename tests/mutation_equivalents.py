@@ -139,8 +139,37 @@ EQUIVALENTS: dict[str, Equivalent] = {
             "table is locked' (SQLITE_LOCKED): 'busy' is a second spelling no known message "
             "uses alone",
         )
-        for n, busy in ((33, "XXbusyXX"), (34, "BUSY"))
+        for n, busy in ((37, "XXbusyXX"), (38, "BUSY"))
     },
+    "wasmcli.store.db.x__connect__mutmut_20": Equivalent(
+        "has_wal = wal.exists() and wal.stat().st_size > 1",
+        "a WAL that holds anything starts with its 32-byte header: never 1 byte long",
+    ),
+    **{
+        f"wasmcli.store.db.x__connect__mutmut_{n}": Equivalent(
+            f"query = '{mode}' if has_wal else 'immutable=1'",
+            "SQLite ignores a query parameter it does not know, and opens a file it cannot "
+            "write read-only by itself (its WAL too, with the -shm file the writer left): "
+            "`mode=ro` only says so up front (test_a_read_only_image_of_a_home_in_use...)",
+        )
+        for n, mode in ((24, "XXmode=roXX"), (25, "MODE=RO"))
+    },
+    **{
+        f"wasmcli.store.db.x__connect__mutmut_{n}": Equivalent(
+            "options: dict[str, Any] = {'timeout': "
+            f"{timeout}, 'isolation_level': None, 'factory': StoreConnection}}",
+            "`open_database` sets `PRAGMA busy_timeout` right after connecting, before any "
+            "statement that could wait for a lock",
+        )
+        for n, timeout in ((4, "BUSY_TIMEOUT_MS * 1000"), (5, "BUSY_TIMEOUT_MS / 1001"))
+    },
+    "wasmcli.store.db.x__create_private_file__mutmut_7": Equivalent(
+        "fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)",
+        "the fchmod to 0600 right after: only the instant between the two differs",
+    ),
+    "wasmcli.store.db.x__take_opened_ahead__mutmut_12": Equivalent(
+        "same = None", "None is as false as False: the connection is not taken either way"
+    ),
     # -- store/migrations
     "wasmcli.store.migrations.x_migrate__mutmut_19": Equivalent(
         "conn.execute('INSERT INTO _migrations (name, applied_at) VALUES (?, ?)', "

@@ -524,6 +524,8 @@ def test_text_that_is_not_utf8_is_stored_with_replacement_characters() -> None:
     registry = Registry()
     record = registry.register(HELLO, name="hello", source_path=f"/tmp/{bad}.wasm").record
     assert record.source_path == "/tmp/h\ufffdllo.wasm"
+    named = registry.conn.execute("SELECT :text", {"text": bad}).fetchone()[0]
+    assert named == "h\ufffdllo"  # named parameters too
     store = TraceStore(registry.conn)
     trace = replace(make_trace(1), binary_name=bad, error_message=f"cannot read {bad}")
     assert store.save(trace, 100)
