@@ -256,6 +256,13 @@ EQUIVALENTS: dict[str, Equivalent] = {
             (36, "`PROCESS` RETURNED NO VALUE; EXPECTED AN I32"),
         )
     },
+    **{
+        f"wasmcli.cli.errors.x_exit_code_for__mutmut_{n}": Equivalent(
+            f"traceback.print_exception({first}, exc, exc.__traceback__)",
+            "given the exception and its traceback, Python 3.10+ ignores the first argument",
+        )
+        for n, first in ((24, "None"), (30, "type(None)"))
+    },
     # -- store/registry
     "wasmcli.store.registry.xǁRegistryǁregister__mutmut_73": Equivalent(
         "elif name is not None or holder != binary_id:",

@@ -318,6 +318,7 @@ def test_a_bug_is_exit_10_with_one_line_and_the_traceback_on_request(
     if debug:
         assert "Traceback (most recent call last)" in done.stderr
         assert "in broken" in done.stderr  # where the bug is
+        assert "\nRuntimeError: injected bug\n" in done.stderr  # and what it was
     else:
         assert done.stderr == last + "\n"
 
