@@ -33,6 +33,15 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "value = int(raw.strip().replace('XX_XX', ''))",
         "`int()` takes `1_000` itself",
     ),
+    "wasmcli.config.xǁBoundǁcheck__mutmut_6": Equivalent(
+        "limit = f'at least {self.minimum}' if value <= self.minimum else f'at most "
+        "{self.shown_max}'",
+        "a value equal to the minimum is in bounds and returned before this line",
+    ),
+    "wasmcli.config.xǁRunConfigǁfrom_env__mutmut_77": Equivalent(
+        "readers: dict[str, Callable[[], object]] = {'timeout_ms': lambda: _env_int('WASMCLI_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, BOUNDS['timeout_ms']), 'memory_limit_mb': lambda: _env_int('WASMCLI_MEMORY_LIMIT_MB', DEFAULT_MEMORY_LIMIT_MB, BOUNDS['memory_limit_mb']), 'fuel': lambda: _env_int('WASMCLI_FUEL', None, BOUNDS['fuel']), 'max_output': lambda: _env_size('WASMCLI_MAX_OUTPUT', DEFAULT_MAX_OUTPUT, BOUNDS['max_output']), 'max_call_depth': lambda: _env_int('WASMCLI_MAX_CALL_DEPTH', DEFAULT_MAX_CALL_DEPTH, BOUNDS['max_call_depth']), 'engine': lambda: (os.environ.get('WASMCLI_ENGINE') or 'AUTO').strip().lower()}",
+        "the default is lowered with the value: 'AUTO' reads as 'auto'",
+    ),
     # -- store/cache
     **{
         f"wasmcli.store.cache.x_parse_artifact__mutmut_{n}": Equivalent(

@@ -386,3 +386,13 @@ def test_an_invocation_leaves_no_options_behind(any_engine_cli, tmp_path: Path) 
     assert any_engine_cli("list", "--json").json() == []
     assert len(any_engine_cli("--home", str(other), "list", "--json").json()) == 1
     assert any_engine_cli("list", "--json").json() == []
+
+
+def test_a_whole_number_in_a_variable_may_group_its_digits(monkeypatch) -> None:
+    # As Python and shells write big numbers: WASMCLI_FUEL=5_000_000.
+    from wasmcli.config import RunConfig
+
+    monkeypatch.setenv("WASMCLI_FUEL", "5_000_000")
+    monkeypatch.setenv("WASMCLI_TIMEOUT_MS", "2_000")
+    config = RunConfig.from_env()
+    assert (config.fuel, config.timeout_ms) == (5_000_000, 2_000)
