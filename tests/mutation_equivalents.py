@@ -39,7 +39,14 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "a value equal to the minimum is in bounds and returned before this line",
     ),
     "wasmcli.config.xǁRunConfigǁfrom_env__mutmut_77": Equivalent(
-        "readers: dict[str, Callable[[], object]] = {'timeout_ms': lambda: _env_int('WASMCLI_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, BOUNDS['timeout_ms']), 'memory_limit_mb': lambda: _env_int('WASMCLI_MEMORY_LIMIT_MB', DEFAULT_MEMORY_LIMIT_MB, BOUNDS['memory_limit_mb']), 'fuel': lambda: _env_int('WASMCLI_FUEL', None, BOUNDS['fuel']), 'max_output': lambda: _env_size('WASMCLI_MAX_OUTPUT', DEFAULT_MAX_OUTPUT, BOUNDS['max_output']), 'max_call_depth': lambda: _env_int('WASMCLI_MAX_CALL_DEPTH', DEFAULT_MAX_CALL_DEPTH, BOUNDS['max_call_depth']), 'engine': lambda: (os.environ.get('WASMCLI_ENGINE') or 'AUTO').strip().lower()}",
+        "readers: dict[str, Callable[[], object]] = {'timeout_ms': lambda: _env_int('WASM"
+        "CLI_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, BOUNDS['timeout_ms']), 'memory_limit_mb': l"
+        "ambda: _env_int('WASMCLI_MEMORY_LIMIT_MB', DEFAULT_MEMORY_LIMIT_MB, BOUNDS['memo"
+        "ry_limit_mb']), 'fuel': lambda: _env_int('WASMCLI_FUEL', None, BOUNDS['fuel']), "
+        "'max_output': lambda: _env_size('WASMCLI_MAX_OUTPUT', DEFAULT_MAX_OUTPUT, BOUNDS"
+        "['max_output']), 'max_call_depth': lambda: _env_int('WASMCLI_MAX_CALL_DEPTH', DE"
+        "FAULT_MAX_CALL_DEPTH, BOUNDS['max_call_depth']), 'engine': lambda: (os.environ.g"
+        "et('WASMCLI_ENGINE') or 'AUTO').strip().lower()}",
         "the default is lowered with the value: 'AUTO' reads as 'auto'",
     ),
     # -- store/cache
