@@ -76,17 +76,27 @@ def _anonymous(function: ast.FunctionDef) -> ast.FunctionDef:
     return node
 
 
-def changed_line(mutants_file: Path, name: str) -> str | None:
-    """The line(s) the mutant `name` (mutmut's key) changes, as `ast.unparse` writes
-    them, joined by " / "; None when its source is not found."""
+def _original_and_mutant(
+    mutants_file: Path, name: str
+) -> tuple[ast.FunctionDef, ast.FunctionDef] | None:
+    """The source of the function the mutant `name` (mutmut's key) changes, as written
+    and as mutated, both under one name; None when either is not found."""
     functions = _functions(mutants_file)
     short = name.rsplit(".", 1)[-1]
     original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", short))
     mutant = functions.get(short)
     if original is None or mutant is None:
         return None
-    before = ast.unparse(_anonymous(original)).splitlines()
-    after = ast.unparse(_anonymous(mutant)).splitlines()
+    return _anonymous(original), _anonymous(mutant)
+
+
+def changed_line(mutants_file: Path, name: str) -> str | None:
+    """The line(s) the mutant `name` (mutmut's key) changes, as `ast.unparse` writes
+    them, joined by " / "; None when its source is not found."""
+    pair = _original_and_mutant(mutants_file, name)
+    if pair is None:
+        return None
+    before, after = (ast.unparse(function).splitlines() for function in pair)
     added = [
         line[1:].strip()
         for line in difflib.unified_diff(before, after, lineterm="", n=0)
@@ -100,13 +110,10 @@ def only_sql_case(mutants_file: Path, name: str) -> bool:
     a row's key (store modules only)."""
     if "wasmcli/store/" not in mutants_file.as_posix():
         return False
-    functions = _functions(mutants_file)
-    short = name.rsplit(".", 1)[-1]
-    original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", short))
-    mutant = functions.get(short)
-    if original is None or mutant is None:
+    pair = _original_and_mutant(mutants_file, name)
+    if pair is None:
         return False
-    a, b = _anonymous(original), _anonymous(mutant)
+    a, b = pair
     if ast.dump(a) == ast.dump(b):
         return False
     return ast.dump(_FoldSql().visit(a)) == ast.dump(_FoldSql().visit(b))
