@@ -163,7 +163,7 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group(
         "engines",
-        ("engines/base", "engines/faults", "engines/epoch", "wasm/memory_limit"),
+        ("engines/base", "engines/faults", "engines/epoch"),
         (
             "tests/wasm/test_memory_limit.py",
             "tests/test_cache_and_isolation.py",
@@ -174,6 +174,22 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_run_bad_input.py",
             "tests/test_trace_samples.py",
             "tests/test_run_cli.py",
+        ),
+    ),
+    Group(
+        "memory",
+        ("wasm/memory_limit",),
+        (
+            # The pass itself, then the cap as a run meets it (both engines' own checks).
+            "tests/wasm/test_memory_limit.py",
+            "tests/test_hostile_plugins.py::test_declaring_more_than_the_cap_is_refused_on_every_engine",
+            "tests/test_hostile_plugins.py::test_table_growth_past_the_cap_returns_minus_one",
+            "tests/test_hostile_plugins.py::test_memory_and_tables_share_one_cap",
+            "tests/test_engine_failures.py::test_a_memory_above_the_limit_is_said_in_mb",
+            "tests/test_engine_failures.py::test_input_and_env_may_fill_the_memory_to_its_last_byte",
+            "tests/test_run_bad_input.py::test_memory_grow_loop_is_capped",
+            "tests/test_cache_and_isolation.py::test_a_cached_module_holds_each_runs_own_memory_cap",
+            "tests/test_run_cli.py::test_a_trap_at_the_memory_limit_says_the_plugin_probably_ran_out",
         ),
     ),
     Group(

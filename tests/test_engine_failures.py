@@ -98,3 +98,38 @@ def test_input_and_env_may_fill_the_memory_to_its_last_byte(cli, wat_file) -> No
     events = cli("traces", "show", "--last", "--json").json()["events"]
     written = next(e for e in events if e["message"] == "Env written")["metadata"]
     assert (written["ptr"] + written["bytes"], written["pages_after"]) == (2 * 65536, 2)
+
+
+SEGMENTS_OUT_OF_BOUNDS = {
+    # Two bytes placed at the last byte of the only page.
+    "data": (
+        '(data (i32.const 65535) "xy")',
+        "a data segment does not fit in the plugin's memory",
+    ),
+    # A function placed at index 1 of a table of one element.
+    "element": (
+        "(table 1 funcref) (elem (i32.const 1) func $f) (func $f)",
+        "an element segment does not fit in its table",
+    ),
+}
+
+
+@pytest.mark.parametrize("segment", list(SEGMENTS_OUT_OF_BOUNDS))
+@pytest.mark.parametrize("with_start", [False, True], ids=["no-start", "start"])
+def test_a_segment_out_of_bounds_fails_instantiation_in_the_same_words(
+    cli, wat_file, segment: str, with_start: bool
+) -> None:
+    # Segments are placed before a start function runs: it never runs, and is not blamed.
+    extra, words = SEGMENTS_OUT_OF_BOUNDS[segment]
+    if with_start:
+        extra += " (func $init (call $log (i32.const 0) (i32.const 2))) (start $init)"
+    result = cli("run", str(wat_file(plugin_wat("(i32.const 0)", extra=extra))), "--json")
+    assert result.exit_code == 4, result
+    error = result.json()["error"]
+    assert (error["kind"], error["message"], error["backtrace"], error["stage"]) == (
+        "abi",
+        f"Failed to instantiate module: {words}",
+        [],
+        "instantiate",
+    )
+    assert result.json()["output"] == ""

@@ -67,6 +67,16 @@ def instantiate_failed(detail: str, kind: ErrorKind = ErrorKind.ABI) -> WasmcliE
     return WasmcliError(kind, INSTANTIATE_FAILED + detail)
 
 
+def segment_out_of_bounds(*, table: bool) -> WasmcliError:
+    """A data or element segment placed past the end of its memory or table: the module
+    cannot be set up, before any of its code (a start function) has run."""
+    return instantiate_failed(
+        "an element segment does not fit in its table"
+        if table
+        else "a data segment does not fit in the plugin's memory"
+    )
+
+
 def start_failed(error: WasmcliError) -> WasmcliError:
     """A failure inside the start function, as the run reports it.
 

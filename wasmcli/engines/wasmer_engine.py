@@ -116,6 +116,16 @@ def _compile_message(store: wasmer.Store, wasm: bytes) -> str:
     return "invalid module"
 
 
+def _instantiate_error(text: str) -> WasmcliError:
+    """wasmer.Instance's failure. The start function runs later (the fuel pass made it
+    an export), so an out-of-bounds access here is a segment being placed."""
+    if "out of bounds memory access" in text:
+        return faults.segment_out_of_bounds(table=False)
+    if "out of bounds table access" in text:
+        return faults.segment_out_of_bounds(table=True)
+    return faults.instantiate_failed(text)
+
+
 def _signature(ty: Any) -> FuncType | None:
     if isinstance(ty, wasmer.FunctionType):
         return FuncType(
@@ -165,7 +175,7 @@ class WasmerInstance(PluginInstance):
         try:
             self.instance = wasmer.Instance(module, imports)
         except Exception as exc:  # noqa: BLE001
-            raise faults.instantiate_failed(first_line(str(exc))) from None
+            raise _instantiate_error(first_line(str(exc))) from None
         self.exports = self.instance.exports
         self._fuel = getattr(self.exports, FUEL_EXPORT)
         self._fuel.value = limits.fuel

@@ -363,6 +363,10 @@ class WasmtimeInstance(PluginInstance):
 
     def _instantiate_error(self, exc: wasmtime.Trap | wasmtime.WasmtimeError) -> WasmcliError:
         if isinstance(exc, wasmtime.Trap):
+            if not exc.frames and exc.trap_code in _SEGMENT_TRAPS:
+                # No wasm frame: the segments were being placed, no start function ran.
+                table = exc.trap_code is wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS
+                return faults.segment_out_of_bounds(table=table)
             return faults.start_failed(self._trap_error(exc))
         stopped = self._stopped(self._backtrace_of_text(str(exc)))
         if stopped is not None:
@@ -409,6 +413,9 @@ class WasmtimeInstance(PluginInstance):
             ]
         )
 
+
+# What placing a data or element segment out of bounds traps with at instantiation.
+_SEGMENT_TRAPS = (wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS, wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS)
 
 # The instance whose wasm code runs on this thread: host.log is defined once per module
 # (in its linker) and hands each call to that instance. A thread runs one plugin call at
