@@ -23,6 +23,12 @@ _FROM_OPEN_DATABASE = (
     "`read_only` and `home`: the default of `getattr` is never used"
 )
 
+_PASS_NAME = (
+    "a pass's name only keeps compiled artifacts of different passes apart in the cache "
+    "key: any name no other pass uses does that (artifacts cached under the old name are "
+    "compiled again, as after any upgrade)"
+)
+
 EQUIVALENTS: dict[str, Equivalent] = {
     # -- config
     "wasmcli.config.x_env_flag__mutmut_6": Equivalent(
@@ -300,6 +306,13 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "exact = None",
         "without the exact lookup, the prefix search finds a full id (all ids have one "
         "length, so a full id is the prefix of no other): only the query differs",
+    ),
+    # -- wasm/memory_limit
+    "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(
+        "return ('XXresource-limitXX', self.limit_bytes)", _PASS_NAME
+    ),
+    "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_2": Equivalent(
+        "return ('RESOURCE-LIMIT', self.limit_bytes)", _PASS_NAME
     ),
     "wasmcli.store.registry.xǁRegistryǁfind__mutmut_52": Equivalent(
         "if len(rows) >= 1:",

@@ -15,6 +15,7 @@ from wasmcli.wasm import (
     read_module_info,
 )
 from wasmcli.wasm import module as sections
+from wasmcli.wasm.leb128 import encode_u
 
 from .harness import engine, run_metered, validates, wat
 
@@ -150,3 +151,74 @@ def test_a_table_section_cut_short_is_a_format_error() -> None:
     wasm = b"\x00asm\x01\x00\x00\x00" + b"\x04\x01\x01"
     with pytest.raises(WasmFormatError, match="truncated"):
         limit_resources(wasm, 1 << 20)
+
+
+def test_a_limit_of_zero_allows_only_empty_memories() -> None:
+    assert _maxima(limit_resources(wat("(module (memory 0))"), 0)) == [(0, 0)]
+    with pytest.raises(ValueError, match=r"limit_bytes must not be negative \(got -1\)"):
+        limit_resources(wat("(module (memory 0))"), -1)
+
+
+def test_a_64_bit_memory_may_be_capped_above_4_gib() -> None:
+    eight_gib = 8 << 30
+    assert _maxima(limit_resources(wat("(module (memory i64 1))"), eight_gib)) == [
+        (1, eight_gib // PAGE)
+    ]
+    # A maximum only a 64-bit memory can declare (2**40 pages) is read and lowered.
+    declared = wat("(module (memory i64 1 1099511627776))")
+    assert _maxima(limit_resources(declared, 4 * PAGE)) == [(1, 4)]
+
+
+def test_a_table_is_capped_at_what_its_index_type_can_count() -> None:
+    # Room for 2**33 elements: a 32-bit table counts at most 2**32 - 1 of them, and a
+    # 64-bit table after it takes the rest.
+    room = (1 << 33) * TABLE_ELEMENT_BYTES
+    wasm = wat("(module (table $a 0 funcref) (table $b i64 0 funcref))")
+    assert _table_maxima(limit_resources(wasm, room)) == [(0, (1 << 32) - 1), (0, (1 << 32) + 1)]
+
+
+def _module_with(section_id: int, payload: bytes) -> bytes:
+    return b"\x00asm\x01\x00\x00\x00" + bytes((section_id,)) + encode_u(len(payload)) + payload
+
+
+# Byte 10 holds the section's count, byte 11 its first entry.
+@pytest.mark.parametrize(
+    ("section_id", "payload", "message"),
+    [
+        (sections.MEMORY, b"\x01\x10\x01", "invalid limits flags 0x10 in "),
+        (
+            sections.MEMORY,
+            b"\x01\x08\x01\x00",
+            "memory at byte 0xb uses custom page sizes, which wasmcli does not support",
+        ),
+        (
+            sections.TABLE,
+            b"\x01\x70\x08\x01\x00",
+            "table at byte 0xc uses custom page sizes, which wasmcli does not support",
+        ),
+        (
+            sections.TABLE,
+            b"\x01\x40\x00\x70\x00\x01\xd2\x00\x0b",
+            "table at byte 0xb has an initializer expression (function references), "
+            "which wasmcli does not run",
+        ),
+        # A 32-bit memory's sizes are u32: 2**32 does not fit.
+        (sections.MEMORY, b"\x01\x00" + encode_u(1 << 32), "integer too large in section 5"),
+    ],
+    ids=["flags", "memory-page-size", "table-page-size", "table-initializer", "u32"],
+)
+def test_limits_the_pass_cannot_read_are_refused_in_words(
+    section_id: int, payload: bytes, message: str
+) -> None:
+    wasm = _module_with(section_id, payload)
+    for check in (limit_resources, check_declared):
+        with pytest.raises(WasmFormatError) as info:
+            check(wasm, 1 << 30)
+        assert message in str(info.value)
+
+
+def test_a_module_exactly_at_the_cap_is_allowed() -> None:
+    two_pages = wat("(module (memory 2) (table 8 funcref))")
+    check_declared(two_pages, 2 * PAGE + 8 * TABLE_ELEMENT_BYTES)
+    with pytest.raises(ResourcesAboveLimit):
+        check_declared(two_pages, 2 * PAGE + 8 * TABLE_ELEMENT_BYTES - 1)
