@@ -165,7 +165,7 @@ GROUPS: tuple[Group, ...] = (
         "engines",
         ("engines/base", "engines/faults", "engines/epoch"),
         (
-            "tests/wasm/test_memory_limit.py",
+            "tests/test_engine_adapters.py",
             "tests/test_cache_and_isolation.py",
             "tests/test_hostile_plugins.py",
             "tests/test_library.py",

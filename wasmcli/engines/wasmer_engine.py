@@ -177,7 +177,9 @@ class WasmerInstance(PluginInstance):
         except Exception as exc:  # noqa: BLE001
             raise _instantiate_error(first_line(str(exc))) from None
         self.exports = self.instance.exports
-        self._fuel = getattr(self.exports, FUEL_EXPORT)
+        self._fuel = self._export(FUEL_EXPORT)
+        if not isinstance(self._fuel, wasmer.Global):
+            raise faults.missing_instrumentation(FUEL_EXPORT)
         self._fuel.value = limits.fuel
         if limits.profile:
             self.profiler = _profiler(limits, self._fuel)
