@@ -67,6 +67,9 @@ def test_each_failure_is_told_with_its_words_and_backtrace(
 ) -> None:
     error = _error(cli, str(FAULTY / args[0]), *args[1:])
     assert (error["kind"], error["message"]) == (kind, message)
+    # What trapped, for scripts: set for a trap, a start function's too, and only then.
+    trap = message.rpartition("trapped: ")[2] if kind in ("trap", "abi") else None
+    assert error["trap"] == trap
     if engine == "wasmer" and kind == "timeout":
         functions = []  # its child process is stopped from outside: no backtrace
     # wasmer adds the frame of the wrapper that calls a start function (an export of

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+
+import pytest
 
 from wasmcli.config import RunConfig
 from wasmcli.errors import ErrorKind
@@ -71,3 +74,39 @@ def test_one_growth_is_shown_once_when_input_and_env_share_fresh_pages() -> None
     assert grown["pages_after"] == grown["pages_before"] + 1
     assert writes["write_env"]["pages_before"] == writes["write_env"]["pages_after"]
     assert writes["write_env"]["pages_after"] == grown["pages_after"]
+
+
+# What a library program reads off a failed run's error, without parsing its message.
+TYPED_FAILURES = {
+    "divide_by_zero": (ErrorKind.TRAP, "integer divide by zero", "process", "process"),
+    "stack_overflow": (ErrorKind.TRAP, "call depth limit 1000 exceeded", "process", "recurse"),
+    "bad_log_range": (
+        ErrorKind.TRAP,
+        "host.log range 1048576..1048592 is outside the plugin's memory (131072 bytes)",
+        "process",
+        None,
+    ),
+    "start_trap": (
+        ErrorKind.ABI,
+        "unreachable instruction executed (a plugin panic or abort)",
+        "instantiate",
+        "init",
+    ),
+    "infinite_loop": (ErrorKind.OUT_OF_FUEL, None, "process", "process"),
+}
+
+
+@pytest.mark.parametrize("sample", list(TYPED_FAILURES))
+def test_a_failure_carries_its_facts_in_typed_fields(engine: str, sample: str) -> None:
+    kind, trap, stage, first_frame = TYPED_FAILURES[sample]
+    config = replace(RunConfig.from_env(), fuel=50_000)
+    result = Executor(Registry(), tracer=Tracer()).execute(
+        str(SAMPLES / "faulty" / f"{sample}.wasm"), "x", config
+    )
+    error = result.error
+    assert error is not None
+    assert (error.kind, error.trap, error.stage) == (kind, trap, stage)
+    frames = [frame.split(" @ ")[0] for frame in error.backtrace]
+    assert frames[:1] == ([] if first_frame is None else [first_frame])
+    if kind is ErrorKind.OUT_OF_FUEL:
+        assert result.fuel_consumed == 50_000

@@ -80,7 +80,7 @@ class BatchResult:
             "binary_name": binary.name,
             "engine": None,
             "success": False,
-            "error": {**error, "backtrace": [], "stage": "input"},
+            "error": {**error, "backtrace": [], "stage": "input", "trap": None},
         }
         return cls(item.index, data, ErrorKind.USAGE.value, ErrorKind.USAGE.exit_code, None, 0.0)
 

@@ -260,7 +260,13 @@ def _died(item: BatchInput, exitcode: int | None) -> BatchResult:
         "output": "",
         "success": False,
         "trace_id": None,
-        "error": {"kind": ErrorKind.INTERNAL.value, "message": message, "backtrace": []},
+        "error": {
+            "kind": ErrorKind.INTERNAL.value,
+            "message": message,
+            "backtrace": [],
+            "stage": None,
+            "trap": None,
+        },
     }
     return BatchResult(
         item.index, data, ErrorKind.INTERNAL.value, ErrorKind.INTERNAL.exit_code, None, 0.0

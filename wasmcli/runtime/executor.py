@@ -344,6 +344,8 @@ def _record_error(recorder: TraceRecorder, error: WasmcliError) -> None:
     }
     if error.memory_pages is not None:
         metadata["memory_pages"] = error.memory_pages
+    if error.trap is not None:
+        metadata["trap"] = error.trap
     recorder.record(Ev.EXECUTION_ERROR, error.message, **metadata)
 
 

@@ -18,10 +18,20 @@ class RunError:
     stage: str | None = None
     # The process exit code: the kind's, or 128 + the signal for `terminated`.
     exit_code: int = field(default=0, compare=False)
+    # What trapped, in wasmcli's words ("integer divide by zero", a host.log fault), for
+    # a trap anywhere (a start function's included); None for any other failure.
+    trap: str | None = None
 
     @classmethod
     def from_exception(cls, error: WasmcliError) -> RunError:
-        return cls(error.kind, error.message, tuple(error.backtrace), error.stage, error.exit_code)
+        return cls(
+            error.kind,
+            error.message,
+            tuple(error.backtrace),
+            error.stage,
+            error.exit_code,
+            error.trap,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +39,7 @@ class RunError:
             "message": self.message,
             "backtrace": list(self.backtrace),
             "stage": self.stage,
+            "trap": self.trap,
         }
 
 
