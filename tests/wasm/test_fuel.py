@@ -193,6 +193,21 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
                                          (i32.wrap_i64 (memory.grow (i64.const -1)))))))))""",
         [()],
     ),
+    # Reference types carry a heap type (a type index) after their code: in locals, in
+    # typed selects, as the 0x63 (nullable) and 0x64 forms.
+    "typed_reference_locals_and_selects": (
+        """(module (type $fn (func (result i32)))
+          (func $seven (type $fn) (i32.const 7))
+          (elem declare func $seven)
+          (func (export "f") (param i32) (result i32) (local $r (ref null $fn)) (local $n i32)
+          (local.set $r (select (result (ref null $fn)) (ref.func $seven) (ref.null $fn)
+                                (local.get 0)))
+          (local.set $n (i32.const 3))
+          (i32.add (i32.add (local.get $n) (ref.is_null (local.get $r)))
+                   (call_ref $fn (select (result (ref $fn)) (ref.func $seven) (ref.func $seven)
+                                         (local.get 0))))))""",
+        [(0,), (1,)],
+    ),
     "select": (
         """(module (func (export "f") (param i32) (result i32)
           (i32.add (select (i32.const 1) (i32.const 2) (local.get 0))
@@ -497,6 +512,17 @@ AT_THE_LIMIT = {
         (250,),
         280,
     ),
+    # None of these ends a block or is checked after: a typed select, SIMD, an atomic,
+    # a saturating truncation (0xFC, not a bulk operation).
+    "select, simd, atomics and saturating truncation": (
+        '(module (memory 1 1 shared) (func (export "f") (param i32) (result i32) '
+        "(i32.add (i32.add (select (result i32) (i32.const 1) (i32.const 2) (local.get 0)) "
+        "(i32x4.extract_lane 1 (v128.const i32x4 1 2 3 4))) (i32.add "
+        "(i32.atomic.rmw.add (i32.const 0) (i32.const 5)) "
+        "(i32.trunc_sat_f32_s (f32.const 2.5))))))",
+        (0,),
+        16,
+    ),
     "call_indirect": (
         "(module (type $t (func (result i32))) (table 1 funcref) (elem (i32.const 0) "
         '$g) (func $g (result i32) (loop $l) (i32.const 5)) (func (export "f") '
@@ -794,3 +820,56 @@ def test_big_fuel_values() -> None:
     outcome = run_metered(instrument_fuel(wat(LOOP)), "f", (3,), fuel=2**62)
     assert outcome.trap is None and outcome.fuel == run_native(wat(LOOP), "f", (3,)).fuel
     assert BIG < 2**62
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Function 0's body is at bytes 0x16 up to 0x16 + its length.
+        (
+            b"\x00\x41",
+            "truncated module: the body of function 0 (bytes 0x16-0x18) ends inside an instruction",
+        ),
+        # A br whose depth runs on past 64 bits (its LEB starts at 0x1a).
+        (
+            b"\x00\x02\x40\x0c" + b"\x80" * 10 + b"\x00\x0b\x0b",
+            "malformed LEB128 integer in function 0 at byte 0x24",
+        ),
+    ],
+    ids=["truncated", "leb"],
+)
+def test_a_body_that_cannot_be_read_is_told_where(body: bytes, message: str) -> None:
+    wasm = module_with_code([body])
+    assert wasm.index(body) == 0x16
+    with pytest.raises(WasmFormatError) as info:
+        instrument_fuel(wasm)
+    assert str(info.value) == message
+
+
+MAX_LOCALS = 50_000  # wasmtime's and wasmer's limit on a function's locals
+
+
+@pytest.mark.parametrize(
+    ("code", "added"),
+    [
+        ("(nop)", 2),  # the count F and a 64-bit temp T
+        ("(memory.fill (i32.const 0) (i32.const 0) (local.get 0))", 4),  # + two i32 temps
+        ("(drop (memory.grow (i64.extend_i32_u (local.get 0))))", 3),  # + a 64-bit result
+    ],
+    ids=["plain", "32-bit-operand", "64-bit-grow"],
+)
+def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
+    code: str, added: int
+) -> None:
+    memory = "(memory i64 1)" if "i64" in code else "(memory 1)"
+
+    def module(num_locals: int) -> bytes:
+        # The parameter counts as a local.
+        return wat(
+            f"(module {memory} (func (param i32) (local {'i32 ' * (num_locals - 1)}) {code}))"
+        )
+
+    assert validates(instrument_fuel(module(MAX_LOCALS - added)))
+    with pytest.raises(WasmFormatError) as info:
+        instrument_fuel(module(MAX_LOCALS - added + 1))
+    assert str(info.value) == "function 0 has too many locals to add the fuel counter's"

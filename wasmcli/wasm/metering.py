@@ -297,10 +297,11 @@ def _skip_leb(body: bytes, p: int) -> int:
 
 
 def _skip_block_type(body: bytes, p: int) -> int:
+    """A block type that `_scan` does not step over itself (it does the empty type and
+    the one-byte value types): a reference type, which carries a heap type, or a type
+    index (s33)."""
     b = body[p]
-    if 0x40 <= b < 0x80:  # empty or a value type; a ref type carries a heap type
-        return _skip_leb(body, p + 1) if b == 0x63 or b == 0x64 else p + 1
-    return _skip_leb(body, p)  # a type index (s33)
+    return _skip_leb(body, p + 1) if b == 0x63 or b == 0x64 else _skip_leb(body, p)
 
 
 def _scan(
