@@ -174,6 +174,14 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_run_bad_input.py",
             "tests/test_trace_samples.py",
             "tests/test_run_cli.py",
+            # A start function's profile, kept however it fails.
+            "tests/test_profile.py::test_a_trapping_start_function_keeps_its_profile",
+            "tests/test_profile.py::test_a_start_function_out_of_fuel_sums_to_the_limit",
+            "tests/test_profile.py::test_a_start_function_past_its_deadline_times_out_and_keeps_its_profile",
+            "tests/test_profile.py::test_stacks_sum_to_the_fuel_of_the_same_run_unprofiled",
+            # Signals during a wasm call (engines/epoch.py's deferred handlers).
+            "tests/test_subprocess.py::test_ctrl_c_stops_a_running_plugin_and_keeps_its_trace",
+            "tests/test_subprocess.py::test_sigterm_and_sighup_stop_the_plugin_and_keep_its_trace",
         ),
     ),
     Group(

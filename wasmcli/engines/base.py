@@ -27,6 +27,7 @@ from wasmcli.wasm import (
 )
 
 if TYPE_CHECKING:
+    from wasmcli.engines.profiler import FuelProfiler
     from wasmcli.wasm import OffsetMap, Pass
 
 WASM_PAGE_SIZE = 65536
@@ -73,6 +74,8 @@ class PluginInstance(ABC):
     """An instantiated plugin: its exported memory and functions, under the run's limits."""
 
     limits: EngineLimits
+    source: bytes = b""  # the plugin's own bytes: its names, for the profile
+    profiler: FuelProfiler | None = None  # `run --profile` only
 
     @abstractmethod
     def memory_pages(self) -> int:
@@ -109,13 +112,12 @@ class PluginInstance(ABC):
     def profile(self, outcome: str, fuel_consumed: int | None) -> dict[str, Any] | None:
         """The run's fuel profile (`run --profile`), None when it is not profiled;
         `outcome` as `FuelProfiler.finish` takes it."""
-        profiler = getattr(self, "profiler", None)
-        if profiler is None:
+        if self.profiler is None:
             return None
         from wasmcli.engines.profiler import module_names
 
-        result: dict[str, Any] = profiler.finish(
-            outcome, fuel_consumed, module_names(getattr(self, "source", b""))
+        result: dict[str, Any] = self.profiler.finish(
+            outcome, fuel_consumed, module_names(self.source)
         )
         return result
 

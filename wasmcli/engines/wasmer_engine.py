@@ -160,7 +160,7 @@ class WasmerInstance(PluginInstance):
         self.limits = limits
         self._host_log = host_log
         self.source = source
-        self.profiler: FuelProfiler | None = None
+        self.profiler = None
         check_imports(
             (imp.module, imp.name, _signature(imp.type))
             for imp in module.imports

@@ -174,7 +174,7 @@ class WasmtimeInstance(PluginInstance):
         self._fuel_unknown = False
         self._out_of_fuel = False
         self.source = module.source
-        self.profiler: FuelProfiler | None = None
+        self.profiler = None
         if limits.profile:
             fuel, store = limits.fuel, self.store
             self.profiler = FuelProfiler(
