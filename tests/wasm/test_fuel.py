@@ -208,6 +208,14 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
                                          (local.get 0))))))""",
         [(0,), (1,)],
     ),
+    # The temps of a 64-bit grow's result stay when a 32-bit operand comes after it.
+    "dynamic_64_bit_grow_then_a_32_bit_one": (
+        """(module (memory i64 1 10) (table $u 1 100 funcref)
+          (func (export "f") (param i32) (result i64)
+          (i64.add (memory.grow (i64.extend_i32_u (local.get 0)))
+                   (i64.extend_i32_s (table.grow $u (ref.null func) (local.get 0))))))""",
+        [(2,), (20,)],
+    ),
     "select": (
         """(module (func (export "f") (param i32) (result i32)
           (i32.add (select (i32.const 1) (i32.const 2) (local.get 0))
@@ -854,9 +862,10 @@ MAX_LOCALS = 50_000  # wasmtime's and wasmer's limit on a function's locals
     [
         ("(nop)", 2),  # the count F and a 64-bit temp T
         ("(memory.fill (i32.const 0) (i32.const 0) (local.get 0))", 4),  # + two i32 temps
+        ("(drop (memory.grow (local.get 0)))", 4),  # a 32-bit result goes in an i32 temp
         ("(drop (memory.grow (i64.extend_i32_u (local.get 0))))", 3),  # + a 64-bit result
     ],
-    ids=["plain", "32-bit-operand", "64-bit-grow"],
+    ids=["plain", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
 )
 def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
     code: str, added: int
