@@ -187,3 +187,42 @@ test_a_module_compiled_without_wasmcli_code_is_never_run = on_each_engine(
 test_preload_keeps_what_the_cache_holds_and_compiles_nothing = on_each_engine(
     check_preload_keeps_what_the_cache_holds_and_compiles_nothing
 )
+
+
+def check_host_reads_and_writes_stay_inside_the_memory(adapter: Engine, tmp_path: Path) -> None:
+    wasm = wat_to_wasm(plugin_wat("(i32.const 0)"))  # one page: 65,536 bytes
+    instance = adapter.instantiate(adapter.load(wasm, LIMITS, None), LIMITS, Lines())
+    try:
+        instance.write_memory(65526, b"0123456789")  # up to the last byte
+        assert instance.read_memory(65526, 10) == b"0123456789"
+        for call, args, words in [
+            (instance.write_memory, (65527, b"0123456789"), "65527..65537"),
+            (instance.read_memory, (65527, 10), "65527..65537"),
+            (instance.read_memory, (-1, 4), "-1..3"),
+            (instance.read_memory, (4, -2), "4..2"),
+        ]:
+            error = _failure(call, *args)
+            assert (error.kind, error.message) == (
+                ErrorKind.TRAP,
+                f"memory range {words} is outside the plugin's memory (65536 bytes)",
+            ), error
+    finally:
+        instance.close()
+
+
+def check_a_module_the_engine_cannot_compile_is_a_load_error(
+    adapter: Engine, tmp_path: Path
+) -> None:
+    # `process` returns an i64 where it declares an i32.
+    wasm = wat_to_wasm(plugin_wat("(i32.const 0)")).replace(b"\x41\x00\x0b", b"\x42\x00\x0b")
+    error = _failure(adapter.load, wasm, LIMITS, None)
+    assert (error.kind, error.stage) == (ErrorKind.LOAD, "load"), error
+    assert error.message.startswith("Failed to compile module: "), error
+
+
+test_host_reads_and_writes_stay_inside_the_memory = on_each_engine(
+    check_host_reads_and_writes_stay_inside_the_memory
+)
+test_a_module_the_engine_cannot_compile_is_a_load_error = on_each_engine(
+    check_a_module_the_engine_cannot_compile_is_a_load_error
+)

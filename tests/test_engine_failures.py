@@ -136,3 +136,13 @@ def test_a_segment_out_of_bounds_fails_instantiation_in_the_same_words(
         "instantiate",
     )
     assert result.json()["output"] == ""
+
+
+def test_a_log_line_may_end_at_the_last_byte_of_memory(cli, wat_file) -> None:
+    module = plugin_wat(
+        "(call $log (i32.const 65531) (i32.const 5)) (i32.const 0)",
+        extra='(data (i32.const 65531) "last!")',
+    )
+    result = cli("run", str(wat_file(module)), "--json")
+    assert result.exit_code == 0, result
+    assert result.json()["output"] == "last!"
