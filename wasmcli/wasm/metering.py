@@ -159,7 +159,7 @@ def meter_function(
     last = locals_end
     inserts.sort()
     charge_prefix, charge_suffix = emit.charge_prefix, emit.charge_suffix
-    for pos, order, value, is64 in inserts:
+    for pos, order, _seq, value, is64 in inserts:
         parts.append(body[last:pos])
         if order == _CHARGE or order == _ENTRY:
             parts += (charge_prefix, encode_s(value), charge_suffix)
@@ -219,9 +219,8 @@ class _Emitter:
         return keep + ne + b"\x04\x40\x20" + self.f + load_n + charged + b"\x0b"
 
 
-# (position, what: _LOAD.._EVENT, cost or event, 64-bit operand). Sorted by position,
-# then by what: one instruction makes at most one insert of each kind at a position.
-Insert = tuple[int, int, int, bool]
+# (position, what: _LOAD.._EVENT, seq, cost or event, 64-bit operand)
+Insert = tuple[int, int, int, int, bool]
 
 
 # Run-time-sized operations: which index space their immediates name, and how many of
@@ -248,6 +247,7 @@ class _Dynamic:
         self.where = where
         self.file_offset = file_offset
         self.inserts = inserts
+        self.seq = 0
         self.need_i32 = False  # 32-bit operands saved in temps
         self.need_r64 = False  # a 64-bit grow's result saved in a temp
 
@@ -280,12 +280,13 @@ class _Dynamic:
             # consumed as it goes, like any operator's cost).
             delta = _const_delta(body, const_start, is64)
             if delta > _CONST_UNCHECKED:
-                self.inserts.append((after, _CHECK, 0, False))
+                self.inserts.append((after, _CHECK, 0, 0, False))
             return delta
         self.need_i32 |= not is64
         self.need_r64 |= is64 and event == _CHARGE_GROW
-        self.inserts.append((start, _EVENT, _TEE, is64))
-        self.inserts.append((after, _AFTER, event, is64))
+        self.inserts.append((start, _EVENT, self.seq, _TEE, is64))
+        self.inserts.append((after, _AFTER, self.seq + 1, event, is64))
+        self.seq += 2
         return 0
 
 
@@ -316,9 +317,9 @@ def _scan(
     END, BLOCK, LOOP, IF, ELSE = o.END, o.BLOCK, o.LOOP, o.IF, o.ELSE
     BR, BR_IF, BR_TABLE = o.BR, o.BR_IF, o.BR_TABLE
     # Entry: F from G, the entry's own charge, the check, then the first block's charge.
-    inserts: list[Insert] = [(p, _LOAD, 0, False), (p, _CHECK, 0, False)]
+    inserts: list[Insert] = [(p, _LOAD, 0, 0, False), (p, _CHECK, 0, 0, False)]
     if entry_cost:
-        inserts.append((p, _ENTRY, entry_cost, False))
+        inserts.append((p, _ENTRY, 0, entry_cost, False))
     dynamic = _Dynamic(ctx, where, file_offset, inserts)
     frames: list[bool] = []  # was the code reachable where each open frame started
     reachable = True
@@ -342,9 +343,9 @@ def _scan(
             # A call ends the block (see the module doc): F to G before, back after.
             if reachable:
                 if cost:
-                    inserts.append((ins, _CHARGE, cost, False))
-                inserts.append((call_at, _EVENT, _SAVE, False))
-                inserts.append((p, _LOAD, 0, False))
+                    inserts.append((ins, _CHARGE, 0, cost, False))
+                inserts.append((call_at, _EVENT, 0, _SAVE, False))
+                inserts.append((p, _LOAD, 0, 0, False))
             cost = 0
             ins = p
             continue
@@ -386,9 +387,9 @@ def _scan(
             p += 1
             if not frames:  # the function's own end: it returns, F to G
                 if reachable and cost:
-                    inserts.append((ins, _CHARGE, cost, False))
+                    inserts.append((ins, _CHARGE, 0, cost, False))
                 if reachable:
-                    inserts.append((start, _EVENT, _SAVE, False))
+                    inserts.append((start, _EVENT, 0, _SAVE, False))
                 if p != len(body):
                     raise WasmFormatError(
                         f"malformed {where}: code continues after its final end "
@@ -410,7 +411,7 @@ def _scan(
             next_reachable = reachable
             next_ins = p
             if k == LOOP and reachable:  # wasmtime checks at every loop header
-                inserts.append((p, _CHECK, 0, False))
+                inserts.append((p, _CHECK, 0, 0, False))
         elif k == ELSE:
             p += 1
             if not frames:
@@ -421,7 +422,7 @@ def _scan(
         elif k == BR_IF or k == BR:
             depth, p = decode_u(body, p + 1)
             if depth == len(frames) and reachable:  # to the function's label: a return
-                inserts.append((start, _EVENT, _SAVE, False))
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             cost += 1
             next_reachable = reachable and k == BR_IF
             next_ins = p
@@ -432,14 +433,14 @@ def _scan(
                 depth, p = decode_u(body, p)
                 returns |= depth == len(frames)
             if returns and reachable:
-                inserts.append((start, _EVENT, _SAVE, False))
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             cost += 1
             next_reachable = False
             next_ins = p
         elif k == o.RETURN or k == o.UNREACHABLE:
             p += 1
             if k == o.RETURN and reachable:
-                inserts.append((start, _EVENT, _SAVE, False))
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             next_reachable = False
             next_ins = p
         elif k == o.RETURN_CALL or k == o.RETURN_CALL_INDIRECT:
@@ -448,15 +449,15 @@ def _scan(
                 p = _skip_leb(body, p)
             cost += 1
             if reachable:  # the callee reads G
-                inserts.append((start, _EVENT, _SAVE, False))
+                inserts.append((start, _EVENT, 0, _SAVE, False))
             next_reachable = False
             next_ins = p
         elif k == o.CALL_INDIRECT:
             p = _skip_leb(body, _skip_leb(body, p + 1))
             cost += 1
             if reachable:  # a call ends the block: F to G before, back after
-                inserts.append((start, _EVENT, _SAVE, False))
-                inserts.append((p, _LOAD, 0, False))
+                inserts.append((start, _EVENT, 0, _SAVE, False))
+                inserts.append((p, _LOAD, 0, 0, False))
             next_reachable = reachable
             next_ins = p
         else:
@@ -473,7 +474,7 @@ def _scan(
         # The one closing step: the block that ends here is charged where it began (dead
         # code is not charged).
         if reachable and cost:
-            inserts.append((ins, _CHARGE, cost, False))
+            inserts.append((ins, _CHARGE, 0, cost, False))
         cost = 0
         reachable = next_reachable
         ins = next_ins
