@@ -29,6 +29,30 @@ _PASS_NAME = (
     "compiled again, as after any upgrade)"
 )
 
+_SAME_NANOSECOND = (
+    "`>` and `>=` differ only when the clock reads the deadline to the nanosecond, which "
+    "no run can aim at: the next reading stops it either way"
+)
+
+# wasm/metering: an Insert is (position, kind, seq, value, 64-bit flag).
+_UNUSED_FIELD = (
+    "a field of an Insert that is never read: `seq` only breaks ties between inserts of one "
+    "kind at one position, and one instruction makes at most one of each kind there; "
+    "`meter_function` reads the value of charges and events only, and the 64-bit flag of "
+    "the run-time-sized events only (not of a load, a check, a charge or a save)"
+)
+_NO_CONSTANT_YET = (
+    "the mark for 'no constant seen yet' need only be no instruction's position: a "
+    "run-time-sized operation needs operands before it, so none starts at byte 1 of a body "
+    "(-1, 1 and -2 all work)"
+)
+_SPLIT_BLOCK = (
+    "ends the basic block after an instruction that charges nothing at run time: the block's "
+    "cost is charged in two parts, both before the same checks (fuel is checked only at "
+    "entries, loop headers, calls and run-time-sized charges), so every run consumes and "
+    "stops alike (after a trap the fuel is unknown on both engines)"
+)
+
 EQUIVALENTS: dict[str, Equivalent] = {
     # -- config
     "wasmcli.config.x_env_flag__mutmut_6": Equivalent(
@@ -306,6 +330,138 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "exact = None",
         "without the exact lookup, the prefix search finds a full id (all ids have one "
         "length, so a full id is the prefix of no other): only the query differs",
+    ),
+    # -- engines/epoch
+    "wasmcli.engines.epoch.xǁRunǁexpired__mutmut_1": Equivalent(
+        "return time.monotonic() > self.deadline", _SAME_NANOSECOND
+    ),
+    "wasmcli.engines.epoch.xǁRunǁshould_stop__mutmut_3": Equivalent(
+        "if time.monotonic() > self.deadline:", _SAME_NANOSECOND
+    ),
+    "wasmcli.engines.epoch.xǁTickerǁattach__mutmut_10": Equivalent(
+        "self._thread = threading.Thread(target=self._tick_forever, name=None, daemon=True)",
+        "the ticker thread's name is shown only in a debugger's list of threads",
+    ),
+    # -- wasm/metering
+    "wasmcli.wasm.metering.x__scan__mutmut_6": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 1, 0, False), (p, _CHECK, 0, 0, False)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_7": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 0, 1, False), (p, _CHECK, 0, 0, False)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_8": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 0, 0, True), (p, _CHECK, 0, 0, False)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_9": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 0, 0, False), (p, _CHECK, 1, 0, False)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_10": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 0, 0, False), (p, _CHECK, 0, 1, False)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_11": Equivalent(
+        "inserts: list[Insert] = [(p, _LOAD, 0, 0, False), (p, _CHECK, 0, 0, True)]",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_13": Equivalent(
+        "inserts.append((p, _ENTRY, 1, entry_cost, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_14": Equivalent(
+        "inserts.append((p, _ENTRY, 0, entry_cost, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_59": Equivalent(
+        "inserts.append((ins, _CHARGE, 1, cost, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_60": Equivalent(
+        "inserts.append((ins, _CHARGE, 0, cost, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_62": Equivalent(
+        "inserts.append((call_at, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_63": Equivalent(
+        "inserts.append((call_at, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_65": Equivalent(
+        "inserts.append((p, _LOAD, 1, 0, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_66": Equivalent(
+        "inserts.append((p, _LOAD, 0, 1, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_67": Equivalent(
+        "inserts.append((p, _LOAD, 0, 0, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_31": Equivalent(
+        "self.inserts.append((after, _CHECK, 1, 0, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_32": Equivalent(
+        "self.inserts.append((after, _CHECK, 0, 1, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_33": Equivalent(
+        "self.inserts.append((after, _CHECK, 0, 0, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_43": Equivalent(
+        "self.inserts.append((after, _AFTER, self.seq - 1, event, is64))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_44": Equivalent(
+        "self.inserts.append((after, _AFTER, self.seq + 2, event, is64))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_45": Equivalent(
+        "self.seq = 2",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_46": Equivalent(
+        "self.seq -= 2",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁcharge__mutmut_47": Equivalent(
+        "self.seq += 3",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_31": Equivalent(
+        "const_start = const_end = +1",
+        _NO_CONSTANT_YET,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_32": Equivalent(
+        "const_start = const_end = -2",
+        _NO_CONSTANT_YET,
+    ),
+    "wasmcli.wasm.metering.x__other__mutmut_8": Equivalent(
+        "return (p + 5, cost + 1, True)",
+        _SPLIT_BLOCK,
+    ),
+    "wasmcli.wasm.metering.x__other__mutmut_14": Equivalent(
+        "return (p + 9, cost + 1, True)",
+        _SPLIT_BLOCK,
+    ),
+    "wasmcli.wasm.metering.x__other__mutmut_43": Equivalent(
+        "return (p, cost + 1, True)",
+        _SPLIT_BLOCK,
+    ),
+    "wasmcli.wasm.metering.x__other__mutmut_124": Equivalent(
+        "return (p, cost, True)",
+        _SPLIT_BLOCK,
+    ),
+    "wasmcli.wasm.metering.x__other__mutmut_138": Equivalent(
+        "return (_skip_prefixed(body, start, where, file_offset), cost + 1, True)",
+        _SPLIT_BLOCK,
     ),
     # -- wasm/memory_limit
     "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(

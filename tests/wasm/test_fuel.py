@@ -340,7 +340,9 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
           (memory.fill $b (i64.const 10) (i32.const 1) (i64.const 20))
           (i32.store $b offset=4 (i64.const 64) (i32.const 9))
           (drop (memory.grow $b (i64.extend_i32_u (local.get 0))))
-          (i32.add (i32.load8_u $a (i32.const 1)) (i32.load $b offset=4 (i64.const 64)))))""",
+          (i32.add (i32.load8_u $a (i32.const 1)) (i32.load $b offset=4 (i64.const 64)))
+          ;; alignment 0 in memory 1: its memarg flags are exactly 0x40
+          (i32.add (i32.load8_u $b (i64.const 69)))))""",
         [(4,)],
     ),
     "atomics": (
