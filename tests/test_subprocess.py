@@ -113,11 +113,27 @@ def need_engine(engine_name: str) -> None:
         pytest.skip(f"{engine_name} is not available on this Python")
 
 
+def _stop_signals_as_at_a_terminal(ignored: tuple[int, ...] = ()) -> Callable[[], None]:
+    """For the child: SIGINT, SIGTERM and SIGHUP at their defaults, as a terminal starts a
+    command (a shell's background jobs inherit SIGINT ignored, and a suite started under
+    nohup SIGHUP), but those in `ignored`."""
+
+    def reset() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+
+    return reset
+
+
 def start_run(
-    engine_name: str, tmp_path: Path, wasm: bytes, name: str = "loop"
+    engine_name: str,
+    tmp_path: Path,
+    wasm: bytes,
+    name: str = "loop",
+    ignored: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """`wasmcli run` of `wasm` (60 s limit) in its own home, with SIGINT handled as at
-    a terminal (a shell's background jobs inherit it ignored)."""
+    """`wasmcli run` of `wasm` (60 s limit) in its own home, with the stop signals
+    handled as at a terminal but those in `ignored`."""
     need_engine(engine_name)
     path = tmp_path / f"{name}.wasm"
     path.write_bytes(wasm)
@@ -128,17 +144,17 @@ def start_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "WASMCLI_HOME": str(tmp_path / "home")},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_stop_signals_as_at_a_terminal(ignored),
     )
 
 
 def start_endless_run(
-    engine_name: str, tmp_path: Path, name: str = "loop"
+    engine_name: str, tmp_path: Path, name: str = "loop", ignored: tuple[int, ...] = ()
 ) -> subprocess.Popen[bytes]:
     """A run whose plugin is looping: returns once the plugin's first line is out."""
     from wasmcli.wasm.wat import wat_to_wasm
 
-    proc = start_run(engine_name, tmp_path, wat_to_wasm(READY_THEN_LOOP), name)
+    proc = start_run(engine_name, tmp_path, wat_to_wasm(READY_THEN_LOOP), name, ignored)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     assert ready and proc.stdout.readline() == b"ready\n", "the plugin never started"
@@ -186,6 +202,16 @@ def test_sigterm_and_sighup_stop_the_plugin_and_keep_its_trace(
     )
     error_event = json.loads(shown.stdout)["events"][-1]
     assert error_event["metadata"]["stage"] == "process"
+
+
+def test_a_sighup_ignored_by_nohup_stays_ignored(tmp_path: Path) -> None:
+    proc = start_endless_run("wasmtime", tmp_path, ignored=(signal.SIGHUP,))
+    proc.send_signal(signal.SIGHUP)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.communicate(timeout=1)  # the plugin runs on
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr
 
 
 def children_of(pid: int) -> list[int]:
