@@ -166,6 +166,7 @@ GROUPS: tuple[Group, ...] = (
         ("engines/base", "engines/faults", "engines/epoch"),
         (
             "tests/test_engine_adapters.py",
+            "tests/test_epoch_ticker.py",
             "tests/test_cache_and_isolation.py",
             "tests/test_hostile_plugins.py",
             "tests/test_library.py",

@@ -29,6 +29,7 @@ _PASS_NAME = (
     "compiled again, as after any upgrade)"
 )
 
+_THREAD_NAME = "the ticker thread's name is shown only in a debugger's list of threads"
 _SAME_NANOSECOND = (
     "`>` and `>=` differ only when the clock reads the deadline to the nanosecond, which "
     "no run can aim at: the next reading stops it either way"
@@ -340,7 +341,31 @@ EQUIVALENTS: dict[str, Equivalent] = {
     ),
     "wasmcli.engines.epoch.xǁTickerǁattach__mutmut_10": Equivalent(
         "self._thread = threading.Thread(target=self._tick_forever, name=None, daemon=True)",
-        "the ticker thread's name is shown only in a debugger's list of threads",
+        _THREAD_NAME,
+    ),
+    "wasmcli.engines.epoch.xǁTickerǁattach__mutmut_13": Equivalent(
+        "self._thread = threading.Thread(target=self._tick_forever, daemon=True)", _THREAD_NAME
+    ),
+    "wasmcli.engines.epoch.xǁTickerǁattach__mutmut_15": Equivalent(
+        "self._thread = threading.Thread(target=self._tick_forever, name='XXwasmcli-epochXX', "
+        "daemon=True)",
+        _THREAD_NAME,
+    ),
+    "wasmcli.engines.epoch.xǁTickerǁattach__mutmut_16": Equivalent(
+        "self._thread = threading.Thread(target=self._tick_forever, name='WASMCLI-EPOCH', "
+        "daemon=True)",
+        _THREAD_NAME,
+    ),
+    # -- engines/base
+    "wasmcli.engines.base.xǁEngineǁcache_config__mutmut_8": Equivalent(
+        "return 'XX XX'.join([self.name, self.version, *settings])",
+        "the separator of the configuration string only has to be the same in every key: "
+        "artifacts cached before are compiled again, as after any upgrade",
+    ),
+    "wasmcli.engines.base.xǁEngineǁpreload__mutmut_43": Equivalent(
+        "_PRELOADED.put(self.name, wasm, settings, LoadedModule(native, False, wasm))",
+        "`_LoadedModules.get` hands every module it keeps out as loaded from the cache: the "
+        "flag stored with it is never read",
     ),
     # -- wasm/metering
     "wasmcli.wasm.metering.x__scan__mutmut_6": Equivalent(

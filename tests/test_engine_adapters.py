@@ -226,3 +226,57 @@ test_host_reads_and_writes_stay_inside_the_memory = on_each_engine(
 test_a_module_the_engine_cannot_compile_is_a_load_error = on_each_engine(
     check_a_module_the_engine_cannot_compile_is_a_load_error
 )
+
+
+def check_compiling_refuses_what_a_pass_refuses(adapter: Engine, tmp_path: Path) -> None:
+    # 300 pages: 18.75 MB, above LIMITS' 16 MB, refused before any engine sees it.
+    big = wat_to_wasm('(module (memory (export "memory") 300))')
+    for step in (adapter.load, adapter.compile):
+        args = (big, LIMITS, None) if step == adapter.load else (big, LIMITS)
+        error = _failure(step, *args)
+        assert (error.kind, error.stage, error.message) == (
+            ErrorKind.MEMORY_LIMIT,
+            "abi_check",
+            "Memory limit exceeded: 18.75 MB > 16 MB",
+        ), error
+    # A table with an initializer expression: wasmtime validates it, the memory pass
+    # cannot read it (and wasmer's validator refuses it first).
+    table = wat_to_wasm('(module (memory (export "memory") 1) (table 1 funcref (ref.null func)))')
+    error = _failure(adapter.compile, table, LIMITS)
+    assert error.kind is ErrorKind.LOAD and error.message.startswith("Failed to compile module: ")
+    if adapter.name == "wasmtime":
+        assert error.message.endswith(
+            "table at byte 0xb has an initializer expression (function references), "
+            "which wasmcli does not run"
+        ), error
+
+
+def check_a_batch_keeps_its_eight_latest_modules_in_memory(adapter: Engine, tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path, f"{adapter.name}-{adapter.version}")
+    plugins = [wat_to_wasm(plugin_wat(f"(i32.const {n})")) for n in range(9)]
+
+    def emptied() -> ArtifactCache:
+        for artifact in cache.root.iterdir():
+            artifact.unlink()
+        return cache
+
+    try:
+        for wasm in plugins:
+            assert adapter.load(wasm, LIMITS, cache, keep=True).from_cache is False
+        # The cache emptied: the eight latest come from memory, the first was let go.
+        assert all(adapter.load(w, LIMITS, emptied(), keep=True).from_cache for w in plugins[1:])
+        assert adapter.load(plugins[0], LIMITS, emptied(), keep=True).from_cache is False
+        # A single run (keep=False) keeps nothing.
+        single = wat_to_wasm(plugin_wat("(i32.const 99)"))
+        assert adapter.load(single, LIMITS, emptied()).from_cache is False
+        assert adapter.load(single, LIMITS, emptied()).from_cache is False
+    finally:
+        engine_base._LOADED.clear()
+
+
+test_compiling_refuses_what_a_pass_refuses = on_each_engine(
+    check_compiling_refuses_what_a_pass_refuses
+)
+test_a_batch_keeps_its_eight_latest_modules_in_memory = on_each_engine(
+    check_a_batch_keeps_its_eight_latest_modules_in_memory
+)

@@ -139,10 +139,31 @@ def test_a_segment_out_of_bounds_fails_instantiation_in_the_same_words(
 
 
 def test_a_log_line_may_end_at_the_last_byte_of_memory(cli, wat_file) -> None:
+    # The host may have grown the memory for the input: the end is read at run time.
     module = plugin_wat(
-        "(call $log (i32.const 65531) (i32.const 5)) (i32.const 0)",
-        extra='(data (i32.const 65531) "last!")',
+        """(local $end i32)
+        (local.set $end (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 5)))
+        (i32.store (local.get $end) (i32.const 0x7473616c))
+        (i32.store8 offset=4 (local.get $end) (i32.const 0x21))
+        (call $log (local.get $end) (i32.const 5))
+        (i32.const 0)"""
     )
     result = cli("run", str(wat_file(module)), "--json")
     assert result.exit_code == 0, result
     assert result.json()["output"] == "last!"
+
+
+def test_a_module_from_the_cache_names_the_same_frames(cli) -> None:
+    # The second run loads the compiled module from the cache: its backtrace still reads
+    # the plugin's own file (names and offsets).
+    plugin = str(FAULTY / "divide_by_zero.wasm")
+    first = _error(cli, plugin)
+    second = _error(cli, plugin)
+    module_step = [
+        e["metadata"]
+        for e in cli("traces", "show", "--last", "--json").json()["events"]
+        if e["metadata"].get("step") == "module"
+    ]
+    assert [step["from_cache"] for step in module_step] == [True]
+    assert second["backtrace"] == first["backtrace"]
+    assert _functions(second) == ["process"]

@@ -174,6 +174,7 @@ def test_a_trapping_start_function_keeps_its_profile(cli, wat_file) -> None:
     fault = profile["nodes"][profile["fault_node"]]
     assert profile["names"][str(fault[1])] == "boom"
     assert "Stopped (abi) in: init → boom" in cli("traces", "profile", "last").stdout
+    assert profile["fuel_consumed"] is None  # unknown after a trap, as for the run
 
 
 def test_a_start_function_out_of_fuel_sums_to_the_limit(cli, wat_file) -> None:
