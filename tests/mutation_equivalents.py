@@ -47,6 +47,23 @@ _NO_CONSTANT_YET = (
     "run-time-sized operation needs operands before it, so none starts at byte 1 of a body "
     "(-1, 1 and -2 all work)"
 )
+_OPERAND_TYPE = (
+    "the constant right before a run-time-sized operation is its length or delta operand, "
+    "so in a valid module (an engine validates a plugin before any pass) it is always of "
+    "the operand's type: the check for another type never fails"
+)
+_MASK_32 = (
+    "an i32 constant is below 2**31 or negative: masked to 32 or to 64 bits it is the same "
+    "small number, or above every folding limit either way"
+)
+_DEAD_OR_ZERO_CHARGE = (
+    "at a function's end the mutant also charges a dead block (its charge sits in code "
+    "that never runs) and a block of cost 0 (a charge of 0 changes nothing)"
+)
+_FAST_PATH = (
+    "the empty block type 0x40 then takes the general path, which steps over its one byte "
+    "just as the shortcut does"
+)
 _SPLIT_BLOCK = (
     "ends the basic block after an instruction that charges nothing at run time: the block's "
     "cost is charged in two parts, both before the same checks (fuel is checked only at "
@@ -487,6 +504,58 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "wasmcli.wasm.metering.x__other__mutmut_138": Equivalent(
         "return (_skip_prefixed(body, start, where, file_offset), cost + 1, True)",
         _SPLIT_BLOCK,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_145": Equivalent(
+        "inserts.append((ins, _CHARGE, 1, cost, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_146": Equivalent(
+        "inserts.append((ins, _CHARGE, 0, cost, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_148": Equivalent(
+        "inserts.append((start, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_149": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_194": Equivalent(
+        "inserts.append((p, _CHECK, 1, 0, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_195": Equivalent(
+        "inserts.append((p, _CHECK, 0, 1, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_196": Equivalent(
+        "inserts.append((p, _CHECK, 0, 0, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.xǁ_Dynamicǁ__init____mutmut_6": Equivalent(
+        "self.seq = 1",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__const_charge_ok__mutmut_6": Equivalent(
+        "return True",
+        _OPERAND_TYPE,
+    ),
+    "wasmcli.wasm.metering.x__const_delta__mutmut_7": Equivalent(
+        "return o.const_value(body, const_start) & (18446744073709551615 if is64 or True else 4294967295)",
+        _MASK_32,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_143": Equivalent(
+        "if reachable or cost:",
+        _DEAD_OR_ZERO_CHARGE,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_165": Equivalent(
+        "if 65 <= b < 128 and b != 99 and (b != 100):",
+        _FAST_PATH,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_166": Equivalent(
+        "if 64 < b < 128 and b != 99 and (b != 100):",
+        _FAST_PATH,
     ),
     # -- wasm/memory_limit
     "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(

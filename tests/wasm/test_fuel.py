@@ -48,14 +48,17 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
           (func $seven (type $fn) (i32.const 7))
           (elem declare func $seven)
           (func (export "f") (param i32) (result i32)
-          (local.get 0)
+          ;; i32.add (0x6a) right before: the byte before a block opcode says nothing
+          (i32.add (local.get 0) (i32.const 0))
           (block (type $t68) (i32.add (i32.const 1)))
           (loop (type $t128) (i32.mul (i32.const 3)))
           (if (type $t68) (local.get 0)
             (then (i32.add (i32.const 5))) (else (i32.sub (i32.const 2))))
           (block (result (ref null $fn)) (ref.null $fn)) (drop)
           (block (result (ref $fn)) (ref.func $seven)) (call_ref $fn)
-          (i32.add)))""",
+          (i32.add)
+          ;; 0x64 0x70: a reference type whose heap type is itself a value type's byte
+          (block (result (ref func)) (ref.func $seven)) (drop)))""",
         [(0,), (4,)],
     ),
     "empty": ('(module (func (export "f")))', [()]),
@@ -187,6 +190,8 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
     "grow_constants_64_and_tables": (
         """(module (memory i64 1 300) (table $t i64 1 2 funcref) (table $u 1 2 funcref)
           (func (export "f") (result i64)
+          ;; 2**32 + 5: small in its low 32 bits, a failed growth of a 64-bit memory
+          (drop (memory.grow (i64.const 4294967301)))
           (i64.add (i64.add (memory.grow (i64.const 5)) (memory.grow (i64.const 200)))
             (i64.add (table.grow $t (ref.null func) (i64.const 5))
               (i64.extend_i32_s (i32.add (table.grow $u (ref.null func) (i32.const 500))
@@ -207,6 +212,19 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
                    (call_ref $fn (select (result (ref $fn)) (ref.func $seven) (ref.func $seven)
                                          (local.get 0))))))""",
         [(0,), (1,)],
+    ),
+    # A 64-bit grow's result kept in its own temp, with no 32-bit temps before it.
+    "dynamic_64_bit_grow_alone": (
+        """(module (memory i64 1 10)
+          (func (export "f") (param i64) (result i64) (memory.grow (local.get 0))))""",
+        [(2,), (20,)],
+    ),
+    # A memory offset of two LEB bytes, the last one odd (385 is 0x81 0x03).
+    "long_memory_offsets": (
+        """(module (memory 1) (data (i32.const 385) "x")
+          (func (export "f") (param i32) (result i32)
+          (i32.add (i32.load8_u offset=385 (i32.const 0)) (local.get 0))))""",
+        [(1,)],
     ),
     # The temps of a 64-bit grow's result stay when a 32-bit operand comes after it.
     "dynamic_64_bit_grow_then_a_32_bit_one": (
@@ -840,13 +858,24 @@ def test_big_fuel_values() -> None:
             b"\x00\x41",
             "truncated module: the body of function 0 (bytes 0x16-0x18) ends inside an instruction",
         ),
+        (b"\x00\x0b\x01", "malformed function 0: code continues after its final end at byte 0x18"),
+        # memory.fill of memory 0 in a module without a memory.
+        (
+            b"\x00\x41\x00\x41\x00\x41\x00\xfc\x0b\x00\x0b",
+            "memory index 0 out of range in function 0",
+        ),
+        (
+            b"\x00\x08\x00\x0b",
+            "unsupported instruction throw (exception handling proposal) in function 0 at byte "
+            "0x17: fuel metering does not support it",
+        ),
         # A br whose depth runs on past 64 bits (its LEB starts at 0x1a).
         (
             b"\x00\x02\x40\x0c" + b"\x80" * 10 + b"\x00\x0b\x0b",
             "malformed LEB128 integer in function 0 at byte 0x24",
         ),
     ],
-    ids=["truncated", "leb"],
+    ids=["truncated", "after-end", "memory-index", "unsupported", "leb"],
 )
 def test_a_body_that_cannot_be_read_is_told_where(body: bytes, message: str) -> None:
     wasm = module_with_code([body])
@@ -863,11 +892,13 @@ MAX_LOCALS = 50_000  # wasmtime's and wasmer's limit on a function's locals
     ("code", "added"),
     [
         ("(nop)", 2),  # the count F and a 64-bit temp T
+        # A constant length is charged with its block: no temps.
+        ("(memory.fill (i32.const 0) (i32.const 0) (i32.const 300))", 2),
         ("(memory.fill (i32.const 0) (i32.const 0) (local.get 0))", 4),  # + two i32 temps
         ("(drop (memory.grow (local.get 0)))", 4),  # a 32-bit result goes in an i32 temp
         ("(drop (memory.grow (i64.extend_i32_u (local.get 0))))", 3),  # + a 64-bit result
     ],
-    ids=["plain", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
+    ids=["plain", "constant-length", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
 )
 def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
     code: str, added: int
