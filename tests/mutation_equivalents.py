@@ -542,7 +542,8 @@ EQUIVALENTS: dict[str, Equivalent] = {
         _OPERAND_TYPE,
     ),
     "wasmcli.wasm.metering.x__const_delta__mutmut_7": Equivalent(
-        "return o.const_value(body, const_start) & (18446744073709551615 if is64 or True else 4294967295)",
+        "return o.const_value(body, const_start) & "
+        "(18446744073709551615 if is64 or True else 4294967295)",
         _MASK_32,
     ),
     "wasmcli.wasm.metering.x__scan__mutmut_143": Equivalent(
