@@ -271,9 +271,10 @@ def prepare(group: Group, debug: bool = False, fresh: bool = False) -> Path:
 
 
 def not_killed(group: Group) -> list[str]:
-    """The group's mutants that survived or had no tests in the last run, but those
-    known to be equivalent (no test can kill them: trying them again costs the whole
-    clean run of their tests each)."""
+    """The group's mutants that survived or had no tests in the last run, or that it did
+    not reach (stopped early), but those known to be equivalent (no test can kill them:
+    trying them again costs the whole clean run of their tests each). mutmut, given
+    names, runs those mutants only."""
     names = []
     for path in group.module_paths():
         mutants_file = BUILD / group.name / "mutants" / path
@@ -283,7 +284,8 @@ def not_killed(group: Group) -> list[str]:
             names += [
                 name
                 for name, code in codes.items()
-                if code in NOT_KILLED and equivalent_because(mutants_file, name) is None
+                if (code is None or code in NOT_KILLED)
+                and equivalent_because(mutants_file, name) is None
             ]
     return sorted(names)
 
@@ -399,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rerun-survivors",
         action="store_true",
-        help="try the last run's survivors again (after adding tests)",
+        help="try the last run's survivors again (after adding tests), and what it did not reach",
     )
     args = parser.parse_args(argv)
     unknown = set(args.groups) - {g.name for g in GROUPS}
