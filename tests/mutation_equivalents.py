@@ -64,6 +64,11 @@ _FAST_PATH = (
     "the empty block type 0x40 then takes the general path, which steps over its one byte "
     "just as the shortcut does"
 )
+_EXTRA_SAVE = (
+    "saves the count to the global before a branch that does not return as well: the "
+    "global is read only on entry and after a call, and a save comes before every call "
+    "and return, so the extra value is overwritten before anything reads it"
+)
 _SPLIT_BLOCK = (
     "ends the basic block after an instruction that charges nothing at run time: the block's "
     "cost is charged in two parts, both before the same checks (fuel is checked only at "
@@ -557,6 +562,22 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "wasmcli.wasm.metering.x__scan__mutmut_166": Equivalent(
         "if 64 < b < 128 and b != 99 and (b != 100):",
         _FAST_PATH,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_222": Equivalent(
+        "inserts.append((start, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_223": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_219": Equivalent(
+        "if depth == len(frames) or reachable:",
+        _EXTRA_SAVE,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_240": Equivalent(
+        "returns = True",
+        _EXTRA_SAVE,
     ),
     # -- wasm/memory_limit
     "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(

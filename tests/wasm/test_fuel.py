@@ -204,13 +204,27 @@ CASES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
         """(module (type $fn (func (result i32)))
           (func $seven (type $fn) (i32.const 7))
           (elem declare func $seven)
-          (func (export "f") (param i32) (result i32) (local $r (ref null $fn)) (local $n i32)
+          (func (export "f") (param i32) (result i32) (local $r (ref null $fn))
+          (local $nn (ref $fn)) (local $n i32)
           (local.set $r (select (result (ref null $fn)) (ref.func $seven) (ref.null $fn)
                                 (local.get 0)))
-          (local.set $n (i32.const 3))
+          (local.set $nn (ref.func $seven))
+          (local.set $n (i32.sub (call_ref $fn (local.get $nn)) (i32.const 4)))
           (i32.add (i32.add (local.get $n) (ref.is_null (local.get $r)))
                    (call_ref $fn (select (result (ref $fn)) (ref.func $seven) (ref.func $seven)
                                          (local.get 0))))))""",
+        [(0,), (1,)],
+    ),
+    # A br_table that returns saves the count: by a label not its last, or by all of them.
+    "br_table_returning_by_a_label_not_its_last": (
+        """(module (func (export "f") (param i32) (result i32)
+          (block $out (result i32) (br_table 1 $out (i32.const 5) (local.get 0)))
+          (drop) (i32.const 6)))""",
+        [(0,), (1,)],
+    ),
+    "br_table_of_the_function_only": (
+        """(module (func (export "f") (param i32) (result i32)
+          (i32.const 5) (local.get 0) (br_table 0 0)))""",
         [(0,), (1,)],
     ),
     # A 64-bit grow's result kept in its own temp, with no 32-bit temps before it.
@@ -571,6 +585,12 @@ AT_THE_LIMIT = {
         (0,),
         10,
     ),
+    "if and else": (
+        '(module (func (export "f") (param i32) (result i32) (if (result i32) (local.get 0) '
+        "(then (i32.add (i32.const 1) (i32.const 2))) (else (i32.const 3)))))",
+        (1,),
+        10,
+    ),
     "return from a loop": (
         '(module (func (export "f") (param $n i32) (result i32) (loop $l '
         "(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if 1 "
@@ -859,6 +879,7 @@ def test_big_fuel_values() -> None:
             "truncated module: the body of function 0 (bytes 0x16-0x18) ends inside an instruction",
         ),
         (b"\x00\x0b\x01", "malformed function 0: code continues after its final end at byte 0x18"),
+        (b"\x00\x05\x0b", "malformed function 0: else without if at byte 0x17"),
         # memory.fill of memory 0 in a module without a memory.
         (
             b"\x00\x41\x00\x41\x00\x41\x00\xfc\x0b\x00\x0b",
@@ -875,7 +896,7 @@ def test_big_fuel_values() -> None:
             "malformed LEB128 integer in function 0 at byte 0x24",
         ),
     ],
-    ids=["truncated", "after-end", "memory-index", "unsupported", "leb"],
+    ids=["truncated", "after-end", "else", "memory-index", "unsupported", "leb"],
 )
 def test_a_body_that_cannot_be_read_is_told_where(body: bytes, message: str) -> None:
     wasm = module_with_code([body])
@@ -892,13 +913,19 @@ MAX_LOCALS = 50_000  # wasmtime's and wasmer's limit on a function's locals
     ("code", "added"),
     [
         ("(nop)", 2),  # the count F and a 64-bit temp T
+        # Dead code is not charged, even after a br_if: no temps for its operation.
+        (
+            "(unreachable) (br_if 0 (i32.const 1)) "
+            "(memory.fill (i32.const 0) (i32.const 0) (local.get 0))",
+            2,
+        ),
         # A constant length is charged with its block: no temps.
         ("(memory.fill (i32.const 0) (i32.const 0) (i32.const 300))", 2),
         ("(memory.fill (i32.const 0) (i32.const 0) (local.get 0))", 4),  # + two i32 temps
         ("(drop (memory.grow (local.get 0)))", 4),  # a 32-bit result goes in an i32 temp
         ("(drop (memory.grow (i64.extend_i32_u (local.get 0))))", 3),  # + a 64-bit result
     ],
-    ids=["plain", "constant-length", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
+    ids=["plain", "dead-code", "constant-length", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
 )
 def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
     code: str, added: int
@@ -915,3 +942,27 @@ def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
     with pytest.raises(WasmFormatError) as info:
         instrument_fuel(module(MAX_LOCALS - added + 1))
     assert str(info.value) == "function 0 has too many locals to add the fuel counter's"
+
+
+def test_memarg_flags_in_a_longer_leb_than_needed() -> None:
+    """The spec lets an alignment take more LEB bytes than it needs (binary-leb128.wast):
+    such flags below 0x40 name no memory index."""
+
+    def section(section_id: int, payload: bytes) -> bytes:
+        return bytes((section_id,)) + bytes((len(payload),)) + payload
+
+    # i32.load8_u with alignment 0 as 0x80 0x00, i32.load16_u with alignment 1 as 0x81 0x00.
+    code = b"\x00\x41\x00\x2d\x80\x00\x00\x41\x00\x2f\x81\x00\x00\x6a\x0b"
+    wasm = b"".join(
+        [
+            b"\x00asm\x01\x00\x00\x00",
+            section(1, b"\x01\x60\x00\x01\x7f"),
+            section(3, b"\x01\x00"),
+            section(5, b"\x01\x00\x01"),
+            section(7, b"\x01\x01f\x00\x00"),
+            section(10, b"\x01" + bytes((len(code),)) + code),
+        ]
+    )
+    native, metered = compare(wasm, "f")
+    assert metered.result == native.result == 0
+    assert metered.fuel == native.fuel
