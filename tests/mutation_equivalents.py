@@ -57,15 +57,15 @@ _MASK_32 = (
     "small number, or above every folding limit either way"
 )
 _DEAD_OR_ZERO_CHARGE = (
-    "at a function's end the mutant also charges a dead block (its charge sits in code "
-    "that never runs) and a block of cost 0 (a charge of 0 changes nothing)"
+    "the mutant also charges a dead block (its charge sits in code that never runs) and a "
+    "block of cost 0 (a charge of 0 changes nothing)"
 )
 _FAST_PATH = (
     "the empty block type 0x40 then takes the general path, which steps over its one byte "
     "just as the shortcut does"
 )
 _EXTRA_SAVE = (
-    "saves the count to the global before a branch that does not return as well: the "
+    "saves the count to the global where no return follows (a branch, a trap) as well: the "
     "global is read only on entry and after a call, and a save comes before every call "
     "and return, so the extra value is overwritten before anything reads it"
 )
@@ -578,6 +578,58 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "wasmcli.wasm.metering.x__scan__mutmut_240": Equivalent(
         "returns = True",
         _EXTRA_SAVE,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_255": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_271": Equivalent(
+        "inserts.append((start, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_272": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_296": Equivalent(
+        "inserts.append((start, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_297": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_317": Equivalent(
+        "inserts.append((start, _EVENT, 1, _SAVE, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_318": Equivalent(
+        "inserts.append((start, _EVENT, 0, _SAVE, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_320": Equivalent(
+        "inserts.append((p, _LOAD, 1, 0, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_321": Equivalent(
+        "inserts.append((p, _LOAD, 0, 1, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_322": Equivalent(
+        "inserts.append((p, _LOAD, 0, 0, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_252": Equivalent(
+        "if returns or reachable:",
+        _EXTRA_SAVE,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_268": Equivalent(
+        "if k == o.RETURN or reachable:",
+        _EXTRA_SAVE,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_346": Equivalent(
+        "if reachable or cost:",
+        _DEAD_OR_ZERO_CHARGE,
     ),
     # -- wasm/memory_limit
     "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(

@@ -919,13 +919,37 @@ MAX_LOCALS = 50_000  # wasmtime's and wasmer's limit on a function's locals
             "(memory.fill (i32.const 0) (i32.const 0) (local.get 0))",
             2,
         ),
+        (
+            "(block (br_table 0 (local.get 0))) (return) "
+            "(memory.fill (i32.const 0) (i32.const 0) (local.get 0))",
+            2,
+        ),
+        (
+            "(block (br_table 0 (local.get 0)) "
+            "(memory.fill (i32.const 0) (i32.const 0) (local.get 0)))",
+            2,
+        ),
+        (
+            "(return_call 0 (local.get 0)) (memory.fill (i32.const 0) (i32.const 0) (local.get 0))",
+            2,
+        ),
         # A constant length is charged with its block: no temps.
         ("(memory.fill (i32.const 0) (i32.const 0) (i32.const 300))", 2),
         ("(memory.fill (i32.const 0) (i32.const 0) (local.get 0))", 4),  # + two i32 temps
         ("(drop (memory.grow (local.get 0)))", 4),  # a 32-bit result goes in an i32 temp
         ("(drop (memory.grow (i64.extend_i32_u (local.get 0))))", 3),  # + a 64-bit result
     ],
-    ids=["plain", "dead-code", "constant-length", "32-bit-operand", "32-bit-grow", "64-bit-grow"],
+    ids=[
+        "plain",
+        "dead-code",
+        "after-return",
+        "after-br-table",
+        "after-return-call",
+        "constant-length",
+        "32-bit-operand",
+        "32-bit-grow",
+        "64-bit-grow",
+    ],
 )
 def test_the_counters_locals_fit_under_the_engines_limit_or_are_refused(
     code: str, added: int
