@@ -631,6 +631,19 @@ EQUIVALENTS: dict[str, Equivalent] = {
         "if reachable or cost:",
         _DEAD_OR_ZERO_CHARGE,
     ),
+    "wasmcli.wasm.metering.x__scan__mutmut_348": Equivalent(
+        "inserts.append((ins, _CHARGE, 1, cost, False))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.metering.x__scan__mutmut_349": Equivalent(
+        "inserts.append((ins, _CHARGE, 0, cost, True))",
+        _UNUSED_FIELD,
+    ),
+    "wasmcli.wasm.fuel.xǁFuelǁapply__mutmut_86": Equivalent(
+        "metered = meter_function(body, 0, len(body), 1, ctx, wrapper, 1 + startup.cost)",
+        "the start wrapper takes no parameter and runs no run-time-sized operation: counted "
+        "with one, its count moves to its second i64 temp, which exists and nothing else uses",
+    ),
     # -- wasm/memory_limit
     "wasmcli.wasm.memory_limit.xǁResourceLimitǁkey__mutmut_1": Equivalent(
         "return ('XXresource-limitXX', self.limit_bytes)", _PASS_NAME
