@@ -22,7 +22,7 @@ from wasmcli.config import RunConfig
 from wasmcli.errors import ErrorKind, Terminated, WasmcliError
 from wasmcli.runtime.batch_input import BatchInput
 from wasmcli.runtime.executor import Executor
-from wasmcli.runtime.result import RunResult
+from wasmcli.runtime.result import RunError, RunResult
 from wasmcli.store.registry import Registry, ResolvedBinary
 from wasmcli.store.traces import TraceFilter
 from wasmcli.tracing.tracer import BatchTracer
@@ -65,7 +65,8 @@ class BatchResult:
         cls, item: BatchInput, config: RunConfig, binary: ResolvedBinary
     ) -> BatchResult:
         """A line that is not a usable input: a usage error, and not a run (no trace)."""
-        error: dict[str, Any] = {"kind": ErrorKind.USAGE.value, "message": item.problem}
+        assert item.problem is not None  # only a bad line comes here
+        error = RunError(ErrorKind.USAGE, item.problem, stage="input")
         data = {
             "index": item.index,
             "id": item.id,
@@ -80,7 +81,7 @@ class BatchResult:
             "binary_name": binary.name,
             "engine": None,
             "success": False,
-            "error": {**error, "backtrace": [], "stage": "input", "trap": None},
+            "error": error.to_dict(),
         }
         return cls(item.index, data, ErrorKind.USAGE.value, ErrorKind.USAGE.exit_code, None, 0.0)
 

@@ -36,6 +36,7 @@ from wasmcli.runtime.batch_runner import (
     ignore_stop_signals,
     signal_of,
 )
+from wasmcli.runtime.result import RunError
 from wasmcli.store.registry import Registry, ResolvedBinary
 from wasmcli.store.traces import TraceStore
 from wasmcli.tracing.events import ExecutionTrace
@@ -260,13 +261,7 @@ def _died(item: BatchInput, exitcode: int | None) -> BatchResult:
         "output": "",
         "success": False,
         "trace_id": None,
-        "error": {
-            "kind": ErrorKind.INTERNAL.value,
-            "message": message,
-            "backtrace": [],
-            "stage": None,
-            "trap": None,
-        },
+        "error": RunError(ErrorKind.INTERNAL, message).to_dict(),
     }
     return BatchResult(
         item.index, data, ErrorKind.INTERNAL.value, ErrorKind.INTERNAL.exit_code, None, 0.0
